@@ -47,8 +47,8 @@ func tcHead(x []float64) []float64 {
 	return x
 }
 
-// tcWantErr fails the test unless err is non-nil and the function did not
-// panic (the caller runs the function inside).
+// tcWantErr fails the test unless err is non-nil, and logs the message so
+// that its wording can be reviewed with -v.
 func tcWantErr(t *testing.T, name string, err error) {
 	t.Helper()
 	if err == nil {
