@@ -137,3 +137,6 @@ func TestCompareConvert(t *testing.T) {
 		t.Fatal("conversion aliases its input")
 	}
 }
+
+// tcPtr returns a pointer to a copy of x (for the Scale options).
+func tcPtr(x float64) *float64 { return &x }
