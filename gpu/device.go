@@ -1,0 +1,316 @@
+package gpu
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	selection    string
+	validate     bool
+	forceStaging bool
+	blockSize    uint64
+}
+
+// WithDevice selects a device by index or case-insensitive name substring (as VKSEQ_DEVICE does;
+// this option wins over the variable).
+func WithDevice(sel string) Option { return func(c *config) { c.selection = sel } }
+
+// WithValidation turns VK_LAYER_KHRONOS_validation on or off (default: on when VKSEQ_VALIDATE is set).
+func WithValidation(on bool) Option { return func(c *config) { c.validate = on } }
+
+// WithStaging makes tensors live in memory the host cannot map, moved through a staging buffer,
+// as on a discrete GPU without resizable BAR, even where the device offers host-visible memory.
+// It exists so that this path can be tested on any device.
+func WithStaging() Option { return func(c *config) { c.forceStaging = true } }
+
+// WithBlockSize sets the size of the memory blocks tensors are carved from (default 64 MiB).
+func WithBlockSize(bytes uint64) Option { return func(c *config) { c.blockSize = bytes } }
+
+// Device is an open Vulkan device: a queue, a memory pool, and a cache of compiled kernels.
+// It is safe for concurrent use by several goroutines. Close releases every Vulkan object it made,
+// including tensors, kernels and streams not yet closed.
+type Device struct {
+	info DeviceInfo
+	in   *instance
+	dev  vk.Device
+	fast *C.vks_dev
+
+	queue     vk.Queue
+	queueMu   sync.Mutex // vkQueueSubmit
+	oneShotMu sync.Mutex // the one-shot command buffer
+
+	mem     *allocator
+	kernels *kernelCache
+
+	oneShot struct {
+		pool  vk.CommandPool
+		cmd   vk.CommandBuffer
+		fence vk.Fence
+	}
+
+	mu      sync.Mutex
+	closed  bool
+	streams map[*Stream]struct{}
+}
+
+// Open opens the device chosen by the options, VKSEQ_DEVICE, or the default order
+// (discrete GPU, integrated, virtual, CPU). The error wraps ErrNoDevice when none can be used.
+func Open(opts ...Option) (*Device, error) {
+	cfg := config{selection: selectionFromEnv(), validate: validationRequested(), blockSize: 64 << 20}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	in, err := newInstance(cfg.validate)
+	if err != nil {
+		return nil, err
+	}
+	devs, err := listDevices(in)
+	if err != nil {
+		in.destroy()
+		return nil, err
+	}
+	info, err := choose(devs, cfg.selection)
+	if err != nil {
+		in.destroy()
+		return nil, err
+	}
+	d := &Device{info: info, in: in, streams: map[*Stream]struct{}{}}
+	if err := d.create(cfg); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Device) create(cfg config) error {
+	chain := featureChain(d.info.Float16Storage, d.info.Float16Arithmetic, d.info.Int8Storage)
+	if chain == nil {
+		return fmt.Errorf("%w: allocating the feature chain", ErrOutOfDeviceMemory)
+	}
+	defer freeC(chain)
+	var exts []string
+	if d.info.portability {
+		exts = append(exts, "VK_KHR_portability_subset\x00")
+	}
+	prio := []float32{1}
+	qinfo := []vk.DeviceQueueCreateInfo{{
+		SType:            vk.StructureTypeDeviceQueueCreateInfo,
+		QueueFamilyIndex: d.info.queueFamily,
+		QueueCount:       1,
+		PQueuePriorities: prio,
+	}}
+	dinfo := &vk.DeviceCreateInfo{
+		SType:                   vk.StructureTypeDeviceCreateInfo,
+		PNext:                   chain,
+		QueueCreateInfoCount:    1,
+		PQueueCreateInfos:       qinfo,
+		EnabledExtensionCount:   uint32(len(exts)),
+		PpEnabledExtensionNames: exts,
+	}
+	var dev vk.Device
+	r := vk.CreateDevice(d.info.phys, dinfo, nil, &dev)
+	dinfo.Free()
+	if err := check("vkCreateDevice", r); err != nil {
+		return err
+	}
+	d.dev = dev
+	var q vk.Queue
+	vk.GetDeviceQueue(dev, d.info.queueFamily, 0, &q)
+	d.queue = q
+	d.fast = C.vks_dev_new(d.in.gipa, unsafe.Pointer(d.in.handle), unsafe.Pointer(dev))
+	if d.fast == nil {
+		return fmt.Errorf("%w: vkGetDeviceProcAddr returned no address for a core command", ErrNoDevice)
+	}
+	mem, err := newAllocator(d, cfg.forceStaging, cfg.blockSize)
+	if err != nil {
+		return err
+	}
+	d.mem = mem
+	d.kernels = newKernelCache(d)
+	return d.createOneShot()
+}
+
+func (d *Device) createOneShot() error {
+	pi := &vk.CommandPoolCreateInfo{
+		SType:            vk.StructureTypeCommandPoolCreateInfo,
+		Flags:            vk.CommandPoolCreateFlags(vk.CommandPoolCreateResetCommandBufferBit),
+		QueueFamilyIndex: d.info.queueFamily,
+	}
+	var pool vk.CommandPool
+	r := vk.CreateCommandPool(d.dev, pi, nil, &pool)
+	pi.Free()
+	if err := check("vkCreateCommandPool", r); err != nil {
+		return err
+	}
+	d.oneShot.pool = pool
+	cmd, err := allocCommandBuffer(d.dev, pool)
+	if err != nil {
+		return err
+	}
+	d.oneShot.cmd = cmd
+	f, err := createFence(d.dev)
+	if err != nil {
+		return err
+	}
+	d.oneShot.fence = f
+	return nil
+}
+
+func allocCommandBuffer(dev vk.Device, pool vk.CommandPool) (vk.CommandBuffer, error) {
+	ai := &vk.CommandBufferAllocateInfo{
+		SType:              vk.StructureTypeCommandBufferAllocateInfo,
+		CommandPool:        pool,
+		Level:              vk.CommandBufferLevelPrimary,
+		CommandBufferCount: 1,
+	}
+	cmds := make([]vk.CommandBuffer, 1)
+	r := vk.AllocateCommandBuffers(dev, ai, cmds)
+	ai.Free()
+	if err := check("vkAllocateCommandBuffers", r); err != nil {
+		return nil, err
+	}
+	return cmds[0], nil
+}
+
+func createFence(dev vk.Device) (vk.Fence, error) {
+	fi := &vk.FenceCreateInfo{SType: vk.StructureTypeFenceCreateInfo}
+	var f vk.Fence
+	r := vk.CreateFence(dev, fi, nil, &f)
+	fi.Free()
+	if err := check("vkCreateFence", r); err != nil {
+		return vk.NullFence, err
+	}
+	return f, nil
+}
+
+// submitAndWait submits one recorded command buffer and waits for its fence, under the queue lock.
+func (d *Device) submitAndWait(cmd vk.CommandBuffer, fence vk.Fence) error {
+	if err := d.submit(cmd, fence); err != nil {
+		return err
+	}
+	return d.waitFence(fence)
+}
+
+func (d *Device) submit(cmd vk.CommandBuffer, fence vk.Fence) error {
+	d.queueMu.Lock()
+	r := vk.Result(C.vks_submit(d.fast, unsafe.Pointer(d.queue), unsafe.Pointer(cmd), handle(fence)))
+	d.queueMu.Unlock()
+	return check("vkQueueSubmit", r)
+}
+
+// fenceTimeout bounds every wait, so a hung device returns an error rather than hanging the caller.
+const fenceTimeout = uint64(10 * 60 * 1e9) // 10 minutes (lavapipe is slow on big sweeps)
+
+func (d *Device) waitFence(fence vk.Fence) error {
+	fs := []vk.Fence{fence}
+	r := vk.WaitForFences(d.dev, 1, fs, vk.True, fenceTimeout)
+	if r == vk.Timeout {
+		return fmt.Errorf("%w: a submission did not finish within 10 minutes", ErrDeviceLost)
+	}
+	if err := check("vkWaitForFences", r); err != nil {
+		return err
+	}
+	return check("vkResetFences", vk.ResetFences(d.dev, 1, fs))
+}
+
+// handle converts a non-dispatchable Vulkan handle (a pointer-typed value in the binding) to its 64-bit value.
+func handle(h any) C.uint64_t {
+	var p unsafe.Pointer
+	switch x := h.(type) {
+	case vk.Buffer:
+		p = unsafe.Pointer(x)
+	case vk.Pipeline:
+		p = unsafe.Pointer(x)
+	case vk.PipelineLayout:
+		p = unsafe.Pointer(x)
+	case vk.DescriptorSetLayout:
+		p = unsafe.Pointer(x)
+	case vk.DescriptorPool:
+		p = unsafe.Pointer(x)
+	case vk.Fence:
+		p = unsafe.Pointer(x)
+	case vk.QueryPool:
+		p = unsafe.Pointer(x)
+	default:
+		panic(fmt.Sprintf("gpu: handle of %T", h)) // unreachable: only the types above are passed
+	}
+	return C.uint64_t(uintptr(p))
+}
+
+// Info describes the open device.
+func (d *Device) Info() DeviceInfo { return d.info }
+
+// Validating reports whether the validation layer is on for this device.
+func (d *Device) Validating() bool { return d.in != nil && d.in.validate }
+
+func (d *Device) use() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("%w: device %q", ErrClosed, d.info.Name)
+	}
+	return nil
+}
+
+// Close waits for the device to go idle and destroys every Vulkan object made through it: open
+// streams, kernels, memory (so every Tensor of the device becomes unusable), the device and its instance.
+// It is idempotent.
+func (d *Device) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	streams := make([]*Stream, 0, len(d.streams))
+	for s := range d.streams {
+		streams = append(streams, s)
+	}
+	d.mu.Unlock()
+
+	var firstErr error
+	if d.dev != nil {
+		d.queueMu.Lock()
+		if err := check("vkDeviceWaitIdle", vk.DeviceWaitIdle(d.dev)); err != nil {
+			firstErr = err
+		}
+		d.queueMu.Unlock()
+		for _, s := range streams {
+			s.destroy()
+		}
+		if d.kernels != nil {
+			d.kernels.destroy()
+		}
+		if d.mem != nil {
+			d.mem.destroy()
+		}
+		if d.oneShot.fence != vk.NullFence {
+			vk.DestroyFence(d.dev, d.oneShot.fence, nil)
+		}
+		if d.oneShot.pool != vk.NullCommandPool {
+			vk.DestroyCommandPool(d.dev, d.oneShot.pool, nil)
+		}
+		vk.DestroyDevice(d.dev, nil)
+		d.dev = nil
+	}
+	if d.fast != nil {
+		C.vks_dev_free(d.fast)
+		d.fast = nil
+	}
+	if d.in != nil {
+		d.in.destroy()
+	}
+	return firstErr
+}

@@ -1,0 +1,252 @@
+package gpu
+
+/*
+#include <stdlib.h>
+#include <string.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// Access says how a kernel uses one of its storage-buffer bindings; streams use it to place barriers.
+type Access uint8
+
+// Binding access modes.
+const (
+	Read      Access = 1
+	Write     Access = 2
+	ReadWrite Access = Read | Write
+)
+
+// maxBindings is the most storage buffers one kernel may bind.
+const maxBindings = 16
+
+// KernelSpec describes a compute kernel: its SPIR-V, its bindings (set 0, bindings 0..n-1, all
+// storage buffers), the size of its push-constant block, and its specialization constants.
+type KernelSpec struct {
+	Name     string   // identifies the SPIR-V: one Name, one module
+	SPIRV    []byte   // the module; entry point "main"
+	Bindings []Access // one per binding, in binding order
+	PushSize int      // bytes of push constants (a multiple of 4, at most the device's MaxPushConstants)
+	// Spec holds specialization constant i (constant_id = i) as 32 bits: use FloatBits for floats.
+	Spec []uint32
+}
+
+// FloatBits returns the bits of f for a float specialization constant.
+func FloatBits(f float32) uint32 { return math.Float32bits(f) }
+
+// Kernel is a compute pipeline built from a KernelSpec. Kernels are cached per device by
+// (Name, Bindings, PushSize, Spec) and destroyed with the device.
+type Kernel struct {
+	d         *Device
+	spec      KernelSpec
+	setLayout vk.DescriptorSetLayout
+	layout    vk.PipelineLayout
+	pipeline  vk.Pipeline
+}
+
+// Name is the kernel's name.
+func (k *Kernel) Name() string { return k.spec.Name }
+
+type kernelCache struct {
+	d         *Device
+	mu        sync.Mutex
+	modules   map[string]vk.ShaderModule
+	kernels   map[string]*Kernel
+	setLayout map[int]vk.DescriptorSetLayout
+	layouts   map[[2]int]vk.PipelineLayout
+}
+
+func newKernelCache(d *Device) *kernelCache {
+	return &kernelCache{d: d, modules: map[string]vk.ShaderModule{}, kernels: map[string]*Kernel{},
+		setLayout: map[int]vk.DescriptorSetLayout{}, layouts: map[[2]int]vk.PipelineLayout{}}
+}
+
+func (s KernelSpec) key() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%v|%d|%v", s.Name, s.Bindings, s.PushSize, s.Spec)
+	return b.String()
+}
+
+// Kernel returns the compute pipeline for spec, building it on first use.
+func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
+	if err := d.use(); err != nil {
+		return nil, err
+	}
+	switch {
+	case spec.Name == "":
+		return nil, fmt.Errorf("%w: kernel without a name", ErrInvalid)
+	case len(spec.Bindings) > maxBindings:
+		return nil, fmt.Errorf("%w: kernel %s has %d bindings, at most %d", ErrInvalid, spec.Name, len(spec.Bindings), maxBindings)
+	case spec.PushSize < 0 || spec.PushSize%4 != 0 || uint32(spec.PushSize) > d.info.MaxPushConstants:
+		return nil, fmt.Errorf("%w: kernel %s: push constants of %d bytes (want a multiple of 4 up to %d)", ErrInvalid, spec.Name, spec.PushSize, d.info.MaxPushConstants)
+	}
+	for i, a := range spec.Bindings {
+		if a == 0 || a&^ReadWrite != 0 {
+			return nil, fmt.Errorf("%w: kernel %s: binding %d has no access mode", ErrInvalid, spec.Name, i)
+		}
+	}
+	c := d.kernels
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := spec.key()
+	if k, ok := c.kernels[key]; ok {
+		return k, nil
+	}
+	k, err := c.build(spec)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
+	}
+	c.kernels[key] = k
+	return k, nil
+}
+
+func (c *kernelCache) module(spec KernelSpec) (vk.ShaderModule, error) {
+	if m, ok := c.modules[spec.Name]; ok {
+		return m, nil
+	}
+	words, err := ParseSPIRV(spec.SPIRV)
+	if err != nil {
+		return vk.NullShaderModule, err
+	}
+	mi := &vk.ShaderModuleCreateInfo{
+		SType:    vk.StructureTypeShaderModuleCreateInfo,
+		CodeSize: uint(len(words) * 4),
+		PCode:    words,
+	}
+	var m vk.ShaderModule
+	r := vk.CreateShaderModule(c.d.dev, mi, nil, &m)
+	mi.Free()
+	if err := check("vkCreateShaderModule", r); err != nil {
+		return vk.NullShaderModule, err
+	}
+	c.modules[spec.Name] = m
+	return m, nil
+}
+
+func (c *kernelCache) descriptorLayout(n int) (vk.DescriptorSetLayout, error) {
+	if l, ok := c.setLayout[n]; ok {
+		return l, nil
+	}
+	binds := make([]vk.DescriptorSetLayoutBinding, n)
+	for i := range binds {
+		binds[i] = vk.DescriptorSetLayoutBinding{
+			Binding:         uint32(i),
+			DescriptorType:  vk.DescriptorTypeStorageBuffer,
+			DescriptorCount: 1,
+			StageFlags:      vk.ShaderStageFlags(vk.ShaderStageComputeBit),
+		}
+	}
+	li := &vk.DescriptorSetLayoutCreateInfo{
+		SType:        vk.StructureTypeDescriptorSetLayoutCreateInfo,
+		BindingCount: uint32(n),
+		PBindings:    binds,
+	}
+	var l vk.DescriptorSetLayout
+	r := vk.CreateDescriptorSetLayout(c.d.dev, li, nil, &l)
+	li.Free()
+	if err := check("vkCreateDescriptorSetLayout", r); err != nil {
+		return vk.NullDescriptorSetLayout, err
+	}
+	c.setLayout[n] = l
+	return l, nil
+}
+
+func (c *kernelCache) pipelineLayout(n, push int) (vk.DescriptorSetLayout, vk.PipelineLayout, error) {
+	sl, err := c.descriptorLayout(n)
+	if err != nil {
+		return sl, vk.NullPipelineLayout, err
+	}
+	if l, ok := c.layouts[[2]int{n, push}]; ok {
+		return sl, l, nil
+	}
+	li := &vk.PipelineLayoutCreateInfo{
+		SType:          vk.StructureTypePipelineLayoutCreateInfo,
+		SetLayoutCount: 1,
+		PSetLayouts:    []vk.DescriptorSetLayout{sl},
+	}
+	if push > 0 {
+		li.PushConstantRangeCount = 1
+		li.PPushConstantRanges = []vk.PushConstantRange{{StageFlags: vk.ShaderStageFlags(vk.ShaderStageComputeBit), Size: uint32(push)}}
+	}
+	var l vk.PipelineLayout
+	r := vk.CreatePipelineLayout(c.d.dev, li, nil, &l)
+	li.Free()
+	if err := check("vkCreatePipelineLayout", r); err != nil {
+		return sl, vk.NullPipelineLayout, err
+	}
+	c.layouts[[2]int{n, push}] = l
+	return sl, l, nil
+}
+
+func (c *kernelCache) build(spec KernelSpec) (*Kernel, error) {
+	mod, err := c.module(spec)
+	if err != nil {
+		return nil, err
+	}
+	sl, pl, err := c.pipelineLayout(len(spec.Bindings), spec.PushSize)
+	if err != nil {
+		return nil, err
+	}
+	stage := vk.PipelineShaderStageCreateInfo{
+		SType:  vk.StructureTypePipelineShaderStageCreateInfo,
+		Stage:  vk.ShaderStageComputeBit,
+		Module: mod,
+		PName:  "main\x00",
+	}
+	var specData unsafe.Pointer
+	if n := len(spec.Spec); n > 0 {
+		// The constants live in C memory: the binding stores PData in a C struct.
+		specData = C.malloc(C.size_t(4 * n))
+		defer C.free(specData)
+		copy(unsafe.Slice((*uint32)(specData), n), spec.Spec)
+		entries := make([]vk.SpecializationMapEntry, n)
+		for i := range entries {
+			entries[i] = vk.SpecializationMapEntry{ConstantID: uint32(i), Offset: uint32(4 * i), Size: 4}
+		}
+		stage.PSpecializationInfo = []vk.SpecializationInfo{{
+			MapEntryCount: uint32(n),
+			PMapEntries:   entries,
+			DataSize:      uint(4 * n),
+			PData:         specData,
+		}}
+	}
+	infos := []vk.ComputePipelineCreateInfo{{
+		SType:  vk.StructureTypeComputePipelineCreateInfo,
+		Stage:  stage,
+		Layout: pl,
+	}}
+	pipes := make([]vk.Pipeline, 1)
+	r := vk.CreateComputePipelines(c.d.dev, vk.NullPipelineCache, 1, infos, nil, pipes)
+	if err := check("vkCreateComputePipelines", r); err != nil {
+		return nil, err
+	}
+	return &Kernel{d: c.d, spec: spec, setLayout: sl, layout: pl, pipeline: pipes[0]}, nil
+}
+
+func (c *kernelCache) destroy() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dev := c.d.dev
+	for _, k := range c.kernels {
+		vk.DestroyPipeline(dev, k.pipeline, nil)
+	}
+	for _, l := range c.layouts {
+		vk.DestroyPipelineLayout(dev, l, nil)
+	}
+	for _, l := range c.setLayout {
+		vk.DestroyDescriptorSetLayout(dev, l, nil)
+	}
+	for _, m := range c.modules {
+		vk.DestroyShaderModule(dev, m, nil)
+	}
+	c.kernels, c.layouts, c.setLayout, c.modules = nil, nil, nil, nil
+}

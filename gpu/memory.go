@@ -1,0 +1,411 @@
+package gpu
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// Memory flags and pipeline stages used here, with their Vulkan values.
+const (
+	stageCompute  = 0x800
+	stageTransfer = 0x1000
+	stageBottom   = 0x2000
+	stageHost     = 0x4000
+
+	accessShaderRead    = 0x20
+	accessShaderWrite   = 0x40
+	accessTransferRead  = 0x800
+	accessTransferWrite = 0x1000
+	accessHostRead      = 0x2000
+	accessHostWrite     = 0x4000
+
+	accessAnyRead  = accessShaderRead | accessTransferRead | accessHostRead
+	accessAnyWrite = accessShaderWrite | accessTransferWrite
+	stageAny       = stageCompute | stageTransfer
+)
+
+const bufferUsage = vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit)
+
+type span struct{ off, size uint64 }
+
+// block is one VkDeviceMemory with one VkBuffer over all of it; tensors are ranges of it.
+type block struct {
+	mem       vk.DeviceMemory
+	buf       vk.Buffer
+	size      uint64
+	mapped    unsafe.Pointer // nil unless host-visible
+	free      []span         // sorted by offset, coalesced
+	live      int
+	dedicated bool // made for one large tensor; destroyed when it is freed
+}
+
+// allocator sub-allocates tensors from a few large blocks per device, aligned to
+// minStorageBufferOffsetAlignment, so that maxMemoryAllocationCount is never approached.
+type allocator struct {
+	d         *Device
+	mu        sync.Mutex
+	memType   uint32
+	heapSize  uint64
+	mapped    bool // memType is host-visible and coherent: tensors are written and read in place
+	staging   stagingBuffer
+	align     uint64
+	blockSize uint64
+	blocks    []*block
+	dead      bool // destroyed with the device: late releases are ignored
+}
+
+type stagingBuffer struct {
+	memType uint32
+	blk     *block
+	mu      sync.Mutex
+}
+
+func newAllocator(d *Device, forceStaging bool, blockSize uint64) (*allocator, error) {
+	a := &allocator{d: d, blockSize: blockSize, align: max(d.info.StorageAlignment, 16)}
+	// Which memory types can back a storage buffer: the same for every buffer of one usage.
+	probe, err := a.createBuffer(256)
+	if err != nil {
+		return nil, err
+	}
+	var req vk.MemoryRequirements
+	vk.GetBufferMemoryRequirements(d.dev, probe, &req)
+	req.Deref()
+	vk.DestroyBuffer(d.dev, probe, nil)
+	a.align = max(a.align, uint64(req.Alignment))
+
+	var mp vk.PhysicalDeviceMemoryProperties
+	vk.GetPhysicalDeviceMemoryProperties(d.info.phys, &mp)
+	mp.Deref()
+	type mt struct {
+		flags vk.MemoryPropertyFlags
+		heap  uint64
+	}
+	types := make([]mt, mp.MemoryTypeCount)
+	var largestLocal uint64
+	for i := range types {
+		mp.MemoryTypes[i].Deref()
+		h := mp.MemoryHeaps[mp.MemoryTypes[i].HeapIndex]
+		h.Deref()
+		types[i] = mt{mp.MemoryTypes[i].PropertyFlags, uint64(h.Size)}
+		if types[i].flags&vk.MemoryPropertyFlags(vk.MemoryPropertyDeviceLocalBit) != 0 {
+			largestLocal = max(largestLocal, types[i].heap)
+		}
+	}
+	has := func(f vk.MemoryPropertyFlags, bits vk.MemoryPropertyFlagBits) bool {
+		return f&vk.MemoryPropertyFlags(bits) == vk.MemoryPropertyFlags(bits)
+	}
+	find := func(want vk.MemoryPropertyFlagBits, minHeap uint64) int {
+		for i, t := range types {
+			if req.MemoryTypeBits&(1<<uint(i)) != 0 && has(t.flags, want) && t.heap >= minHeap {
+				return i
+			}
+		}
+		return -1
+	}
+	local, visible, coherent, cached := vk.MemoryPropertyDeviceLocalBit, vk.MemoryPropertyHostVisibleBit,
+		vk.MemoryPropertyHostCoherentBit, vk.MemoryPropertyHostCachedBit
+	// Host-visible device-local memory (UMA, CPU devices, resizable BAR) when its heap is a real
+	// share of the device's memory, not a 256 MiB BAR window.
+	idx := -1
+	if !forceStaging {
+		idx = find(local|visible|coherent, largestLocal/2)
+		if idx >= 0 {
+			a.mapped = true
+		}
+	}
+	if idx < 0 {
+		idx = find(local, 0)
+	}
+	if idx < 0 { // no device-local type at all: any type that can back the buffer
+		idx = find(0, 0)
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("%w: no memory type can back a storage buffer", ErrUnsupported)
+	}
+	a.memType, a.heapSize = uint32(idx), types[idx].heap
+	if a.mapped && !forceStaging {
+		return a, nil
+	}
+	// Staging for uploads and read-back: host-cached makes reads fast where it exists.
+	s := find(visible|coherent|cached, 0)
+	if s < 0 {
+		s = find(visible|coherent, 0)
+	}
+	if s < 0 {
+		return nil, fmt.Errorf("%w: no host-visible coherent memory type for staging", ErrUnsupported)
+	}
+	if forceStaging && uint32(s) == a.memType {
+		a.mapped = false // the tensors' type may be mappable, but the staging path is what was asked for
+	}
+	a.staging.memType = uint32(s)
+	return a, nil
+}
+
+func (a *allocator) createBuffer(size uint64) (vk.Buffer, error) {
+	bi := &vk.BufferCreateInfo{
+		SType:       vk.StructureTypeBufferCreateInfo,
+		Size:        vk.DeviceSize(size),
+		Usage:       bufferUsage,
+		SharingMode: vk.SharingModeExclusive,
+	}
+	var buf vk.Buffer
+	r := vk.CreateBuffer(a.d.dev, bi, nil, &buf)
+	bi.Free()
+	if err := check("vkCreateBuffer", r); err != nil {
+		return vk.NullBuffer, err
+	}
+	return buf, nil
+}
+
+// newBlock allocates memory of type memType with a buffer over it, mapped when mapIt.
+func (a *allocator) newBlock(size uint64, memType uint32, mapIt bool) (*block, error) {
+	buf, err := a.createBuffer(size)
+	if err != nil {
+		return nil, err
+	}
+	var req vk.MemoryRequirements
+	vk.GetBufferMemoryRequirements(a.d.dev, buf, &req)
+	req.Deref()
+	ai := &vk.MemoryAllocateInfo{
+		SType:           vk.StructureTypeMemoryAllocateInfo,
+		AllocationSize:  req.Size,
+		MemoryTypeIndex: memType,
+	}
+	var mem vk.DeviceMemory
+	r := vk.AllocateMemory(a.d.dev, ai, nil, &mem)
+	ai.Free()
+	if err := check("vkAllocateMemory", r); err != nil {
+		vk.DestroyBuffer(a.d.dev, buf, nil)
+		return nil, fmt.Errorf("allocating %d bytes: %w", size, err)
+	}
+	if err := check("vkBindBufferMemory", vk.BindBufferMemory(a.d.dev, buf, mem, 0)); err != nil {
+		vk.DestroyBuffer(a.d.dev, buf, nil)
+		vk.FreeMemory(a.d.dev, mem, nil)
+		return nil, err
+	}
+	b := &block{mem: mem, buf: buf, size: size, free: []span{{0, size}}}
+	if mapIt {
+		var p unsafe.Pointer
+		if err := check("vkMapMemory", vk.MapMemory(a.d.dev, mem, 0, vk.DeviceSize(vk.WholeSize), 0, &p)); err != nil {
+			a.destroyBlock(b)
+			return nil, err
+		}
+		b.mapped = p
+	}
+	return b, nil
+}
+
+func (a *allocator) destroyBlock(b *block) {
+	if b.mapped != nil {
+		vk.UnmapMemory(a.d.dev, b.mem)
+		b.mapped = nil
+	}
+	vk.DestroyBuffer(a.d.dev, b.buf, nil)
+	vk.FreeMemory(a.d.dev, b.mem, nil)
+}
+
+func alignUp(x, a uint64) uint64 { return (x + a - 1) / a * a }
+
+// alloc returns an aligned range of at least size bytes.
+func (a *allocator) alloc(size uint64) (*block, uint64, error) {
+	size = alignUp(max(size, 4), a.align)
+	if size > a.heapSize {
+		return nil, 0, fmt.Errorf("%w: %d bytes asked for, but the device's memory heap holds %d bytes", ErrOutOfDeviceMemory, size, a.heapSize)
+	}
+	if lim := a.d.info.MaxAllocationSize; lim > 0 && size > lim {
+		return nil, 0, fmt.Errorf("%w: %d bytes asked for in one tensor, but the device allows at most %d bytes per allocation (maxMemoryAllocationSize)", ErrOutOfDeviceMemory, size, lim)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dead {
+		return nil, 0, ErrClosed
+	}
+	if size <= a.blockSize {
+		for _, b := range a.blocks {
+			if b.dedicated {
+				continue
+			}
+			if off, ok := b.take(size); ok {
+				return b, off, nil
+			}
+		}
+	}
+	bs, dedicated := a.blockSize, false
+	if size > a.blockSize {
+		bs, dedicated = size, true
+	}
+	b, err := a.newBlock(bs, a.memType, a.mapped)
+	if err != nil {
+		return nil, 0, err
+	}
+	b.dedicated = dedicated
+	a.blocks = append(a.blocks, b)
+	off, _ := b.take(size)
+	return b, off, nil
+}
+
+// take carves size bytes from the first free span that holds them.
+func (b *block) take(size uint64) (uint64, bool) {
+	for i, s := range b.free {
+		if s.size < size {
+			continue
+		}
+		off := s.off
+		if s.size == size {
+			b.free = append(b.free[:i], b.free[i+1:]...)
+		} else {
+			b.free[i] = span{s.off + size, s.size - size}
+		}
+		b.live++
+		return off, true
+	}
+	return 0, false
+}
+
+// release returns a range to its block; a block left empty is destroyed unless it is the only
+// empty standard block (kept to serve the next tensors without a new vkAllocateMemory).
+func (a *allocator) release(b *block, off, size uint64) {
+	size = alignUp(max(size, 4), a.align)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dead {
+		return
+	}
+	i := sort.Search(len(b.free), func(i int) bool { return b.free[i].off > off })
+	b.free = append(b.free, span{})
+	copy(b.free[i+1:], b.free[i:])
+	b.free[i] = span{off, size}
+	// Coalesce with the neighbours.
+	if i+1 < len(b.free) && b.free[i].off+b.free[i].size == b.free[i+1].off {
+		b.free[i].size += b.free[i+1].size
+		b.free = append(b.free[:i+1], b.free[i+2:]...)
+	}
+	if i > 0 && b.free[i-1].off+b.free[i-1].size == b.free[i].off {
+		b.free[i-1].size += b.free[i].size
+		b.free = append(b.free[:i], b.free[i+1:]...)
+	}
+	b.live--
+	if b.live > 0 {
+		return
+	}
+	keep := !b.dedicated
+	if keep {
+		for _, o := range a.blocks {
+			if o != b && !o.dedicated && o.live == 0 {
+				keep = false
+				break
+			}
+		}
+	}
+	if keep {
+		return
+	}
+	for j, o := range a.blocks {
+		if o == b {
+			a.blocks = append(a.blocks[:j], a.blocks[j+1:]...)
+			break
+		}
+	}
+	a.destroyBlock(b)
+}
+
+// stats reports the blocks and bytes held, for tests and diagnostics.
+func (a *allocator) stats() (blocks int, bytes uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, b := range a.blocks {
+		bytes += b.size
+	}
+	return len(a.blocks), bytes
+}
+
+func (a *allocator) destroy() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.dead = true
+	for _, b := range a.blocks {
+		a.destroyBlock(b)
+	}
+	a.blocks = nil
+	if a.staging.blk != nil {
+		a.destroyBlock(a.staging.blk)
+		a.staging.blk = nil
+	}
+}
+
+// MemoryStats reports how many memory blocks the device holds and their total size in bytes.
+func (d *Device) MemoryStats() (blocks int, bytes uint64) { return d.mem.stats() }
+
+// ---- transfers ----
+
+const stagingSize = 16 << 20
+
+// transfer moves n bytes between host memory p and (b, off) through the staging buffer,
+// upload when toDevice. Used only when tensors are not host-visible.
+func (a *allocator) transfer(b *block, off uint64, p unsafe.Pointer, n uint64, toDevice bool) error {
+	st := &a.staging
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.blk == nil {
+		blk, err := a.newBlock(stagingSize, st.memType, true)
+		if err != nil {
+			return err
+		}
+		st.blk = blk
+	}
+	d := a.d
+	for done := uint64(0); done < n; {
+		chunk := min(n-done, stagingSize)
+		if toDevice {
+			copy(unsafe.Slice((*byte)(st.blk.mapped), chunk), unsafe.Slice((*byte)(unsafe.Add(p, done)), chunk))
+		}
+		src, srcOff, dst, dstOff := st.blk.buf, uint64(0), b.buf, off+done
+		if !toDevice {
+			src, srcOff, dst, dstOff = b.buf, off+done, st.blk.buf, 0
+		}
+		err := d.runOneShot(func(cmd vk.CommandBuffer) {
+			cp := unsafe.Pointer(cmd)
+			C.vks_barrier(d.fast, cp, stageAny|stageHost, stageTransfer, accessAnyWrite|accessHostWrite, accessTransferRead|accessTransferWrite)
+			C.vks_copy(d.fast, cp, handle(src), C.uint64_t(srcOff), handle(dst), C.uint64_t(dstOff), C.uint64_t(chunk))
+			C.vks_barrier(d.fast, cp, stageTransfer, stageAny|stageHost, accessTransferWrite, accessAnyRead|accessAnyWrite)
+		})
+		if err != nil {
+			return err
+		}
+		if !toDevice {
+			copy(unsafe.Slice((*byte)(unsafe.Add(p, done)), chunk), unsafe.Slice((*byte)(st.blk.mapped), chunk))
+		}
+		done += chunk
+	}
+	return nil
+}
+
+// runOneShot records commands into the device's one-shot command buffer, submits and waits.
+func (d *Device) runOneShot(record func(cmd vk.CommandBuffer)) error {
+	d.oneShotMu.Lock()
+	defer d.oneShotMu.Unlock()
+	cmd := d.oneShot.cmd
+	if err := check("vkResetCommandBuffer", vk.ResetCommandBuffer(cmd, 0)); err != nil {
+		return err
+	}
+	bi := &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo, Flags: vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit)}
+	r := vk.BeginCommandBuffer(cmd, bi)
+	bi.Free()
+	if err := check("vkBeginCommandBuffer", r); err != nil {
+		return err
+	}
+	record(cmd)
+	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(cmd)); err != nil {
+		return err
+	}
+	return d.submitAndWait(cmd, d.oneShot.fence)
+}
