@@ -219,7 +219,7 @@ func TestSTFTCenterPadding(t *testing.T) {
 		mode string
 		dc   []float64
 	}{
-		{"reflect", []float64{8, 8, 10, 14, 16, 16}},  // padded [3 2 1 2 3 4 5 4 3]
+		{"reflect", []float64{8, 8, 10, 14, 16, 16}}, // padded [3 2 1 2 3 4 5 4 3]
 		{"constant", []float64{3, 6, 10, 14, 12, 9}}, // padded [0 0 1 2 3 4 5 0 0]
 	} {
 		opt := reference.STFTOptions{NFFT: 4, HopLength: 1, WindowKind: "ones", Center: true, PadMode: c.mode, Onesided: true}
