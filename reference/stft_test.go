@@ -150,6 +150,8 @@ func TestSTFTMatchesDirectDFT(t *testing.T) {
 		{NFFT: 7, HopLength: 4, WinLength: 4, WindowKind: "ones", Onesided: false},
 		{NFFT: 16, HopLength: 5, WinLength: 11, Center: true, Onesided: false, Normalized: true},
 		{NFFT: 1, HopLength: 1, WindowKind: "ones", Center: true, Onesided: true},
+		{NFFT: 5, HopLength: 2, Center: true, PadMode: "reflect", Onesided: true},
+		{NFFT: 10, HopLength: 3, WinLength: 7, Center: true, Onesided: true},
 		{NFFT: 6, HopLength: 7, Window: []float64{1, -2, 3, 0.5, 2, 1}, Center: true, Onesided: true},
 	} {
 		bs, l := 2, 29
