@@ -1,0 +1,108 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/reference"
+)
+
+func TestEltwise(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	sizes := [][]int{{1}, {3}, {4}, {1000}, {7, 13}, {2, 3, 1024}, {65537}}
+	scales := []float64{1, 30} // 30: large inputs reach the softplus threshold and saturate sigmoid
+	for _, shape := range sizes {
+		n := 1
+		for _, s := range shape {
+			n *= s
+		}
+		for _, sc := range scales {
+			x := rounded(randn(r, n, sc))
+			y := rounded(randn(r, n, sc))
+			for _, op := range []string{"add", "mul", "scale", "exp", "silu", "sigmoid", "softplus"} {
+				t.Run(fmt.Sprintf("%s_%v_x%g", op, shape, sc), func(t *testing.T) {
+					xin := x
+					if op == "exp" {
+						xin = rounded(randn(r, n, 3)) // keep e^x finite in float32
+					}
+					xt := upload(t, d, gpu.F32, xin, shape...)
+					yt := upload(t, d, gpu.F32, y, shape...)
+					out := poisoned(t, d, gpu.F32, shape...)
+					s := stream(t, d)
+					var want []float64
+					var err error
+					switch op {
+					case "add", "mul":
+						want, _ = reference.Binary(op, xin, y)
+						if op == "add" {
+							err = Add(s, out, xt, yt)
+						} else {
+							err = Mul(s, out, xt, yt)
+						}
+					case "scale":
+						want = reference.Scale(xin, -1.5)
+						err = Scale(s, out, xt, -1.5)
+					default:
+						want, _ = reference.Unary(op, xin)
+						u, perr := ParseUnaryOp(op)
+						if perr != nil {
+							t.Fatal(perr)
+						}
+						err = Unary(s, u, out, xt)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Run(); err != nil {
+						t.Fatal(err)
+					}
+					checkErr(t, op, read(t, out), want, tolF32)
+				})
+			}
+		}
+	}
+}
+
+func TestEltwiseInPlace(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	x := rounded(randn(r, 999, 2))
+	xt := upload(t, d, gpu.F32, x, 999)
+	s := stream(t, d)
+	if err := Unary(s, SiLU, xt, xt); err != nil {
+		t.Fatal(err)
+	}
+	if err := Scale(s, xt, xt, 2); err != nil { // depends on the first: the stream must order them
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := reference.Scale(reference.SiLU(x), 2)
+	checkErr(t, "silu then scale in place", read(t, xt), want, tolF32)
+}
+
+func TestEltwiseErrors(t *testing.T) {
+	d := device(t)
+	s := stream(t, d)
+	a := poisoned(t, d, gpu.F32, 4, 4)
+	b := poisoned(t, d, gpu.F32, 4, 5)
+	h := poisoned(t, d, gpu.F16, 4, 4)
+	for name, err := range map[string]error{
+		"shape":   Add(s, a, a, b),
+		"out":     Mul(s, b, a, a),
+		"dtype":   Scale(s, h, a, 1),
+		"nil":     Add(s, a, nil, a),
+		"unknown": Unary(s, UnaryOp(99), a, a),
+	} {
+		if !errors.Is(err, ErrShape) {
+			t.Errorf("%s: got %v, want ErrShape", name, err)
+		}
+	}
+	if _, err := ParseUnaryOp("tanh"); !errors.Is(err, ErrShape) {
+		t.Errorf("ParseUnaryOp(tanh): %v", err)
+	}
+}
