@@ -1,0 +1,107 @@
+// Command vkbench lists Vulkan devices, verifies every vkseq op against its float64 reference,
+// benchmarks the ops, and runs any op on tensors from a safetensors file.
+//
+//	vkbench devices [-json]
+//	vkbench verify  [-op OP[,OP]] [-long] [-device SEL] [-json]
+//	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-device SEL] [-json]
+//	vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...] [-device SEL]
+//
+// SEL is a device index or a name substring (as VKSEQ_DEVICE). Exit status: 0 on success,
+// 1 when a verification fails, 2 on bad usage or an error.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/vkseq/vkseq/gpu"
+)
+
+const usage = `vkbench: Vulkan sequence-model kernels: devices, verification, benchmarks
+
+usage:
+  vkbench devices [-json]                      list every Vulkan device and its capabilities
+  vkbench verify  [-op OP,...] [-long] [-json] check every op against the float64 reference
+  vkbench bench   [-op OP,...] [-shape k=v,...] [-dtype f32|f16] [-runs N] [-json]
+                                               device ceilings, then GPU-timestamp medians per op
+  vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...]
+                                               run one op on tensors from a file
+common flag: -device SEL (an index or a name substring; default VKSEQ_DEVICE, else the best device)
+run 'vkbench COMMAND -h' for a command's flags; 'vkbench run -h' lists the ops and their tensors.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var err error
+	code := 0
+	switch args[0] {
+	case "devices":
+		err = cmdDevices(args[1:], stdout)
+	case "verify":
+		code, err = cmdVerify(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "vkbench: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if err == errUsage {
+			return 2
+		}
+		fmt.Fprintf(stderr, "vkbench %s: %v\n", args[0], err)
+		return 2
+	}
+	return code
+}
+
+// openDevice opens the selected device; validation follows VKSEQ_VALIDATE.
+func openDevice(sel string) (*gpu.Device, error) {
+	var opts []gpu.Option
+	if sel != "" {
+		opts = append(opts, gpu.WithDevice(sel))
+	}
+	return gpu.Open(opts...)
+}
+
+// validationErrors reports validation-layer messages collected so far as an error.
+func validationErrors() error {
+	msgs, n := gpu.ValidationMessages()
+	if n == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "\n  %v", m)
+	}
+	return fmt.Errorf("%w: %d message(s):%s", gpu.ErrValidation, n, b.String())
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package suite
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/reference"
+)
+
+// Rand returns a freshly seeded generator (verify uses new random inputs each run).
+func Rand() *rand.Rand { return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) }
+
+// Randn returns n normal values times scale, rounded to float32 (what the GPU will see).
+func Randn(r *rand.Rand, n int, scale float64) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = float64(float32(r.NormFloat64() * scale))
+	}
+	return x
+}
+
+// Tensors uploads and allocates device tensors and closes them all together.
+type Tensors struct {
+	d    *gpu.Device
+	list []*gpu.Tensor
+}
+
+// NewTensors starts a set of tensors on d.
+func NewTensors(d *gpu.Device) *Tensors { return &Tensors{d: d} }
+
+// Upload makes a tensor of dt from x (rounded to float32, or float16 for F16).
+func (ts *Tensors) Upload(dt gpu.DType, x []float64, shape ...int) (*gpu.Tensor, error) {
+	t, err := ts.d.FromFloat32(dt, reference.ToFloat32(x), shape...)
+	if err != nil {
+		return nil, err
+	}
+	ts.list = append(ts.list, t)
+	return t, nil
+}
+
+// UploadF32 uploads float32 data.
+func (ts *Tensors) UploadF32(x []float32, shape ...int) (*gpu.Tensor, error) {
+	t, err := ts.d.FromFloat32(gpu.F32, x, shape...)
+	if err != nil {
+		return nil, err
+	}
+	ts.list = append(ts.list, t)
+	return t, nil
+}
+
+// Output allocates an output poisoned with NaN, so that an element no shader writes fails.
+func (ts *Tensors) Output(dt gpu.DType, shape ...int) (*gpu.Tensor, error) {
+	t, err := ts.d.NewTensor(dt, shape...)
+	if err != nil {
+		return nil, err
+	}
+	ts.list = append(ts.list, t)
+	if err := t.Fill(float32(math.NaN())); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Close frees every tensor of the set.
+func (ts *Tensors) Close() {
+	for _, t := range ts.list {
+		t.Close()
+	}
+	ts.list = nil
+}
+
+// RunStream records with record on a new stream and runs it.
+func RunStream(d *gpu.Device, record func(s *gpu.Stream) error) error {
+	s, err := d.NewStream()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := record(s); err != nil {
+		return err
+	}
+	return s.Run()
+}
