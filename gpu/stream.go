@@ -317,6 +317,9 @@ func (s *Stream) Fill(t *Tensor, v float32) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
+	if t.d != s.d {
+		return fmt.Errorf("%w: fill of a tensor of another device", ErrInvalid)
+	}
 	var pattern uint32
 	switch t.dtype {
 	case F32:
@@ -353,6 +356,9 @@ func (s *Stream) Copy(dst, src *Tensor) error {
 	}
 	if err := src.usable(); err != nil {
 		return err
+	}
+	if dst.d != s.d || src.d != s.d {
+		return fmt.Errorf("%w: copy between tensors of another device", ErrInvalid)
 	}
 	if dst.bytes != src.bytes {
 		return fmt.Errorf("%w: copy of %v (%d bytes) into %v (%d bytes)", ErrInvalid, src, src.bytes, dst, dst.bytes)
@@ -549,3 +555,6 @@ func Push(values ...any) []byte {
 	}
 	return out
 }
+
+// Device is the device the stream records for.
+func (s *Stream) Device() *Device { return s.d }
