@@ -1,0 +1,50 @@
+# vkseq: the two commands of the README, and a few helpers.
+#   make bench   install a Vulkan driver if none is usable (lavapipe), then benchmark every op
+#   make test    the same plus the validation layer, then the whole test suite with validation on
+GO        ?= go
+VKBENCH   := bin/vkbench
+TESTFLAGS ?=
+TIMEOUT   ?= 14m
+
+.PHONY: all build bench test test-long verify fuzz shaders check-shaders vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(VKBENCH) ./cmd/vkbench
+
+bench: build
+	tools/ensure-vulkan.sh $(VKBENCH)
+	$(VKBENCH) bench
+
+# Every test with VK_LAYER_KHRONOS_validation on: any validation message fails the run.
+test: build
+	tools/ensure-vulkan.sh $(VKBENCH) --validation
+	VKSEQ_VALIDATE=1 VKSEQ_REQUIRE_DEVICE=1 $(GO) test -timeout $(TIMEOUT) $(TESTFLAGS) ./...
+
+# The longest shapes too (what `vkbench verify -long` checks).
+test-long: build
+	tools/ensure-vulkan.sh $(VKBENCH) --validation
+	VKSEQ_VALIDATE=1 VKSEQ_REQUIRE_DEVICE=1 $(GO) test -timeout 60m ./ops/ -args -long
+
+verify: build
+	tools/ensure-vulkan.sh $(VKBENCH)
+	$(VKBENCH) verify
+
+# 60 s of coverage-guided fuzzing of the safetensors reader.
+fuzz:
+	$(GO) test ./tensorio -run '^$$' -fuzz FuzzRead -fuzztime 60s
+
+# Recompile shaders/*.comp into the committed shaders/spv/*.spv (needs glslc).
+shaders:
+	tools/glslc.sh
+
+check-shaders:
+	tools/glslc.sh --check
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt would change the files above"; exit 1; }
+
+clean:
+	rm -rf bin
