@@ -21,7 +21,10 @@ func init() {
 		ParamsDoc: "fn=add|mul|scale|exp|silu|sigmoid|softplus, alpha (scale); bench: N, fn",
 		Verify:    verifyEltwise,
 		Bench:     benchEltwise,
-		Run:       runEltwise,
+		Example: func() ([]tensorio.Tensor, Params) {
+			return []tensorio.Tensor{ExampleTensor("x", 1, 3, 5), ExampleTensor("y", 1, 3, 5)}, Params{"fn": "add"}
+		},
+		Run: runEltwise,
 	})
 }
 

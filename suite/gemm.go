@@ -23,7 +23,10 @@ func init() {
 		ParamsDoc: "trans_a, trans_b (0/1); bench: M, N, K, Batch",
 		Verify:    verifyGEMM,
 		Bench:     benchGEMM,
-		Run:       runGEMM,
+		Example: func() ([]tensorio.Tensor, Params) {
+			return []tensorio.Tensor{ExampleTensor("a", 1, 5, 7), ExampleTensor("b", 1, 7, 3)}, Params{}
+		},
+		Run: runGEMM,
 	})
 }
 

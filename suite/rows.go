@@ -21,7 +21,10 @@ func init() {
 		ParamsDoc: "fn=sum|rmsnorm|l2norm, eps (rmsnorm default 1e-5, l2norm 1e-6); bench: R, C",
 		Verify:    verifyRows,
 		Bench:     benchRows,
-		Run:       runRows,
+		Example: func() ([]tensorio.Tensor, Params) {
+			return []tensorio.Tensor{ExampleTensor("x", 1, 3, 5), ExampleTensor("weight", 1, 5)}, Params{"fn": "rmsnorm"}
+		},
+		Run: runRows,
 	})
 }
 

@@ -127,6 +127,9 @@ type Op struct {
 	Bench func(ctx context.Context, b *Bencher, p Params) error
 	// Run runs the op on the inputs of a safetensors file and returns its outputs.
 	Run func(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error)
+	// Example returns small inputs and parameters for Run (used by the smoke and leak tests, and as
+	// documentation of a valid input file).
+	Example func() ([]tensorio.Tensor, Params)
 }
 
 var registry struct {
