@@ -34,3 +34,18 @@ func rowsLocal(info gpu.DeviceInfo, c int) int {
 	}
 	return max(l, 1)
 }
+
+// conv1dTile is the causal conv1d's workgroup size and outputs per invocation (a multiple of 4).
+type conv1dTile struct{ Local, T int }
+
+// conv1dTileFor: lavapipe wants long runs per invocation (vec4 loads, the W-1 carried inputs
+// amortised); GPUs many invocations. The decode update walks few tokens: a short tile.
+func conv1dTileFor(info gpu.DeviceInfo, update bool) conv1dTile {
+	if update {
+		return conv1dTile{Local: 64, T: 4}
+	}
+	if info.Type == gpu.CPU {
+		return conv1dTile{Local: 64, T: 32}
+	}
+	return conv1dTile{Local: 64, T: 8}
+}

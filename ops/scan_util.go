@@ -1,0 +1,109 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/vkseq/vkseq/gpu"
+)
+
+// Helpers shared by the SSM ops (selective scan, SSD, causal conv1d).
+
+// checkAct verifies an activation tensor: F32, or F16 where the device has 16-bit storage, with
+// the given shape.
+func checkAct(op, name string, t *gpu.Tensor, dt gpu.DType, shape ...int) error {
+	if t == nil {
+		return shapeErr(op, "%s is nil", name)
+	}
+	if t.DType() != gpu.F32 && t.DType() != gpu.F16 {
+		return shapeErr(op, "%s has dtype %v, want f32 or f16", name, t.DType())
+	}
+	if err := checkTensor(op, name, t, dt, shape...); err != nil {
+		return err
+	}
+	if dt == gpu.F16 && !t.Device().Info().Float16Storage {
+		return shapeErr(op, "%s is f16 but the device has no 16-bit storage (use f32)", name)
+	}
+	return nil
+}
+
+// checkOpt verifies an optional tensor (nil passes).
+func checkOpt(op, name string, t *gpu.Tensor, dt gpu.DType, shape ...int) error {
+	if t == nil {
+		return nil
+	}
+	return checkTensor(op, name, t, dt, shape...)
+}
+
+// actName is the SPIR-V module of a shader family for an activation dtype: base or base_f16.
+func actName(base string, dt gpu.DType) string {
+	if dt == gpu.F16 {
+		return base + "_f16"
+	}
+	return base
+}
+
+// orDummy returns t, or fallback when t is nil (an unused binding still needs a buffer).
+func orDummy(t, fallback *gpu.Tensor) *gpu.Tensor {
+	if t == nil {
+		return fallback
+	}
+	return t
+}
+
+// testBindLimit, when set by a test, lowers the binding range splitRows plans for, so that the
+// split path runs on small tensors.
+var testBindLimit uint64
+
+// rowPart is one dispatch of a row-split op: rows [row0, row0+rows) bound through views whose
+// element base is the offset of row0's first element.
+type rowPart struct {
+	row0, rows, base int
+	views            []*gpu.Tensor
+}
+
+// splitRows plans dispatches over rows of rowLen elements of the tensors ts (one dtype; nil
+// entries stay nil) so that every bound range fits the device's MaxStorageBufferRange. When all
+// of them fit there is one part binding the whole tensors.
+func splitRows(op string, d *gpu.Device, rows, rowLen int, ts ...*gpu.Tensor) ([]rowPart, error) {
+	info := d.Info()
+	if testBindLimit > 0 {
+		info.MaxStorageBufferRange = min(info.MaxStorageBufferRange, testBindLimit)
+	}
+	esize, fits := 4, true
+	for _, t := range ts {
+		if t != nil {
+			esize = t.DType().Size()
+			fits = fits && t.Bytes() <= info.MaxStorageBufferRange
+		}
+	}
+	if fits || rows == 0 || rowLen == 0 {
+		return []rowPart{{row0: 0, rows: rows, base: 0, views: ts}}, nil
+	}
+	align := max(int(info.StorageAlignment)/esize, 1)
+	if int(info.StorageAlignment)%esize != 0 {
+		align = int(info.StorageAlignment) // elements: a multiple of the byte alignment in any case
+	}
+	perPart := (int(info.MaxStorageBufferRange/uint64(esize)) - align) / rowLen
+	if perPart < 1 {
+		return nil, shapeErr(op, "one row of %d elements is more than the device binds at once (%d bytes)", rowLen, info.MaxStorageBufferRange)
+	}
+	var parts []rowPart
+	for r0 := 0; r0 < rows; r0 += perPart {
+		n := min(perPart, rows-r0)
+		start := r0 * rowLen
+		astart := start - start%align
+		part := rowPart{row0: r0, rows: n, base: start - astart, views: make([]*gpu.Tensor, len(ts))}
+		for i, t := range ts {
+			if t == nil {
+				continue
+			}
+			v, err := t.Window(astart, part.base+n*rowLen)
+			if err != nil {
+				return nil, fmt.Errorf("%s: binding a window of %v: %w", op, t, err)
+			}
+			part.views[i] = v
+		}
+		parts = append(parts, part)
+	}
+	return parts, nil
+}
