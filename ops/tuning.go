@@ -49,3 +49,54 @@ func conv1dTileFor(info gpu.DeviceInfo, update bool) conv1dTile {
 	}
 	return conv1dTile{Local: 64, T: 8}
 }
+
+// scanTile is the selective scan's kernel shape: TL lanes cooperate on one channel's time axis
+// (a cluster inside one subgroup, TL a power of two), CL channels per workgroup, K consecutive
+// steps per lane per block.
+type scanTile struct{ TL, CL, K int }
+
+// scanTileFor picks the selective scan's shape for rows = B·D channels of L steps.
+func scanTileFor(info gpu.DeviceInfo, rows, l int) scanTile {
+	shuffles := false
+	for _, op := range info.SubgroupOps {
+		shuffles = shuffles || op == "shuffle_relative"
+	}
+	tl := 1
+	if shuffles && info.SubgroupInCompute {
+		tl = min(int(info.SubgroupSize), 32)
+	}
+	if l <= 16 { // decode: a few tokens, one lane per channel, short blocks
+		return scanTile{TL: 1, CL: 64, K: 4}
+	}
+	if info.Type == gpu.CPU {
+		return scanTile{TL: min(tl, 8), CL: 1, K: 8}
+	}
+	return scanTile{TL: tl, CL: max(128/tl, 1), K: 4}
+}
+
+// glaTile is the work split of the GLA kernels (ops/gla.go): invocations per workgroup, the
+// state tile of the state pass (StateTK rows × StateTV columns), the output tile (OutTM rows, a
+// divisor of 64, × OutTV columns) and the columns of the recurrent kernel (all K rows each).
+// Column counts are multiples of 4.
+type glaTile struct{ LX, StateTK, StateTV, OutTM, OutTV, RecTV int }
+
+// glaSplit divides n (a multiple of 4) into the fewest tiles of at most most columns and
+// returns the (multiple of 4) tile width that balances them.
+func glaSplit(n, most int) int {
+	tiles := ceilDiv(n, most)
+	return ceilDiv(ceilDiv(n, tiles), 4) * 4
+}
+
+// On lavapipe one invocation is one SIMD lane and every buffer access is emitted lane by lane,
+// so each invocation owns about 1024 accumulators (a 16×64 state tile, a 16×32 output tile,
+// K×(1024/K) columns of the recurrent state), enough FMAs per vec4 load without LLVM spending
+// long on the unrolled code. GPUs get more, smaller tiles.
+func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
+	kp, vp := ceilDiv(K, 4)*4, ceilDiv(V, 4)*4
+	if info.Type == gpu.CPU {
+		return glaTile{LX: 8, StateTK: 16, StateTV: glaSplit(vp, 64), OutTM: 16, OutTV: glaSplit(vp, 32),
+			RecTV: glaSplit(vp, min(32, max(4, 1024/kp/4*4)))}
+	}
+	return glaTile{LX: 64, StateTK: 8, StateTV: glaSplit(vp, 16), OutTM: 8, OutTV: glaSplit(vp, 16),
+		RecTV: glaSplit(vp, max(4, 256/kp/4*4))}
+}
