@@ -26,8 +26,12 @@ layout(push_constant) uniform P { uint M, N, K, sa, sb, sc; } p;
 void main() {
     const uint M = p.M, N = p.N, K = p.K;
     const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN;
-    const uint row0 = (gl_WorkGroupID.y * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM;
-    if (row0 >= M || col0 >= N) return;
+    // With one row of invocations per workgroup the rows are uniform across the workgroup, so a
+    // CPU device loads A once for all its SIMD lanes instead of gathering it lane by lane.
+    const uint row0 = gl_WorkGroupSize.y == 1 ? gl_WorkGroupID.y * TM
+                                              : (gl_WorkGroupID.y * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM;
+    // No early return (it would make control flow divergent): out-of-range tiles read clamped
+    // addresses and skip their stores.
     const uint ba = gl_WorkGroupID.z * p.sa, bb = gl_WorkGroupID.z * p.sb, bc = gl_WorkGroupID.z * p.sc;
 
     vec4 acc[TM][TN4];

@@ -1,0 +1,501 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vkseq/vkseq/gpu"
+)
+
+// Gated linear attention (DESIGN.md section 4). Per sequence and head, with state S (K×V):
+//
+//	S_t = diag(exp(g_t)) S_{t-1} + k_t v_tᵀ
+//	o_t = S_tᵀ (scale · q_t)
+//
+// GLA computes it chunk by chunk for prefill, GLARecurrent token by token for decode; both
+// agree with reference.GLA.
+
+// glaChunk is the chunk length of the chunked form (the shaders' GLA_C), glaSub its sub-chunk.
+const (
+	glaChunk = 64
+	glaSub   = 16
+	glaMaxKV = 256
+)
+
+// GLAOptions are the optional inputs and outputs of GLA.
+type GLAOptions struct {
+	// Scale multiplies q; nil means K^-0.5. It must be finite.
+	Scale *float32
+	// InitialState is the state each sequence starts from, F32 [N,H,K,V]; nil means zeros.
+	InitialState *gpu.Tensor
+	// FinalState, when not nil, receives each sequence's state after its last token, F32
+	// [N,H,K,V]. It may be the same tensor as InitialState (the state is then advanced in place).
+	FinalState *gpu.Tensor
+	// CuSeqlens switches to variable-length mode: an I32 tensor [N+1] of offsets into T
+	// (starting at 0, non-decreasing, ending at T) splitting the T tokens of the single batch
+	// row (B must be 1) into N independent sequences; empty sequences are legal. GLA reads it
+	// back to the host when recording (to validate it and to size the chunk grid), so its
+	// contents must be final then: it must not be written by commands not yet completed.
+	CuSeqlens *gpu.Tensor
+}
+
+// GLARecurrentOptions are the optional inputs of GLARecurrent.
+type GLARecurrentOptions struct {
+	// Scale multiplies q; nil means K^-0.5. It must be finite.
+	Scale *float32
+	// CuSeqlens as in GLAOptions (I32 [N+1], B = 1), except that GLARecurrent never reads it
+	// on the host (a decode step makes no host round trip): only its shape is checked, and the
+	// kernel clamps the offsets into [0, T] (a decreasing offset gives an empty sequence), so bad
+	// offsets give wrong results but never touch memory out of bounds.
+	CuSeqlens *gpu.Tensor
+}
+
+// GLAWorkspace holds the scratch buffers of GLA (chunk table, states entering each chunk,
+// intra-chunk attention, gated queries). It grows as needed and can be reused by any number of
+// GLA calls, on one stream or several, as long as the streams that use it run one after the
+// other (the stream orders reuse within itself). Buffers it outgrows are kept until Close, since
+// commands already recorded may still use them. It is not safe for concurrent use.
+type GLAWorkspace struct {
+	d       *gpu.Device
+	bufs    map[string]*gpu.Tensor
+	retired []*gpu.Tensor
+	// segBytes caps each scratch buffer; 0 means the default (glaSegBytes). Tests lower it to
+	// force the chunks to be processed in several segments.
+	segBytes uint64
+}
+
+// glaSegBytes is the default cap on each scratch buffer: long inputs are processed in segments of
+// chunks whose states and attention fit it (and the device's binding range).
+const glaSegBytes = 64 << 20
+
+// NewGLAWorkspace makes an empty workspace for GLA on d.
+func NewGLAWorkspace(d *gpu.Device) *GLAWorkspace {
+	return &GLAWorkspace{d: d, bufs: map[string]*gpu.Tensor{}}
+}
+
+// Close frees the workspace's buffers. Call it after the streams that used it completed.
+func (w *GLAWorkspace) Close() error {
+	for _, t := range w.bufs {
+		t.Close()
+	}
+	for _, t := range w.retired {
+		t.Close()
+	}
+	w.bufs, w.retired = map[string]*gpu.Tensor{}, nil
+	return nil
+}
+
+// buf returns the scratch buffer name with room for n elements of dt (1-D).
+func (w *GLAWorkspace) buf(name string, dt gpu.DType, n int) (*gpu.Tensor, error) {
+	n = max(n, 4)
+	if t, ok := w.bufs[name]; ok && t.DType() == dt && t.Len() >= n {
+		return t, nil
+	}
+	if old, ok := w.bufs[name]; ok {
+		w.retired = append(w.retired, old)
+		delete(w.bufs, name)
+	}
+	t, err := w.d.NewTensor(dt, n)
+	if err != nil {
+		return nil, fmt.Errorf("gla: workspace %s (%d elements): %w", name, n, err)
+	}
+	w.bufs[name] = t
+	return t, nil
+}
+
+// glaDims are the sizes of one GLA call.
+type glaDims struct {
+	B, T, H, K, V int
+	N             int // sequences
+	Kp, Vp        int // K and V rounded up to multiples of 4
+	dt            gpu.DType
+	scale         float32
+}
+
+// glaCheck validates the sequence tensors, the scale and the shape of cu_seqlens.
+func glaCheck(op string, o, q, k, v, g *gpu.Tensor, scale *float32, cu *gpu.Tensor) (glaDims, error) {
+	var z glaDims
+	if q == nil {
+		return z, shapeErr(op, "q is nil")
+	}
+	qs := q.Shape()
+	if len(qs) != 4 {
+		return z, shapeErr(op, "q has shape %v, want [B,T,H,K]", qs)
+	}
+	dt := q.DType()
+	if dt != gpu.F32 && dt != gpu.F16 {
+		return z, shapeErr(op, "q has dtype %v, want f32 or f16", dt)
+	}
+	B, T, H, K := qs[0], qs[1], qs[2], qs[3]
+	if H < 1 || K < 1 || K > glaMaxKV {
+		return z, shapeErr(op, "q has shape %v, want H >= 1 and 1 <= K <= %d", qs, glaMaxKV)
+	}
+	if v == nil {
+		return z, shapeErr(op, "v is nil")
+	}
+	vs := v.Shape()
+	if len(vs) != 4 || vs[0] != B || vs[1] != T || vs[2] != H || vs[3] < 1 || vs[3] > glaMaxKV {
+		return z, shapeErr(op, "v has shape %v, want [B,T,H,V] = [%d,%d,%d,V] with 1 <= V <= %d", vs, B, T, H, glaMaxKV)
+	}
+	V := vs[3]
+	for _, x := range []struct {
+		n string
+		t *gpu.Tensor
+		s []int
+	}{{"k", k, qs}, {"g", g, qs}, {"v", v, vs}, {"o", o, vs}} {
+		if err := checkTensor(op, x.n, x.t, dt, x.s...); err != nil {
+			return z, err
+		}
+	}
+	d := q.Device()
+	info := d.Info()
+	if dt == gpu.F16 && !info.Float16Storage {
+		return z, fmt.Errorf("%w: %s: f16 tensors need 16-bit storage, which %s lacks (use f32)", gpu.ErrUnsupported, op, info.Name)
+	}
+	for _, t := range []*gpu.Tensor{o, k, v, g} {
+		if t.Device() != d {
+			return z, shapeErr(op, "tensors of different devices")
+		}
+	}
+	sc := float32(1 / math.Sqrt(float64(K)))
+	if scale != nil {
+		sc = *scale
+		if math.IsNaN(float64(sc)) || math.IsInf(float64(sc), 0) {
+			return z, shapeErr(op, "scale = %v, want a finite value (nil for K^-0.5)", sc)
+		}
+	}
+	N := B
+	if cu != nil {
+		if cu.DType() != gpu.I32 || len(cu.Shape()) != 1 || cu.Shape()[0] < 1 {
+			return z, shapeErr(op, "cu_seqlens has dtype %v and shape %v, want i32 [N+1] with N >= 0", cu.DType(), cu.Shape())
+		}
+		if B != 1 {
+			return z, shapeErr(op, "cu_seqlens given with B = %d, want B = 1 (sequences packed along T)", B)
+		}
+		if cu.Device() != d {
+			return z, shapeErr(op, "cu_seqlens is on another device")
+		}
+		N = cu.Shape()[0] - 1
+	}
+	return glaDims{B: B, T: T, H: H, K: K, V: V, N: N, Kp: ceilDiv(K, 4) * 4, Vp: ceilDiv(V, 4) * 4, dt: dt, scale: sc}, nil
+}
+
+// checkState verifies an optional [N,H,K,V] float32 state.
+func (z glaDims) checkState(op, name string, t *gpu.Tensor, d *gpu.Device) error {
+	if t == nil {
+		return nil
+	}
+	if err := checkTensor(op, name, t, gpu.F32, z.N, z.H, z.K, z.V); err != nil {
+		return err
+	}
+	if t.Device() != d {
+		return shapeErr(op, "%s is on another device", name)
+	}
+	return nil
+}
+
+// checkBindable reports a tensor larger than the device binds at once.
+func checkBindable(op string, d *gpu.Device, names []string, ts ...*gpu.Tensor) error {
+	lim := d.Info().MaxStorageBufferRange
+	for i, t := range ts {
+		if t != nil && t.Bytes() > lim {
+			return fmt.Errorf("%w: %s: %s is %d bytes, more than %s binds at once (%d)", gpu.ErrUnsupported, op, names[i], t.Bytes(), d.Info().Name, lim)
+		}
+	}
+	return nil
+}
+
+// glaKernel returns the pipeline of shaders/<name>[_f16].comp.
+func glaKernel(d *gpu.Device, name string, dt gpu.DType, bindings []gpu.Access, push int, spec ...uint32) (*gpu.Kernel, error) {
+	if dt == gpu.F16 {
+		name += "_f16"
+	}
+	return kernel(d, name, bindings, push, spec...)
+}
+
+// glaGrid folds lanes invocations into workgroups of local (x, y) with z layers.
+func glaGrid(d *gpu.Device, lanes, local, z int) ([3]uint32, error) {
+	g, err := group1D(d, lanes, local)
+	if err != nil {
+		return g, err
+	}
+	if z > int(d.Info().MaxWorkgroupCount[2]) {
+		return g, shapeErr("gla", "%d workgroup layers exceed the device's grid", z)
+	}
+	g[2] = uint32(z)
+	return g, nil
+}
+
+// glaSegment is a run of consecutive chunks processed together: chunks [a, b), rows [r0, r1).
+type glaSegment struct{ a, b, r0, r1 int }
+
+// GLA records the chunked form of gated linear attention (prefill).
+//
+// Shapes: q, k, g [B,T,H,K], v and o [B,T,H,V], all F32, or all F16 where the device has 16-bit
+// storage (Device.Info().Float16Storage); 1 <= K, V <= 256 (any size), H >= 1, B, T >= 0.
+// States (GLAOptions) are F32 [N,H,K,V] with N = B, or N = len(cu_seqlens)-1 in variable-length
+// mode. o is overwritten; q, k, v, g, the initial state and cu_seqlens are not modified.
+// Accumulation is float32 whatever the storage.
+//
+// The gates g are natural-log decays and the chunked form needs g <= 0 (as produced by
+// logsigmoid): then every exponential it evaluates has an exponent <= 0 and nothing can overflow.
+// With g > 0 the decays are growth factors; the kernels multiply them within a chunk of 64 tokens
+// and across chunks, so moderate positive gates still give the recurrence's values, but products
+// beyond float32's range (about e^88) give Inf or NaN, where GLARecurrent fails only when the state
+// itself overflows.
+//
+// Work: a tiny planning dispatch (chunk table, from cu_seqlens on the device), then per segment of
+// chunks three dispatches: gated queries and the masked intra-chunk attention (parallel over
+// chunks), the states entering each chunk (sequential over a sequence's chunks, parallel over
+// sequences, heads and state tiles), and the output (parallel over chunks). ws holds the scratch;
+// long inputs are split into segments so that each scratch buffer stays within 64 MiB and the
+// device's binding range. An error wrapping ErrShape says which tensor or option is wrong; one
+// wrapping gpu.ErrUnsupported means the device cannot run the request (f16 without 16-bit
+// storage, a tensor larger than one binding).
+func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions) error {
+	const op = "gla"
+	if s == nil || ws == nil {
+		return shapeErr(op, "nil stream or workspace")
+	}
+	z, err := glaCheck(op, o, q, k, v, g, opt.Scale, opt.CuSeqlens)
+	if err != nil {
+		return err
+	}
+	d := q.Device()
+	if ws.d != d || s.Device() != d {
+		return shapeErr(op, "the stream, workspace and tensors must share one device")
+	}
+	if err := z.checkState(op, "initial_state", opt.InitialState, d); err != nil {
+		return err
+	}
+	if err := z.checkState(op, "final_state", opt.FinalState, d); err != nil {
+		return err
+	}
+	if err := checkBindable(op, d, []string{"q", "k", "v", "g", "o", "initial_state", "final_state"},
+		q, k, v, g, o, opt.InitialState, opt.FinalState); err != nil {
+		return err
+	}
+
+	// Sequences and chunks, from the host copy of cu_seqlens.
+	starts := make([]int, z.N+1)
+	if opt.CuSeqlens != nil {
+		cu, err := opt.CuSeqlens.ReadInt32()
+		if err != nil {
+			return fmt.Errorf("gla: reading cu_seqlens: %w", err)
+		}
+		if cu[0] != 0 {
+			return shapeErr(op, "cu_seqlens[0] = %d, want 0", cu[0])
+		}
+		for i := 1; i < len(cu); i++ {
+			if cu[i] < cu[i-1] {
+				return shapeErr(op, "cu_seqlens[%d] = %d < cu_seqlens[%d] = %d, want non-decreasing offsets", i, cu[i], i-1, cu[i-1])
+			}
+		}
+		if last := cu[len(cu)-1]; int(last) != z.T {
+			return shapeErr(op, "cu_seqlens[%d] = %d (last), want T = %d", len(cu)-1, last, z.T)
+		}
+		for i, c := range cu {
+			starts[i] = int(c)
+		}
+	} else {
+		for n := range starts {
+			starts[n] = n * z.T
+		}
+	}
+	if z.N == 0 {
+		return nil
+	}
+	var chunkRow, chunkLen []int
+	for n := 0; n < z.N; n++ {
+		for r := starts[n]; r < starts[n+1]; r += glaChunk {
+			chunkRow = append(chunkRow, r)
+			chunkLen = append(chunkLen, min(glaChunk, starts[n+1]-r))
+		}
+	}
+	NC := len(chunkRow)
+
+	fin := opt.FinalState
+	if NC == 0 { // no token at all: the final states are the initial ones
+		switch {
+		case fin == nil || fin == opt.InitialState:
+			return nil
+		case opt.InitialState == nil:
+			return s.Fill(fin, 0)
+		default:
+			return s.Copy(fin, opt.InitialState)
+		}
+	}
+	if fin == nil {
+		if fin, err = ws.buf("carry", gpu.F32, z.N*z.H*z.K*z.V); err != nil {
+			return err
+		}
+	}
+
+	// Segments of chunks whose scratch fits the cap.
+	lim := uint64(glaSegBytes)
+	if ws.segBytes > 0 {
+		lim = ws.segBytes
+	}
+	lim = min(lim, d.Info().MaxStorageBufferRange)
+	hPerChunk := uint64(z.H*z.Kp*z.Vp) * 4
+	rowBytes := uint64(z.H*max(z.Kp, glaChunk)) * 4
+	if hPerChunk > lim || glaChunk*rowBytes > lim {
+		return fmt.Errorf("%w: gla: one chunk's scratch (H=%d K=%d V=%d) exceeds %d bytes", gpu.ErrUnsupported, z.H, z.K, z.V, lim)
+	}
+	var segs []glaSegment
+	for c := 0; c < NC; {
+		sg := glaSegment{a: c, r0: chunkRow[c]}
+		for c < NC && uint64(c+1-sg.a)*hPerChunk <= lim && uint64(chunkRow[c]+chunkLen[c]-sg.r0)*rowBytes <= lim {
+			c++
+		}
+		sg.b, sg.r1 = c, chunkRow[c-1]+chunkLen[c-1]
+		segs = append(segs, sg)
+	}
+	maxC, maxR := 0, 0
+	for _, sg := range segs {
+		maxC, maxR = max(maxC, sg.b-sg.a), max(maxR, sg.r1-sg.r0)
+	}
+
+	tab, err := ws.buf("table", gpu.I32, 2*z.N+2*NC)
+	if err != nil {
+		return err
+	}
+	hbuf, err := ws.buf("states", gpu.F32, maxC*z.H*z.Kp*z.Vp)
+	if err != nil {
+		return err
+	}
+	abuf, err := ws.buf("attn", gpu.F32, maxR*z.H*glaChunk)
+	if err != nil {
+		return err
+	}
+	qsb, err := ws.buf("gatedq", gpu.F32, maxR*z.H*z.Kp)
+	if err != nil {
+		return err
+	}
+
+	info := d.Info()
+	tile := glaTileFor(info, z.K, z.V)
+	R, W, RW := gpu.Read, gpu.Write, gpu.ReadWrite
+
+	// plan
+	plan, err := kernel(d, "gla_plan", []gpu.Access{R, W}, 16)
+	if err != nil {
+		return err
+	}
+	cuT, varlen := tab, 0
+	if opt.CuSeqlens != nil {
+		cuT, varlen = opt.CuSeqlens, 1
+	}
+	if err := s.Dispatch(plan, [3]uint32{1, 1, 1}, gpu.Push(z.N, z.T, NC, varlen), cuT, tab); err != nil {
+		return fmt.Errorf("gla: %w", err)
+	}
+
+	k4, v4 := b2u(z.K%4 == 0), b2u(z.V%4 == 0)
+	intra, err := glaKernel(d, "gla_intra", z.dt, []gpu.Access{R, R, R, R, W, W}, 32, uint32(tile.LX), k4)
+	if err != nil {
+		return err
+	}
+	nKT, nVTs := ceilDiv(z.K, tile.StateTK), ceilDiv(z.Vp, tile.StateTV)
+	state, err := glaKernel(d, "gla_state", z.dt, []gpu.Access{R, R, R, R, R, RW, W}, 44,
+		uint32(tile.LX), uint32(tile.StateTK), uint32(tile.StateTV), k4, v4)
+	if err != nil {
+		return err
+	}
+	nRB, nVTo := glaChunk/tile.OutTM, ceilDiv(z.Vp, tile.OutTV)
+	out, err := glaKernel(d, "gla_out", z.dt, []gpu.Access{R, R, R, R, R, W}, 36,
+		uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
+	if err != nil {
+		return err
+	}
+	h0 := opt.InitialState
+	for i, sg := range segs {
+		segC := sg.b - sg.a
+		grid, err := glaGrid(d, segC*z.H, tile.LX, glaChunk/glaSub)
+		if err != nil {
+			return err
+		}
+		if err := s.Dispatch(intra, grid, gpu.Push(z.H, z.K, z.Kp, z.N, sg.a, sg.b, sg.r0, z.scale), tab, q, k, g, abuf, qsb); err != nil {
+			return fmt.Errorf("gla: %w", err)
+		}
+		mode, h0b := 0, fin
+		if i == 0 {
+			mode = 2
+			if h0 != nil {
+				mode, h0b = 1, h0
+			}
+		}
+		if grid, err = glaGrid(d, z.N*z.H*nKT*nVTs, tile.LX, 1); err != nil {
+			return err
+		}
+		if err := s.Dispatch(state, grid, gpu.Push(z.H, z.K, z.V, z.Kp, z.Vp, z.N, sg.a, sg.b, nKT, nVTs, mode),
+			tab, k, v, g, h0b, fin, hbuf); err != nil {
+			return fmt.Errorf("gla: %w", err)
+		}
+		if grid, err = glaGrid(d, segC*z.H, tile.LX, nRB*nVTo); err != nil {
+			return err
+		}
+		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, z.Vp, z.N, sg.a, sg.b, sg.r0, nVTo),
+			tab, qsb, abuf, hbuf, v, o); err != nil {
+			return fmt.Errorf("gla: %w", err)
+		}
+	}
+	return nil
+}
+
+// GLARecurrent records the recurrent form of gated linear attention (decode): every sequence
+// steps through its tokens one by one from state, which it updates in place.
+//
+// Shapes: q, k, g [B,T,H,K], v and o [B,T,H,V], all F32, or all F16 where the device has 16-bit
+// storage; 1 <= K, V <= 256; state F32 [N,H,K,V] (N = B, or len(cu_seqlens)-1), read as the
+// state before the first token and overwritten with the state after the last. o is overwritten;
+// q, k, v, g and cu_seqlens are not modified. Any gates are accepted (the state overflows only
+// when the recurrence itself does).
+//
+// It is one dispatch with no host round trip, so a decode loop can record step after step (and
+// other ops) on one stream. Work is parallel over sequences, heads and column tiles of the
+// state, and sequential over tokens, so it suits a few tokens per call; use GLA for prefill.
+func GLARecurrent(s *gpu.Stream, o, q, k, v, g, state *gpu.Tensor, opt GLARecurrentOptions) error {
+	const op = "gla_recurrent"
+	if s == nil {
+		return shapeErr(op, "nil stream")
+	}
+	z, err := glaCheck(op, o, q, k, v, g, opt.Scale, opt.CuSeqlens)
+	if err != nil {
+		return err
+	}
+	d := q.Device()
+	if s.Device() != d {
+		return shapeErr(op, "the stream and tensors must share one device")
+	}
+	if state == nil {
+		return shapeErr(op, "state is nil, want f32 [%d,%d,%d,%d]", z.N, z.H, z.K, z.V)
+	}
+	if err := z.checkState(op, "state", state, d); err != nil {
+		return err
+	}
+	if err := checkBindable(op, d, []string{"q", "k", "v", "g", "o", "state"}, q, k, v, g, o, state); err != nil {
+		return err
+	}
+	if z.N == 0 || z.T == 0 {
+		return nil // no token: the state is unchanged
+	}
+	tile := glaTileFor(d.Info(), z.K, z.V)
+	nVT := ceilDiv(z.Vp, tile.RecTV)
+	kern, err := glaKernel(d, "gla_rec", z.dt, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite}, 32,
+		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0))
+	if err != nil {
+		return err
+	}
+	cu, varlen := state, 0
+	if opt.CuSeqlens != nil {
+		cu, varlen = opt.CuSeqlens, 1
+	}
+	grid, err := glaGrid(d, z.N*z.H*nVT, tile.LX, 1)
+	if err != nil {
+		return err
+	}
+	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, g, o, state); err != nil {
+		return fmt.Errorf("gla_recurrent: %w", err)
+	}
+	return nil
+}

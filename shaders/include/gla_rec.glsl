@@ -1,0 +1,83 @@
+// GLA recurrent form (decode), included by gla_rec.comp and gla_rec_f16.comp. One invocation
+// owns columns vt*TV .. vt*TV+TV-1 of one sequence's state for one head (all K rows, padded to
+// the spec constant KP) and steps through the sequence's tokens:
+//   S = diag(exp(g_t)) S + k_t v_t^T;   o_t = S^T (scale * q_t)
+// reading and writing state [N, H, K, V] (float32) in place. Sequences are cu[n] .. cu[n+1]
+// (VARLEN; offsets clamped into [0, T]) or the T rows of batch n.
+#include "gla_io.glsl"
+#include "grid.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int KP = 64; // K rounded up to a multiple of 4
+layout(constant_id = 2) const int TV = 16;
+layout(constant_id = 3) const bool K4 = false; // K % 4 == 0
+layout(constant_id = 4) const bool V4 = false; // V % 4 == 0
+const int KP4 = KP / 4, TV4 = TV / 4;
+
+layout(std430, binding = 0) readonly buffer Cu { int cu[]; };
+SEQ_BUF(1, q, readonly)
+SEQ_BUF(2, k, readonly)
+SEQ_BUF(3, v, readonly)
+SEQ_BUF(4, g, readonly)
+SEQ_BUF(5, o, writeonly)
+F32_BUF(6, st, )
+layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; } p;
+SEQ_LOAD(q, K4)
+SEQ_LOAD(k, K4)
+SEQ_LOAD(v, V4)
+SEQ_LOAD(g, K4)
+SEQ_STORE(o, V4)
+F32_LOAD(st, V4)
+F32_STORE(st, V4)
+
+void main() {
+    int id = int(linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
+    const int H = p.H, K = p.K, V = p.V;
+    int vt = id % p.nVT;
+    id /= p.nVT;
+    int h = id % H, n = id / H;
+    if (n >= p.N) return;
+    int a = n * p.T, b = a + p.T;
+    if (p.varlen != 0) {
+        a = clamp(cu[n], 0, p.T);
+        b = clamp(cu[n + 1], a, p.T);
+    }
+    int v0 = vt * TV;
+
+    vec4 S[KP][TV4];
+    uint sbase = uint(n * H + h) * uint(K) * uint(V);
+    [[unroll]] for (int d = 0; d < KP; d++)
+        [[unroll]] for (int j = 0; j < TV4; j++) {
+            int col = v0 + 4 * j;
+            S[d][j] = ld_st(sbase + uint(min(d, K - 1)) * uint(V) + uint(col), d < K ? V - col : 0);
+        }
+
+    for (int t = a; t < b; t++) {
+        uint ek = uint(t * H + h) * uint(K), ev = uint(t * H + h) * uint(V) + uint(v0);
+        vec4 vr[TV4], acc[TV4];
+        [[unroll]] for (int j = 0; j < TV4; j++) {
+            vr[j] = ld_v(ev + uint(4 * j), V - v0 - 4 * j);
+            acc[j] = vec4(0.0);
+        }
+        [[unroll]] for (int a4 = 0; a4 < KP4; a4++) {
+            int m = K - 4 * a4;
+            vec4 dec = exp(ld_g(ek + uint(4 * a4), m));
+            vec4 kr = ld_k(ek + uint(4 * a4), m);
+            vec4 qr = ld_q(ek + uint(4 * a4), m);
+            [[unroll]] for (int c = 0; c < 4; c++)
+                [[unroll]] for (int j = 0; j < TV4; j++) {
+                    vec4 s = S[4 * a4 + c][j] * dec[c] + kr[c] * vr[j];
+                    S[4 * a4 + c][j] = s;
+                    acc[j] += qr[c] * s;
+                }
+        }
+        [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev + uint(4 * j), V - v0 - 4 * j, acc[j] * p.scale);
+    }
+
+    [[unroll]] for (int d = 0; d < KP; d++) {
+        if (d >= K) break;
+        [[unroll]] for (int j = 0; j < TV4; j++) {
+            int col = v0 + 4 * j;
+            st_st(sbase + uint(d) * uint(V) + uint(col), V - col, S[d][j]);
+        }
+    }
+}

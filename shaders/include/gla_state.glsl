@@ -1,0 +1,104 @@
+// GLA chunked form, pass 2 of 3: the state entering every chunk (included by gla_state.comp and
+// gla_state_f16.comp). One invocation owns a TK x TV tile of one sequence's state for one head
+// and walks that sequence's chunks in order (those of the segment segA .. segB):
+//   hbuf[c - segA, h] = S                                   (state entering chunk c, padded Kp x Vp)
+//   S = diag(exp(Gl)) S + sum_i (k_i * exp(Gl - G_i)) v_i^T  (Gl = G of the chunk's last row)
+// Gl - G_i is a suffix sum of gates, accumulated from the chunk's end, so every exponent is <= 0
+// when g <= 0 and recent tokens keep full precision. The state starts from fin (a later segment),
+// h0 (first segment, initial state given) or zeros, and is written back to fin.
+#include "gla_io.glsl"
+#include "grid.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int TK = 16;
+layout(constant_id = 2) const int TV = 64;
+layout(constant_id = 3) const bool K4 = false; // K % 4 == 0
+layout(constant_id = 4) const bool V4 = false; // V % 4 == 0
+const int TK4 = TK / 4, TV4 = TV / 4;
+
+layout(std430, binding = 0) readonly buffer Tab { int tab[]; };
+SEQ_BUF(1, k, readonly)
+SEQ_BUF(2, v, readonly)
+SEQ_BUF(3, g, readonly)
+F32_BUF(4, h0, readonly)
+F32_BUF(5, fin, )
+layout(std430, binding = 6) writeonly buffer Hb { vec4 hb4[]; };
+layout(push_constant) uniform P { int H, K, V, Kp, Vp, N, segA, segB, nKT, nVT, mode; } p;
+SEQ_LOAD(k, K4)
+SEQ_LOAD(v, V4)
+SEQ_LOAD(g, K4)
+F32_LOAD(h0, V4)
+F32_LOAD(fin, V4)
+F32_STORE(fin, V4)
+
+void main() {
+    int id = int(linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
+    const int H = p.H, K = p.K, V = p.V;
+    int vt = id % p.nVT;
+    id /= p.nVT;
+    int kt = id % p.nKT;
+    id /= p.nKT;
+    int h = id % H, n = id / H;
+    if (n >= p.N) return;
+    int c0 = tab[2 * n], nc = tab[2 * n + 1];
+    int ca = max(c0, p.segA), cb = min(c0 + nc, p.segB);
+    if (ca >= cb && p.mode == 0) return; // no chunk of this sequence in the segment
+    int k0 = kt * TK, v0 = vt * TV;
+
+    vec4 S[TK][TV4];
+    uint sbase = uint(n * H + h) * uint(K) * uint(V);
+    [[unroll]] for (int i = 0; i < TK; i++) {
+        int d = k0 + i;
+        [[unroll]] for (int j = 0; j < TV4; j++) {
+            int col = v0 + 4 * j, m = d < K ? V - col : 0;
+            uint e = sbase + uint(min(d, K - 1)) * uint(V) + uint(col);
+            S[i][j] = p.mode == 0 ? ld_fin(e, m) : (p.mode == 1 ? ld_h0(e, m) : vec4(0.0));
+        }
+    }
+
+    for (int c = ca; c < cb; c++) {
+        // the state entering chunk c
+        uint hbase = (uint((c - p.segA) * H + h) * uint(p.Kp) + uint(k0)) * uint(p.Vp) + uint(v0);
+        [[unroll]] for (int i = 0; i < TK; i++) {
+            if (k0 + i >= p.Kp) break;
+            [[unroll]] for (int j = 0; j < TV4; j++)
+                if (v0 + 4 * j < p.Vp) hb4[(hbase + uint(i * p.Vp + 4 * j)) >> 2] = S[i][j];
+        }
+        int row0 = tab[2 * p.N + 2 * c], len = tab[2 * p.N + 2 * c + 1];
+        // decay of the whole chunk
+        vec4 tot[TK4];
+        [[unroll]] for (int a = 0; a < TK4; a++) tot[a] = vec4(0.0);
+        for (int r = 0; r < len; r++) {
+            uint e = uint((row0 + r) * H + h) * uint(K) + uint(k0);
+            [[unroll]] for (int a = 0; a < TK4; a++) tot[a] += ld_g(e + uint(4 * a), K - k0 - 4 * a);
+        }
+        [[unroll]] for (int a = 0; a < TK4; a++) {
+            vec4 dec = exp(tot[a]);
+            [[unroll]] for (int c4 = 0; c4 < 4; c4++)
+                [[unroll]] for (int j = 0; j < TV4; j++) S[4 * a + c4][j] *= dec[c4];
+        }
+        // rank-len update, newest row first so that the suffix sums stay small
+        vec4 suf[TK4];
+        [[unroll]] for (int a = 0; a < TK4; a++) suf[a] = vec4(0.0);
+        for (int r = len - 1; r >= 0; r--) {
+            uint e = uint((row0 + r) * H + h) * uint(K) + uint(k0);
+            uint ev = uint((row0 + r) * H + h) * uint(V) + uint(v0);
+            vec4 vr[TV4];
+            [[unroll]] for (int j = 0; j < TV4; j++) vr[j] = ld_v(ev + uint(4 * j), V - v0 - 4 * j);
+            [[unroll]] for (int a = 0; a < TK4; a++) {
+                vec4 kd = ld_k(e + uint(4 * a), K - k0 - 4 * a) * exp(suf[a]);
+                suf[a] += ld_g(e + uint(4 * a), K - k0 - 4 * a);
+                [[unroll]] for (int c4 = 0; c4 < 4; c4++)
+                    [[unroll]] for (int j = 0; j < TV4; j++) S[4 * a + c4][j] += kd[c4] * vr[j];
+            }
+        }
+    }
+
+    [[unroll]] for (int i = 0; i < TK; i++) {
+        int d = k0 + i;
+        if (d >= K) break;
+        [[unroll]] for (int j = 0; j < TV4; j++) {
+            int col = v0 + 4 * j;
+            st_fin(sbase + uint(d) * uint(V) + uint(col), V - col, S[i][j]);
+        }
+    }
+}
