@@ -1,12 +1,12 @@
 # vkseq: the two commands of the README, and a few helpers.
-#   make bench   install a Vulkan driver if none is usable (lavapipe), then benchmark every op
+#   make bench   install a Vulkan driver if none is usable (lavapipe), then benchmark every op (-quick)
 #   make test    the same plus the validation layer, then the whole test suite with validation on
 GO        ?= go
 VKBENCH   := bin/vkbench
 TESTFLAGS ?=
 TIMEOUT   ?= 14m
 
-.PHONY: all build bench test test-long verify fuzz shaders check-shaders vet clean
+.PHONY: all build bench bench-full test test-long verify fuzz shaders check-shaders vet clean
 
 all: build
 
@@ -14,6 +14,11 @@ build:
 	$(GO) build -o $(VKBENCH) ./cmd/vkbench
 
 bench: build
+	tools/ensure-vulkan.sh $(VKBENCH)
+	$(VKBENCH) bench -quick
+
+# Every op at all its default sizes and sweeps (long on a CPU device).
+bench-full: build
 	tools/ensure-vulkan.sh $(VKBENCH)
 	$(VKBENCH) bench
 

@@ -115,7 +115,11 @@ func benchEltwise(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("eltwise", "N", "fn"); err != nil {
 		return err
 	}
-	n, err := p.Int("N", 1<<24)
+	def := 1 << 24
+	if b.Quick {
+		def = 1 << 22
+	}
+	n, err := p.Int("N", def)
 	if err != nil {
 		return err
 	}

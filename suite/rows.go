@@ -121,7 +121,11 @@ func benchRows(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("rows", "R", "C", "fn"); err != nil {
 		return err
 	}
-	R, err := p.Int("R", 16384)
+	defR := 16384
+	if b.Quick {
+		defR = 4096
+	}
+	R, err := p.Int("R", defR)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shape := fs.String("shape", "", "one shape and op parameters, k=v,k=v (needs one -op)")
 	dtype := fs.String("dtype", "f32", "storage type: f32 or f16 (ops without f16 report f32)")
 	runs := fs.Int("runs", 5, "timed runs per measurement (median reported)")
+	quick := fs.Bool("quick", false, "a short run: the sizes the issues name, not whole sweeps (make bench)")
 	sel := fs.String("device", "", "device index or name substring")
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	if err := parse(fs, args); err != nil {
@@ -77,7 +78,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !*asJSON {
 		fmt.Fprintf(stdout, "ceilings: copy %.2f GB/s (read + write), FMA %.1f GFLOP/s\n\n", ceil.CopyGBps, ceil.FMAGFLOPs)
 	}
-	b := &suite.Bencher{Device: d, Ceilings: ceil, Runs: *runs}
+	b := &suite.Bencher{Device: d, Ceilings: ceil, Runs: *runs, Quick: *quick}
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("benchmarking"),
 		progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish())
 	if f, ok := stderr.(*os.File); !ok || !isTerminal(f) {

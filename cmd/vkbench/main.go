@@ -3,7 +3,7 @@
 //
 //	vkbench devices [-json]
 //	vkbench verify  [-op OP[,OP]] [-long] [-device SEL] [-json]
-//	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-device SEL] [-json]
+//	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-quick] [-device SEL] [-json]
 //	vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...] [-device SEL]
 //
 // SEL is a device index or a name substring (as VKSEQ_DEVICE). Exit status: 0 on success,
@@ -26,7 +26,7 @@ const usage = `vkbench: Vulkan sequence-model kernels: devices, verification, be
 usage:
   vkbench devices [-json]                      list every Vulkan device and its capabilities
   vkbench verify  [-op OP,...] [-long] [-json] check every op against the float64 reference
-  vkbench bench   [-op OP,...] [-shape k=v,...] [-dtype f32|f16] [-runs N] [-json]
+  vkbench bench   [-op OP,...] [-shape k=v,...] [-dtype f32|f16] [-runs N] [-quick] [-json]
                                                device ceilings, then GPU-timestamp medians per op
   vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...]
                                                run one op on tensors from a file
