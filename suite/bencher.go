@@ -38,12 +38,12 @@ func (r Result) Speedup() float64 {
 type Bencher struct {
 	Device   *gpu.Device
 	Ceilings bench.Ceilings
-	Runs     int           // timed repetitions per measurement (median reported)
+	Runs     int // timed repetitions per measurement (median reported)
 	// Quick asks each op for a short set of default sizes (vkbench bench -quick, make bench):
 	// the shapes an issue names, not whole sweeps.
-	Quick bool
-	MaxRef   time.Duration // skip the CPU reference at shapes whose reference would take longer (estimated)
-	Results  []Result
+	Quick   bool
+	MaxRef  time.Duration // skip the CPU reference at shapes whose reference would take longer (estimated)
+	Results []Result
 	// Progress, when set, is told of each finished measurement.
 	Progress func(r Result)
 }
