@@ -40,6 +40,8 @@ func TestMain(m *testing.M) {
 	if n > 0 {
 		println("validation layer messages:", n)
 		code = 1
+	} else if d.Validating() {
+		println("validation layer: 0 messages")
 	}
 	os.Exit(code)
 }
