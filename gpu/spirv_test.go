@@ -38,3 +38,10 @@ func TestParseSPIRV(t *testing.T) {
 		require.ErrorIs(t, err, ErrInvalid, name)
 	}
 }
+
+func TestPush(t *testing.T) {
+	b := Push(uint32(1), int32(-1), 2, float32(1.5), 0.25)
+	require.Len(t, b, 20)
+	require.Equal(t, uint32(0xffffffff), binary.LittleEndian.Uint32(b[4:]))
+	require.Nil(t, Push(uint32(1), "not a number"))
+}

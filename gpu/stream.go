@@ -531,8 +531,10 @@ func (s *Stream) destroy() {
 	}
 }
 
-// Push encodes push-constant values little-endian, in order: uint32, int32, float32 and int
-// (stored as int32; an int outside the int32 range is stored truncated, so callers check ranges).
+// Push encodes push-constant values little-endian, in order: uint32, int32, float32, float64
+// (stored as float32) and int (stored as int32; an int outside the int32 range is stored truncated,
+// so callers check ranges). A value of any other type makes Push return nil, which Dispatch
+// rejects with an error about the push-constant size.
 func Push(values ...any) []byte {
 	out := make([]byte, 0, 4*len(values))
 	for _, v := range values {
@@ -549,7 +551,7 @@ func Push(values ...any) []byte {
 		case float64:
 			w = math.Float32bits(float32(x))
 		default:
-			panic(fmt.Sprintf("gpu.Push: unsupported type %T", v)) // a programming error in an op, caught by its tests
+			return nil
 		}
 		out = binary.LittleEndian.AppendUint32(out, w)
 	}
