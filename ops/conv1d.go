@@ -133,7 +133,7 @@ func conv1d(s *gpu.Stream, op string, out, x, weight, bias, init, fin *gpu.Tenso
 	if fin != nil {
 		flags |= 8
 	}
-	parts, err := splitRows(op, d, rows, l, x, out)
+	parts, err := splitRows(op, d, rows, l, 1, x, out)
 	if err != nil {
 		return err
 	}

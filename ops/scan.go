@@ -191,28 +191,25 @@ func selectiveScan(s *gpu.Stream, op string, a scanArgs) error {
 	if a.tile != nil {
 		tile = *a.tile
 	}
-	ncap := 4
-	for ncap < n {
-		ncap *= 2
-	}
+	tile = fitScanTile(d.Info(), tile, n, dim/g)
 	var flags uint32
 	for i, on := range []bool{a.D != nil, a.z != nil, a.bias != nil, a.softplus, a.init != nil, a.last != nil} {
 		if on {
 			flags |= 1 << i
 		}
 	}
-	parts, err := splitRows(op, d, rows, l, a.u, a.delta, a.z, a.out)
+	parts, err := splitRows(op, d, rows, l, tile.CL*tile.DT, a.u, a.delta, a.z, a.out)
 	if err != nil {
 		return err
 	}
 	for _, pt := range parts {
 		vec := l%4 == 0 && pt.base%4 == 0
 		k, err := kernel(d, actName("scan", dt), []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read,
-			gpu.Read, gpu.Read, gpu.Write, gpu.Write}, 36, uint32(tile.TL), uint32(tile.CL), uint32(tile.K), b2u(vec), uint32(ncap))
+			gpu.Read, gpu.Read, gpu.Write, gpu.Write}, 36, uint32(tile.TL*tile.CL), uint32(tile.TL), uint32(tile.K), b2u(vec), uint32(tile.ncap), uint32(tile.DT), uint32(tile.NV))
 		if err != nil {
 			return err
 		}
-		groups, err := group1D(d, pt.rows, tile.CL)
+		groups, err := group1D(d, pt.rows/tile.DT, tile.CL)
 		if err != nil {
 			return err
 		}

@@ -112,17 +112,19 @@ func TestSelectiveScan(t *testing.T) {
 // steps per lane.
 func TestSelectiveScanShapes(t *testing.T) {
 	d := device(t)
-	tiles := []scanTile{{TL: 1, CL: 8, K: 8}, {TL: 1, CL: 3, K: 16}, {TL: 2, CL: 4, K: 4}, {TL: 4, CL: 2, K: 8}, {TL: 8, CL: 1, K: 16}}
+	tiles := []scanTile{{TL: 1, CL: 8, K: 8, DT: 1, NV: 1}, {TL: 1, CL: 3, K: 16, DT: 4, NV: 4}, {TL: 1, CL: 8, K: 8, DT: 8, NV: 4},
+		{TL: 2, CL: 4, K: 4, DT: 2, NV: 1}, {TL: 4, CL: 2, K: 8, DT: 1, NV: 4}, {TL: 8, CL: 1, K: 8, DT: 1, NV: 4}}
 	cases := []scanCase{
 		{B: 1, D: 5, L: 1000, N: 16, G: 1, skip: true, gate: true, bias: true, softplus: true, ini: true},
 		{B: 2, D: 2, L: 67, N: 3, G: 2, softplus: true, ini: true},
+		{B: 1, D: 16, L: 130, N: 8, G: 2, skip: true, gate: true, ini: true},
 	}
 	for _, tile := range tiles {
-		if tile.TL > 1 && scanTileFor(d.Info(), 1000, 1000).TL < tile.TL {
+		if tile.TL > scanClusterMax(d.Info()) {
 			continue // the device has no subgroup shuffles of that width
 		}
 		for _, c := range cases {
-			t.Run(fmt.Sprintf("TL%d_CL%d_K%d_%v", tile.TL, tile.CL, tile.K, c), func(t *testing.T) { runScan(t, d, gpu.F32, c, &tile) })
+			t.Run(fmt.Sprintf("TL%d_CL%d_K%d_DT%d_NV%d_%v", tile.TL, tile.CL, tile.K, tile.DT, tile.NV, c), func(t *testing.T) { runScan(t, d, gpu.F32, c, &tile) })
 		}
 	}
 }
@@ -130,8 +132,9 @@ func TestSelectiveScanShapes(t *testing.T) {
 // TestSelectiveScanSplit binds u, delta, z and out in several windows.
 func TestSelectiveScanSplit(t *testing.T) {
 	d := device(t)
-	withBindLimit(8192, func() {
-		runScan(t, d, gpu.F32, scanCase{B: 2, D: 7, L: 301, N: 8, G: 1, skip: true, gate: true, softplus: true, ini: true}, nil)
+	withBindLimit(64<<10, func() {
+		runScan(t, d, gpu.F32, scanCase{B: 2, D: 50, L: 301, N: 8, G: 1, skip: true, gate: true, softplus: true, ini: true}, nil)
+		runScan(t, d, gpu.F32, scanCase{B: 1, D: 80, L: 200, N: 4, G: 2, skip: true, gate: true, softplus: true, ini: true}, nil)
 	})
 }
 

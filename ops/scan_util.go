@@ -62,9 +62,10 @@ type rowPart struct {
 }
 
 // splitRows plans dispatches over rows of rowLen elements of the tensors ts (one dtype; nil
-// entries stay nil) so that every bound range fits the device's MaxStorageBufferRange. When all
-// of them fit there is one part binding the whole tensors.
-func splitRows(op string, d *gpu.Device, rows, rowLen int, ts ...*gpu.Tensor) ([]rowPart, error) {
+// entries stay nil) so that every bound range fits the device's MaxStorageBufferRange; every part
+// but the last has a multiple of rowAlign rows. When all of them fit there is one part binding
+// the whole tensors.
+func splitRows(op string, d *gpu.Device, rows, rowLen, rowAlign int, ts ...*gpu.Tensor) ([]rowPart, error) {
 	info := d.Info()
 	if testBindLimit > 0 {
 		info.MaxStorageBufferRange = min(info.MaxStorageBufferRange, testBindLimit)
@@ -84,8 +85,10 @@ func splitRows(op string, d *gpu.Device, rows, rowLen int, ts ...*gpu.Tensor) ([
 		align = int(info.StorageAlignment) // elements: a multiple of the byte alignment in any case
 	}
 	perPart := (int(info.MaxStorageBufferRange/uint64(esize)) - align) / rowLen
+	perPart -= perPart % max(rowAlign, 1)
 	if perPart < 1 {
-		return nil, shapeErr(op, "one row of %d elements is more than the device binds at once (%d bytes)", rowLen, info.MaxStorageBufferRange)
+		return nil, shapeErr(op, "%d rows (one workgroup's) of %d elements are more than the device binds at once (%d bytes)",
+			max(rowAlign, 1), rowLen, info.MaxStorageBufferRange)
 	}
 	var parts []rowPart
 	for r0 := 0; r0 < rows; r0 += perPart {

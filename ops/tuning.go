@@ -50,28 +50,76 @@ func conv1dTileFor(info gpu.DeviceInfo, update bool) conv1dTile {
 	return conv1dTile{Local: 64, T: 8}
 }
 
-// scanTile is the selective scan's kernel shape: TL lanes cooperate on one channel's time axis
-// (a cluster inside one subgroup, TL a power of two), CL channels per workgroup, K consecutive
-// steps per lane per block.
-type scanTile struct{ TL, CL, K int }
+// scanTile is the selective scan's kernel shape: TL lanes cooperate on the time axis of a group
+// of DT consecutive channels (a cluster inside one subgroup, TL a power of two), CL channel
+// groups per workgroup, K consecutive steps per lane per block, NV state indices per step of the
+// state loop (1 or 4).
+type scanTile struct {
+	TL, CL, K, DT, NV int
+	ncap              int // the state size rounded up (shared-memory carry per channel)
+}
 
 // scanTileFor picks the selective scan's shape for rows = B·D channels of L steps.
+//
+// On lavapipe every buffer access is emitted lane by lane and costs far more than arithmetic
+// (measured: B and C loads took 80% of the time with one channel per lane), so a lane takes
+// DT = 8 channels, which share each B and C value it loads, and four state indices per step
+// (vec4 loads of A and of the carry); the channel axis alone fills the device (one lane per
+// eight channels), so TL = 1. GPUs take TL lanes of a subgroup over time and one channel each.
 func scanTileFor(info gpu.DeviceInfo, rows, l int) scanTile {
-	shuffles := false
-	for _, op := range info.SubgroupOps {
-		shuffles = shuffles || op == "shuffle_relative"
-	}
-	tl := 1
-	if shuffles && info.SubgroupInCompute {
-		tl = min(int(info.SubgroupSize), 32)
-	}
 	if l <= 16 { // decode: a few tokens, one lane per channel, short blocks
-		return scanTile{TL: 1, CL: 64, K: 4}
+		return scanTile{TL: 1, CL: 64, K: 4, DT: 1, NV: 4}
 	}
 	if info.Type == gpu.CPU {
-		return scanTile{TL: min(tl, 8), CL: 1, K: 8}
+		return scanTile{TL: 1, CL: 8, K: 8, DT: 8, NV: 4}
 	}
-	return scanTile{TL: tl, CL: max(128/tl, 1), K: 4}
+	tl := min(scanClusterMax(info), 32)
+	return scanTile{TL: tl, CL: max(128/tl, 1), K: 4, DT: 1, NV: 4}
+}
+
+// scanClusterMax is the most lanes that may scan time together: the subgroup size where compute
+// shaders have subgroup shuffles, else 1.
+func scanClusterMax(info gpu.DeviceInfo) int {
+	shuffles := 0
+	for _, op := range info.SubgroupOps {
+		if op == "shuffle" || op == "shuffle_relative" {
+			shuffles++
+		}
+	}
+	if shuffles == 2 && info.SubgroupInCompute && info.SubgroupSize > 0 {
+		return int(info.SubgroupSize)
+	}
+	return 1
+}
+
+// fitScanTile adapts a tile to the problem: DT must divide the channels per group, NV = 4 needs
+// N % 4 == 0, and the carry (CL·DT·ncap floats, ncap ≥ N) must fit in shared memory. ncap is
+// the largest power of two (at most 256) that fits, so that it does not multiply the pipeline
+// variants by the values of N.
+func fitScanTile(info gpu.DeviceInfo, t scanTile, n, perGroup int) scanTile {
+	for t.DT > 1 && perGroup%t.DT != 0 {
+		t.DT /= 2
+	}
+	t.DT = max(t.DT, 1)
+	t.CL = max(t.CL, 1)
+	if n%4 != 0 || t.NV != 4 {
+		t.NV = 1
+	}
+	shared := max(int(info.SharedMemory), 16<<10)
+	for {
+		t.ncap = 4
+		for 2*t.ncap <= maxScanState && 4*t.CL*t.DT*2*t.ncap <= shared {
+			t.ncap *= 2
+		}
+		if t.ncap >= n || (t.DT == 1 && t.CL == 1) {
+			return t
+		}
+		if t.DT > 1 {
+			t.DT /= 2
+		} else {
+			t.CL /= 2
+		}
+	}
 }
 
 // glaTile is the work split of the GLA kernels (ops/gla.go): invocations per workgroup, the

@@ -7,13 +7,14 @@
 // u, delta, z, out are [rows, L] (activation dtype, bound through windows with element base
 // p.base), B and C [B, G, N, L]; A [D, N], Dskip, bias [D], init and last [B*D, N] are float32.
 //
-// Parallel over rows (CL channels per workgroup, gl_LocalInvocationID.y) and over time: the TL
-// lanes of a channel (gl_LocalInvocationID.x, a cluster inside one subgroup) split each block of
-// TL*K steps, K consecutive steps per lane. For every state index n a lane reduces its K steps
-// to the affine pair (a, b) of x -> a x + b, the cluster scans the pairs with
-// (a0, b0) ∘ (a1, b1) = (a1 a0, a1 b0 + b1) by subgroup shuffles, and the carry (the state
-// entering the block) is passed from block to block in shared memory. TL = 1 is the plain
-// sequential walk (one lane per channel). Steps past L are the identity pair (dt = 0).
+// Work split. A lane owns DT consecutive channels of one group (so that each B and C value it
+// loads serves DT channels) and, inside a cluster of TL consecutive lanes (within one subgroup),
+// K consecutive steps of each block of TL*K steps: the cluster is parallel over time. Blocks are
+// walked in order; the state entering a block (the carry) lives in shared memory. For each group
+// of NV state indices, a lane reduces its K steps to the affine pair (a, b) of x -> a x + b, the
+// cluster scans the pairs with (a0, b0) ∘ (a1, b1) = (a1 a0, a1 b0 + b1) by subgroup shuffles,
+// and every lane applies its prefix; the last lane's total is the next carry. TL = 1 is the
+// plain sequential walk with no shuffles. Steps past L are the identity pair (dt = 0).
 // Everything reads init before anything writes last, so the two may be the same memory.
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -21,16 +22,22 @@
 #include "grid.glsl"
 #include "math.glsl"
 #include "ssm_io.glsl"
-layout(local_size_x_id = 0, local_size_y_id = 1) in;
-layout(constant_id = 2) const int K = 8;          // steps per lane per block, a multiple of 4
-layout(constant_id = 3) const bool VEC = false;   // L and p.base multiples of 4: vec4 accesses
-layout(constant_id = 4) const int NCAP = 16;      // N rounded up (size of the carry per channel)
-const uint TL = gl_WorkGroupSize.x, CL = gl_WorkGroupSize.y;
+// A 1-D workgroup of TL*CL lanes (CPU devices vectorise along x only): lane i works on channel
+// group i / TL, time slot i % TL.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TL = 1;      // lanes per channel group along time (power of two)
+layout(constant_id = 2) const int K = 8;        // steps per lane per block, a multiple of 4
+layout(constant_id = 3) const bool VEC = false; // L and p.base multiples of 4: vec4 accesses along time
+layout(constant_id = 4) const int NCAP = 16;    // N rounded up to a multiple of NV
+layout(constant_id = 5) const int DT = 1;       // channels per lane (DT divides D/G)
+layout(constant_id = 6) const int NV = 1;       // state indices per step of the n loop (4: N % 4 == 0)
+const uint CL = gl_WorkGroupSize.x / TL;
 const float LOG2E = 1.4426950408889634;
 
 ACT_IN(0, u)
 ACT_IN(1, dl)
 layout(std430, binding = 2) readonly buffer AB { float Am[]; };
+layout(std430, binding = 2) readonly buffer AB4 { vec4 Am4[]; };
 ACT_IN(3, bm)
 ACT_IN(4, cm)
 layout(std430, binding = 5) readonly buffer DB { float Dsk[]; };
@@ -39,120 +46,180 @@ layout(std430, binding = 7) readonly buffer BB { float dbias[]; };
 layout(std430, binding = 8) readonly buffer IB { float init[]; };
 ACT_OUT(9, o)
 layout(std430, binding = 10) writeonly buffer LB { float last[]; };
+// rows: channels (rows) in this dispatch, a multiple of DT; row0: the global row of the first.
 layout(push_constant) uniform P { uint rows, row0, D, L, N, dPerG, G, flags, base; } p;
 const uint HAS_D = 1u, HAS_Z = 2u, HAS_BIAS = 4u, SOFTPLUS = 8u, HAS_INIT = 16u, WRITE_LAST = 32u;
 
-shared float carry[CL * NCAP];
+shared vec4 carry[CL * DT * NCAP / 4];
+
+// The carry of channel i of this lane's group, state n (n a multiple of NV for NV = 4).
+#define CIDX(i, n) ((ly * DT + (i)) * NCAP + (n))
 
 void main() {
-    const uint lx = gl_LocalInvocationID.x, ly = gl_LocalInvocationID.y;
-    const uint rloc = linear_group() * CL + ly;
-    const bool live = rloc < p.rows;
-    const uint r = min(rloc, p.rows - 1u);
-    const uint R = p.row0 + r, b = R / p.D, d = R % p.D;
+    const uint lx = gl_LocalInvocationID.x % TL, ly = gl_LocalInvocationID.x / TL;
+    const uint gloc = linear_group() * CL + ly; // this lane's channel group in the dispatch
+    const bool live = gloc * DT < p.rows;
+    const uint r0 = min(gloc * DT, p.rows - DT); // first row of the group (dead lanes redo the last)
+    const uint R0 = p.row0 + r0, b = R0 / p.D, d0 = R0 % p.D;
     const uint L = p.L, N = p.N, flags = p.flags;
-    const uint xrow = p.base + r * L;
-    const uint bcrow = (b * p.G + d / p.dPerG) * N * L;
-    const float dskip = (flags & HAS_D) != 0u ? Dsk[d] : 0.0;
-    const float bias = (flags & HAS_BIAS) != 0u ? dbias[d] : 0.0;
-    const uint cbase = ly * NCAP;
+    const uint xrow = p.base + r0 * L;
+    const uint bcrow = (b * p.G + d0 / p.dPerG) * N * L;
+    float dskip[DT], bias[DT];
+    [[unroll]] for (int i = 0; i < DT; i++) {
+        dskip[i] = (flags & HAS_D) != 0u ? Dsk[d0 + i] : 0.0;
+        bias[i] = (flags & HAS_BIAS) != 0u ? dbias[d0 + i] : 0.0;
+    }
 
-    for (uint n = lx; n < N; n += TL) carry[cbase + n] = (flags & HAS_INIT) != 0u ? init[R * N + n] : 0.0;
+    [[unroll]] for (int i = 0; i < DT; i++)
+        for (uint n = lx; n < NCAP; n += TL) {
+            uint c = CIDX(i, n);
+            carry[c / 4][c % 4] = (flags & HAS_INIT) != 0u && n < N ? init[(R0 + i) * N + n] : 0.0;
+        }
     if (TL > 1) subgroupBarrier();
 
     for (uint blk = 0; blk < L; blk += TL * K) {
-        const uint t0 = blk + lx * K;
-        float dt[K], du[K], y[K];
-        if (VEC) {
-            [[unroll]] for (int q = 0; q < K / 4; q++) {
-                bool in_ = t0 + 4 * q < L;
-                vec4 dv = in_ ? ld4(dl, (xrow + t0) / 4 + q) : vec4(0.0);
-                vec4 uv = in_ ? ld4(u, (xrow + t0) / 4 + q) : vec4(0.0);
-                [[unroll]] for (int c = 0; c < 4; c++) { dt[4 * q + c] = dv[c]; du[4 * q + c] = uv[c]; }
-            }
-        } else {
-            [[unroll]] for (int j = 0; j < K; j++) {
-                bool in_ = t0 + j < L;
-                dt[j] = in_ ? ld1(dl, xrow + t0 + j) : 0.0;
-                du[j] = in_ ? ld1(u, xrow + t0 + j) : 0.0;
-            }
-        }
-        [[unroll]] for (int j = 0; j < K; j++) {
-            float v = dt[j] + bias;
-            if ((flags & SOFTPLUS) != 0u) v = softplus(v);
-            dt[j] = t0 + j < L ? v : 0.0; // steps past L: the identity pair
-            y[j] = dskip * du[j];
-            du[j] *= dt[j];
-        }
-
-        for (uint n = 0; n < N; n++) {
-            const float a2 = Am[d * N + n] * LOG2E;
-            const uint bc = bcrow + n * L + t0;
-            float bv[K], cv[K];
+        const uint t0 = TL == 1 ? blk : blk + lx * K;
+        float dt[DT][K], du[DT][K], y[DT][K];
+        [[unroll]] for (int i = 0; i < DT; i++) {
+            const uint xi = xrow + i * L + t0;
             if (VEC) {
                 [[unroll]] for (int q = 0; q < K / 4; q++) {
                     bool in_ = t0 + 4 * q < L;
-                    vec4 b4 = in_ ? ld4(bm, bc / 4 + q) : vec4(0.0);
-                    vec4 c4 = in_ ? ld4(cm, bc / 4 + q) : vec4(0.0);
-                    [[unroll]] for (int c = 0; c < 4; c++) { bv[4 * q + c] = b4[c]; cv[4 * q + c] = c4[c]; }
+                    vec4 dv = in_ ? ld4(dl, xi / 4 + q) : vec4(0.0);
+                    vec4 uv = in_ ? ld4(u, xi / 4 + q) : vec4(0.0);
+                    [[unroll]] for (int c = 0; c < 4; c++) { dt[i][4 * q + c] = dv[c]; du[i][4 * q + c] = uv[c]; }
                 }
             } else {
                 [[unroll]] for (int j = 0; j < K; j++) {
                     bool in_ = t0 + j < L;
-                    bv[j] = in_ ? ld1(bm, bc + j) : 0.0;
-                    cv[j] = in_ ? ld1(cm, bc + j) : 0.0;
+                    dt[i][j] = in_ ? ld1(dl, xi + j) : 0.0;
+                    du[i][j] = in_ ? ld1(u, xi + j) : 0.0;
                 }
             }
-            const float c0 = carry[cbase + n];
-            if (TL == 1) {
-                float x = c0;
-                [[unroll]] for (int j = 0; j < K; j++) {
-                    x = exp2(dt[j] * a2) * x + du[j] * bv[j];
-                    y[j] += cv[j] * x;
-                }
-                carry[cbase + n] = x;
-            } else {
-                // This lane's K steps as one pair (a, bb), and C_j times the pair's prefix: the
-                // state after step j is a_j * x_in + bb_j.
-                float a = 1.0, bb = 0.0, ca[K];
-                [[unroll]] for (int j = 0; j < K; j++) {
-                    float e = exp2(dt[j] * a2);
-                    bb = e * bb + du[j] * bv[j];
-                    a *= e;
-                    y[j] += cv[j] * bb;
-                    ca[j] = cv[j] * a;
-                }
-                // Inclusive scan of the pairs over the cluster's lanes (Hillis-Steele).
-                [[unroll]] for (uint off = 1; off < TL; off *= 2) {
-                    float pa = subgroupShuffleUp(a, off), pb = subgroupShuffleUp(bb, off);
-                    if (lx >= off) {
-                        bb = a * pb + bb;
-                        a *= pa;
+            [[unroll]] for (int j = 0; j < K; j++) {
+                float v = dt[i][j] + bias[i];
+                if ((flags & SOFTPLUS) != 0u) v = softplus(v);
+                dt[i][j] = t0 + j < L ? v : 0.0; // steps past L: the identity pair
+                y[i][j] = dskip[i] * du[i][j];
+                du[i][j] *= dt[i][j];
+            }
+        }
+
+        for (uint n = 0; n < N; n += NV) {
+            float a2[DT][NV], bv[NV][K], cv[NV][K], c0[DT][NV];
+            [[unroll]] for (int i = 0; i < DT; i++) {
+                if (NV == 4) {
+                    vec4 av = Am4[((d0 + i) * N + n) / 4] * LOG2E;
+                    vec4 cc = carry[CIDX(i, n) / 4];
+                    [[unroll]] for (int m = 0; m < NV; m++) { a2[i][m] = av[m]; c0[i][m] = cc[m]; }
+                } else {
+                    [[unroll]] for (int m = 0; m < NV; m++) {
+                        a2[i][m] = Am[(d0 + i) * N + n + m] * LOG2E;
+                        uint c = CIDX(i, n + m);
+                        c0[i][m] = carry[c / 4][c % 4];
                     }
                 }
-                float ea = subgroupShuffleUp(a, 1), eb = subgroupShuffleUp(bb, 1);
-                float xin = lx == 0 ? c0 : ea * c0 + eb; // the state entering this lane's steps
-                [[unroll]] for (int j = 0; j < K; j++) y[j] += ca[j] * xin;
-                float xend = subgroupShuffle(a * c0 + bb, gl_SubgroupInvocationID | (TL - 1u));
-                subgroupBarrier(); // every lane has read carry[n]
-                if (lx == TL - 1) carry[cbase + n] = xend;
+            }
+            [[unroll]] for (int m = 0; m < NV; m++) {
+                const uint bc = bcrow + (n + m) * L + t0;
+                if (VEC) {
+                    [[unroll]] for (int q = 0; q < K / 4; q++) {
+                        bool in_ = t0 + 4 * q < L;
+                        vec4 b4 = in_ ? ld4(bm, bc / 4 + q) : vec4(0.0);
+                        vec4 c4 = in_ ? ld4(cm, bc / 4 + q) : vec4(0.0);
+                        [[unroll]] for (int c = 0; c < 4; c++) { bv[m][4 * q + c] = b4[c]; cv[m][4 * q + c] = c4[c]; }
+                    }
+                } else {
+                    [[unroll]] for (int j = 0; j < K; j++) {
+                        bool in_ = t0 + j < L;
+                        bv[m][j] = in_ ? ld1(bm, bc + j) : 0.0;
+                        cv[m][j] = in_ ? ld1(cm, bc + j) : 0.0;
+                    }
+                }
+            }
+            float xe[DT][NV]; // the state after this block
+            [[unroll]] for (int i = 0; i < DT; i++) {
+                [[unroll]] for (int m = 0; m < NV; m++) {
+                    if (TL == 1) {
+                        float x = c0[i][m];
+                        [[unroll]] for (int j = 0; j < K; j++) {
+                            x = exp2(dt[i][j] * a2[i][m]) * x + du[i][j] * bv[m][j];
+                            y[i][j] += cv[m][j] * x;
+                        }
+                        xe[i][m] = x;
+                    } else {
+                        // This lane's K steps as one pair (a, bb); the state after step j is
+                        // a_j * x_in + bb_j, so y gains C_j bb_j now and C_j a_j x_in below.
+                        float a = 1.0, bb = 0.0, ca[K];
+                        [[unroll]] for (int j = 0; j < K; j++) {
+                            float e = exp2(dt[i][j] * a2[i][m]);
+                            bb = e * bb + du[i][j] * bv[m][j];
+                            a *= e;
+                            y[i][j] += cv[m][j] * bb;
+                            ca[j] = cv[m][j] * a;
+                        }
+                        // Inclusive scan of the pairs over the cluster's lanes (Hillis-Steele).
+                        [[unroll]] for (uint off = 1; off < TL; off *= 2) {
+                            float pa = subgroupShuffleUp(a, off), pb = subgroupShuffleUp(bb, off);
+                            if (lx >= off) {
+                                bb = a * pb + bb;
+                                a *= pa;
+                            }
+                        }
+                        float ea = subgroupShuffleUp(a, 1), eb = subgroupShuffleUp(bb, 1);
+                        float xin = lx == 0 ? c0[i][m] : ea * c0[i][m] + eb; // state entering this lane's steps
+                        [[unroll]] for (int j = 0; j < K; j++) y[i][j] += ca[j] * xin;
+                        xe[i][m] = subgroupShuffle(a * c0[i][m] + bb, gl_SubgroupInvocationID | (TL - 1u));
+                    }
+                }
+            }
+            if (TL > 1) subgroupBarrier(); // every lane has read the carries
+            if (lx == TL - 1) {
+                [[unroll]] for (int i = 0; i < DT; i++) {
+                    if (NV == 4) {
+                        vec4 v = vec4(0.0);
+                        [[unroll]] for (int m = 0; m < NV; m++) v[m] = xe[i][m];
+                        carry[CIDX(i, n) / 4] = v;
+                    } else {
+                        [[unroll]] for (int m = 0; m < NV; m++) {
+                            uint c = CIDX(i, n + m);
+                            carry[c / 4][c % 4] = xe[i][m];
+                        }
+                    }
+                }
             }
         }
         if (TL > 1) subgroupBarrier(); // the carries are written before the next block reads them
 
-        [[unroll]] for (int j = 0; j < K; j++) {
-            if ((flags & HAS_Z) != 0u && t0 + j < L) y[j] *= silu(ld1(z, xrow + t0 + j));
-        }
-        if (live) {
-            if (VEC) {
-                [[unroll]] for (int q = 0; q < K / 4; q++)
-                    if (t0 + 4 * q < L) st4(o, (xrow + t0) / 4 + q, vec4(y[4 * q], y[4 * q + 1], y[4 * q + 2], y[4 * q + 3]));
-            } else {
-                [[unroll]] for (int j = 0; j < K; j++)
-                    if (t0 + j < L) st1(o, xrow + t0 + j, y[j]);
+        [[unroll]] for (int i = 0; i < DT; i++) {
+            const uint xi = xrow + i * L + t0;
+            if ((flags & HAS_Z) != 0u) {
+                if (VEC) {
+                    [[unroll]] for (int q = 0; q < K / 4; q++) {
+                        vec4 zv = t0 + 4 * q < L ? ld4(z, xi / 4 + q) : vec4(0.0);
+                        [[unroll]] for (int c = 0; c < 4; c++) y[i][4 * q + c] *= silu(zv[c]);
+                    }
+                } else {
+                    [[unroll]] for (int j = 0; j < K; j++)
+                        if (t0 + j < L) y[i][j] *= silu(ld1(z, xi + j));
+                }
+            }
+            if (live) {
+                if (VEC) {
+                    [[unroll]] for (int q = 0; q < K / 4; q++)
+                        if (t0 + 4 * q < L) st4(o, xi / 4 + q, vec4(y[i][4 * q], y[i][4 * q + 1], y[i][4 * q + 2], y[i][4 * q + 3]));
+                } else {
+                    [[unroll]] for (int j = 0; j < K; j++)
+                        if (t0 + j < L) st1(o, xi + j, y[i][j]);
+                }
             }
         }
     }
-    if (live && (flags & WRITE_LAST) != 0u)
-        for (uint n = lx; n < N; n += TL) last[R * N + n] = carry[cbase + n];
+    if (live && (flags & WRITE_LAST) != 0u) {
+        [[unroll]] for (int i = 0; i < DT; i++)
+            for (uint n = lx; n < N; n += TL) {
+                uint c = CIDX(i, n);
+                last[(R0 + i) * N + n] = carry[c / 4][c % 4];
+            }
+    }
 }
