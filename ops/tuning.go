@@ -148,3 +148,22 @@ func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
 	return glaTile{LX: 64, StateTK: 8, StateTV: glaSplit(vp, 16), OutTM: 8, OutTV: glaSplit(vp, 16),
 		RecTV: glaSplit(vp, max(4, 256/kp/4*4))}
 }
+
+// ssdTile is the work split of the SSD kernels (ops/ssd.go): invocations per workgroup, the chunk
+// length Q, the C·Bᵀ tile (CBI × CBJ), the state tile (StP × StN), the output tile
+// (OutI rows × OutP columns) and the tokens per pass of the recurrent kernel.
+type ssdTile struct{ Local, Q, CBI, CBJ, StP, StN, OutI, OutP, RecT int }
+
+// ssdTileFor: lavapipe pays for every buffer access lane by lane, so its lanes take big register
+// tiles (16 × 16 products per vec4 pair loaded); GPUs many lanes with small tiles. Without vec4
+// accesses (P or N not a multiple of 4) every load is four bounds-checked scalars: small tiles,
+// which LLVM compiles in reasonable time.
+func ssdTileFor(info gpu.DeviceInfo, vec bool) ssdTile {
+	if !vec {
+		return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 4, StP: 4, StN: 4, OutI: 4, OutP: 4, RecT: 4}
+	}
+	if info.Type == gpu.CPU {
+		return ssdTile{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16, RecT: 4}
+	}
+	return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 8, StP: 4, StN: 8, OutI: 4, OutP: 8, RecT: 4}
+}

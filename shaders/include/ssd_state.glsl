@@ -1,0 +1,71 @@
+// SSD step 3: the state passing, sequential over the chunks of a part, parallel over
+// (batch, head, P tile, N tile). A lane holds a TP × TN tile of the state H in registers and, for
+// each chunk, stores H (the state entering the chunk, for ssd_out), then
+//   H = exp(G_last) H + Σ_j exp(G_last - G_j) dtp_j x_jᵀ B_j        (every exponent ≤ 0 when A ≤ 0)
+// The part starts from hin (the initial states, or the previous part's result) and ends in hout
+// (the final states); hin and hout may be the same memory (each lane reads its tile first).
+#include "ssd_common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 2) const int TP = 8;  // a multiple of 4
+layout(constant_id = 3) const int TN = 16; // a multiple of 4
+ACT_IN(0, x)
+ACT_IN(1, bm)
+F32_IN(2, wdtp)
+F32_IN(3, wG)
+F32_IN(4, hin)
+F32_OUT(5, hst)
+F32_OUT(6, hout)
+layout(push_constant) uniform P {
+    uint nb, b0, S, H, G, P, N, Q, Lp, c0, tokens, tokStride, xbase, bbase, flags, hPerG;
+} p;
+const uint HAS_INIT = 1u;
+
+void main() {
+    uint idx = linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    uint ptiles = (p.P + TP - 1) / TP, ntiles = (p.N + TN - 1) / TN;
+    if (idx >= p.nb * p.H * ptiles * ntiles) return;
+    uint nt = idx % ntiles, rest = idx / ntiles, pt = rest % ptiles, bh = rest / ptiles, h = bh % p.H, bl = bh / p.H;
+    uint bg = p.b0 + bl, g = h / p.hPerG;
+    uint p0 = pt * TP, n0 = nt * TN;
+    vec4 hs[TP][TN / 4];
+    uint so = ((bg * p.H + h) * p.P) * p.N; // this (b, h)'s state in hin / hout
+    [[unroll]] for (int a = 0; a < TP; a++)
+        [[unroll]] for (int q = 0; q < TN / 4; q++) {
+            uint pp = p0 + a, n = n0 + 4 * q;
+            hs[a][q] = (p.flags & HAS_INIT) != 0u && pp < p.P ? ldf(hin, so + pp * p.N + n, nvalid(n, p.N)) : vec4(0.0);
+        }
+    uint gidx = (bg * p.H + h) * p.Lp; // dtp and G of this (b, h)
+    for (uint cl = 0; cl < p.S; cl++) {
+        uint tc = cl * p.Q, c = p.c0 + cl;
+        uint wo = (((bl * p.H + h) * p.S + cl) * p.P) * p.N;
+        [[unroll]] for (int a = 0; a < TP; a++)
+            [[unroll]] for (int q = 0; q < TN / 4; q++) {
+                uint pp = p0 + a, n = n0 + 4 * q;
+                if (pp < p.P) stf(hst, wo + pp * p.N + n, hs[a][q], nvalid(n, p.N));
+            }
+        uint nj = min(p.Q, p.tokens - tc);
+        float gl = wG1[gidx + c * p.Q + p.Q - 1];
+        float decay = exp(gl);
+        [[unroll]] for (int a = 0; a < TP; a++) [[unroll]] for (int q = 0; q < TN / 4; q++) hs[a][q] *= decay;
+        for (uint j = 0; j < nj; j += 4) {
+            vec4 gj = wG4[(gidx + c * p.Q + j) / 4], dj = wdtp4[(gidx + c * p.Q + j) / 4];
+            [[unroll]] for (int k = 0; k < 4; k++) {
+                if (j + k >= nj) break;
+                float w = exp(gl - gj[k]) * dj[k];
+                uint row = p.tokStride * bl + tc + j + k;
+                vec4 xv[TP / 4], bv[TN / 4];
+                [[unroll]] for (int q = 0; q < TP / 4; q++)
+                    xv[q] = w * ldv(x, p.xbase + (row * p.H + h) * p.P + p0 + 4 * q, nvalid(p0 + 4 * q, p.P));
+                [[unroll]] for (int q = 0; q < TN / 4; q++)
+                    bv[q] = ldv(bm, p.bbase + (row * p.G + g) * p.N + n0 + 4 * q, nvalid(n0 + 4 * q, p.N));
+                [[unroll]] for (int a = 0; a < TP; a++)
+                    [[unroll]] for (int q = 0; q < TN / 4; q++) hs[a][q] += xv[a / 4][a % 4] * bv[q];
+            }
+        }
+    }
+    [[unroll]] for (int a = 0; a < TP; a++)
+        [[unroll]] for (int q = 0; q < TN / 4; q++) {
+            uint pp = p0 + a, n = n0 + 4 * q;
+            if (pp < p.P) stf(hout, so + pp * p.N + n, hs[a][q], nvalid(n, p.N));
+        }
+}
