@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -40,16 +41,24 @@ func timeStream(t *testing.T, d *gpu.Device, reps int, record func(s *gpu.Stream
 	return ts[len(ts)/2]
 }
 
+var scanFew = flag.Bool("scanfew", false, "TestScanExplore: few channels, long L")
+
 // TestScanExplore times the selective scan's kernel shapes (-explore).
 func TestScanExplore(t *testing.T) {
 	if !*explore {
 		t.Skip("-explore")
 	}
 	d := device(t)
-	c := scanCase{B: 1, D: 128, L: 2048, N: 16, G: 1, skip: true, gate: true, bias: true, softplus: true, ini: true}
+	c := scanCase{B: 1, D: 512, L: 2048, N: 16, G: 1, skip: true, gate: true, bias: true, softplus: true, ini: true}
+	tiles := []scanTile{{TL: 1, CL: 8, K: 8, DT: 8, NV: 4}, {TL: 1, CL: 8, K: 16, DT: 4, NV: 4}}
+	if *scanFew {
+		// Few channels: the time axis must be split for the device to be used.
+		c = scanCase{B: 1, D: 8, L: 16384, N: 16, G: 1, skip: true, gate: true, bias: true, softplus: true, ini: true}
+		tiles = []scanTile{{TL: 1, CL: 8, K: 8, DT: 8, NV: 4}, {TL: 1, CL: 8, K: 8, DT: 1, NV: 4}, {TL: 8, CL: 1, K: 8, DT: 1, NV: 4}, {TL: 8, CL: 1, K: 8, DT: 2, NV: 4}}
+	}
 	_, ts, opt := scanInputs(t, d, gpu.F32, c)
 	out := poisoned(t, d, gpu.F32, c.B, c.D, c.L)
-	for _, tile := range []scanTile{{TL: 1, CL: 8, K: 8, DT: 8, NV: 4}} {
+	for _, tile := range tiles {
 		tile := tile
 		opt.tile = &tile
 		rec := func(s *gpu.Stream) error { return SelectiveScan(s, out, ts[0], ts[1], ts[2], ts[3], ts[4], opt) }

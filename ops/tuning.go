@@ -70,10 +70,20 @@ func scanTileFor(info gpu.DeviceInfo, rows, l int) scanTile {
 	if l <= 16 { // decode: a few tokens, one lane per channel, short blocks
 		return scanTile{TL: 1, CL: 64, K: 4, DT: 1, NV: 4}
 	}
-	if info.Type == gpu.CPU {
-		return scanTile{TL: 1, CL: 8, K: 8, DT: 8, NV: 4}
-	}
 	tl := min(scanClusterMax(info), 32)
+	if info.Type == gpu.CPU {
+		// Enough channel groups for the device's SIMD batches (two cores of 8 lanes here, and
+		// some slack), else lanes on the time axis: measured at D=8, L=16384: 8 lanes over time
+		// per channel about as fast as 8 channels in one SIMD batch, and both cores busy.
+		dt := 8
+		for dt > 1 && rows/dt < 16 {
+			dt /= 2
+		}
+		if rows < 16 && tl >= 8 {
+			return scanTile{TL: 8, CL: 1, K: 8, DT: 1, NV: 4}
+		}
+		return scanTile{TL: 1, CL: 8, K: 8, DT: dt, NV: 4}
+	}
 	return scanTile{TL: tl, CL: max(128/tl, 1), K: 4, DT: 1, NV: 4}
 }
 

@@ -48,19 +48,23 @@ void main() {
         float decay = exp(gl);
         [[unroll]] for (int a = 0; a < TP; a++) [[unroll]] for (int q = 0; q < TN / 4; q++) hs[a][q] *= decay;
         for (uint j = 0; j < nj; j += 4) {
+            // Four steps at a time: their rows of x (scaled by the decay to the chunk's end and
+            // dtp; steps past the chunk's tokens weigh 0) and of B, then 4 products per
+            // accumulator.
             vec4 gj = wG4[(gidx + c * p.Q + j) / 4], dj = wdtp4[(gidx + c * p.Q + j) / 4];
+            vec4 xv[4][TP / 4], bv[4][TN / 4];
             [[unroll]] for (int k = 0; k < 4; k++) {
-                if (j + k >= nj) break;
-                float w = exp(gl - gj[k]) * dj[k];
-                uint row = p.tokStride * bl + tc + j + k;
-                vec4 xv[TP / 4], bv[TN / 4];
+                float w = j + k < nj ? exp(gl - gj[k]) * dj[k] : 0.0;
+                uint row = p.tokStride * bl + tc + min(j + k, nj - 1u);
                 [[unroll]] for (int q = 0; q < TP / 4; q++)
-                    xv[q] = w * ldv(x, p.xbase + (row * p.H + h) * p.P + p0 + 4 * q, nvalid(p0 + 4 * q, p.P));
+                    xv[k][q] = w * ldv(x, p.xbase + (row * p.H + h) * p.P + p0 + 4 * q, nvalid(p0 + 4 * q, p.P));
                 [[unroll]] for (int q = 0; q < TN / 4; q++)
-                    bv[q] = ldv(bm, p.bbase + (row * p.G + g) * p.N + n0 + 4 * q, nvalid(n0 + 4 * q, p.N));
-                [[unroll]] for (int a = 0; a < TP; a++)
-                    [[unroll]] for (int q = 0; q < TN / 4; q++) hs[a][q] += xv[a / 4][a % 4] * bv[q];
+                    bv[k][q] = ldv(bm, p.bbase + (row * p.G + g) * p.N + n0 + 4 * q, nvalid(n0 + 4 * q, p.N));
             }
+            [[unroll]] for (int a = 0; a < TP; a++)
+                [[unroll]] for (int q = 0; q < TN / 4; q++)
+                    hs[a][q] += xv[0][a / 4][a % 4] * bv[0][q] + xv[1][a / 4][a % 4] * bv[1][q]
+                              + xv[2][a / 4][a % 4] * bv[2][q] + xv[3][a / 4][a % 4] * bv[3][q];
         }
     }
     [[unroll]] for (int a = 0; a < TP; a++)
