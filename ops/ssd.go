@@ -425,9 +425,9 @@ type SSDStateUpdateOptions struct {
 // Shapes: state [B, H, P, N] F32 (read, then overwritten with the state after the last token);
 // x, out (and Z) [B, H, P] for one token or [B, T, H, P]; dt [B, H] or [B, T, H]; A [H] F32;
 // B and C [B, G, N] or [B, T, G, N]. Activations are all F32 or all F16. It is the decode step,
-// and the token-by-token alternative to SSD for any T (one lane per (batch, head, P row), which
-// reads B_t and C_t for every row: SSD's chunked form does far fewer memory accesses for long
-// inputs). Inputs other than state are not modified.
+// and the token-by-token alternative to SSD for any T (one lane per (batch, head, a few rows of
+// P), which reads and writes its state rows and reads B_t and C_t for every token: SSD's chunked
+// form does far fewer memory accesses for long inputs). Inputs other than state are not modified.
 func SSDStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt SSDStateUpdateOptions) error {
 	const op = "ssd_state_update"
 	if s == nil {
@@ -473,17 +473,17 @@ func SSDStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt S
 		return nil
 	}
 	d := s.Device()
-	tile := ssdTileFor(d.Info(), dm.n%4 == 0)
+	tile := ssdTileFor(d.Info(), dm.n%4 == 0 && dm.p%4 == 0)
 	parts, err := ssdParts(op, d, dm, dm.l, 1, v[0], v[5], v[1], v[2], v[3], v[4])
 	if err != nil {
 		return err
 	}
-	vec := dm.n%4 == 0
+	vec := dm.n%4 == 0 && dm.p%4 == 0
 	for _, pt := range parts {
-		vec = vec && pt.bbase%4 == 0
+		vec = vec && pt.bbase%4 == 0 && pt.xbase%4 == 0
 	}
 	k, err := kernel(d, actName("ssd_rec", dm.dt), []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read,
-		gpu.Read, gpu.Read, gpu.ReadWrite, gpu.Write}, 52, uint32(tile.Local), b2u(vec), uint32(tile.RecT))
+		gpu.Read, gpu.Read, gpu.ReadWrite, gpu.Write}, 52, uint32(tile.Local), b2u(vec), uint32(tile.RecT), uint32(tile.RecP))
 	if err != nil {
 		return err
 	}
@@ -494,7 +494,7 @@ func SSDStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt S
 		}
 	}
 	for _, pt := range parts {
-		grid, err := group1D(d, pt.nb*dm.h*dm.p, tile.Local)
+		grid, err := group1D(d, pt.nb*dm.h*ceilDiv(dm.p, tile.RecP), tile.Local)
 		if err != nil {
 			return err
 		}

@@ -22,12 +22,11 @@ func TestSSDExplore(t *testing.T) {
 	defer ws.Close()
 	flops := 2 * float64(c.B*c.L*c.H) * float64(c.P) * (2*float64(c.N) + 64/2)
 	for _, tile := range []ssdTile{
-		
+
 		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16},
 		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 8, StN: 32, OutI: 8, OutP: 32},
 		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 32, StN: 16, OutI: 32, OutP: 16},
 		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 32, OutI: 16, OutP: 32},
-		
 	} {
 		tile := tile
 		ts.opt.tile = &tile

@@ -105,7 +105,7 @@ func TestSSD(t *testing.T) {
 	d := device(t)
 	cases := []ssdCase{
 		{B: 1, L: 1, H: 2, P: 4, G: 1, N: 16, skip: true, gate: true, bias: true, softplus: true, ini: true},
-		{B: 2, L: 7, H: 4, P: 8, G: 2, N: 1, softplus: true},
+		{B: 2, L: 7, H: 4, P: 8, G: 4, N: 1, softplus: true},
 		{B: 1, L: 64, H: 2, P: 16, G: 1, N: 64, skip: true, gate: true, bias: true, softplus: true, ini: true},
 		{B: 1, L: 2049, H: 2, P: 8, G: 2, N: 16, skip: true, gate: true, bias: true, softplus: true, ini: true},
 		{B: 2, L: 130, H: 3, P: 5, G: 3, N: 128, skip: true, gate: true, ini: true},

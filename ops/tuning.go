@@ -67,9 +67,6 @@ type scanTile struct {
 // (vec4 loads of A and of the carry); the channel axis alone fills the device (one lane per
 // eight channels), so TL = 1. GPUs take TL lanes of a subgroup over time and one channel each.
 func scanTileFor(info gpu.DeviceInfo, rows, l int) scanTile {
-	if l <= 16 { // decode: a few tokens, one lane per channel, short blocks
-		return scanTile{TL: 1, CL: 64, K: 4, DT: 1, NV: 4}
-	}
 	tl := min(scanClusterMax(info), 32)
 	if info.Type == gpu.CPU {
 		// Enough channel groups for the device's SIMD batches (two cores of 8 lanes here, and
@@ -79,10 +76,16 @@ func scanTileFor(info gpu.DeviceInfo, rows, l int) scanTile {
 		for dt > 1 && rows/dt < 16 {
 			dt /= 2
 		}
+		if l <= 16 { // decode: a few tokens, short blocks
+			return scanTile{TL: 1, CL: 8, K: 4, DT: dt, NV: 4}
+		}
 		if rows < 16 && tl >= 8 {
 			return scanTile{TL: 8, CL: 1, K: 8, DT: 1, NV: 4}
 		}
 		return scanTile{TL: 1, CL: 8, K: 8, DT: dt, NV: 4}
+	}
+	if l <= 16 { // decode: a few tokens, one lane per channel, short blocks
+		return scanTile{TL: 1, CL: 64, K: 4, DT: 1, NV: 4}
 	}
 	return scanTile{TL: tl, CL: max(128/tl, 1), K: 4, DT: 1, NV: 4}
 }
@@ -161,8 +164,9 @@ func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
 
 // ssdTile is the work split of the SSD kernels (ops/ssd.go): invocations per workgroup, the chunk
 // length Q, the C·Bᵀ tile (CBI × CBJ), the state tile (StP × StN), the output tile
-// (OutI rows × OutP columns) and the tokens per pass of the recurrent kernel.
-type ssdTile struct{ Local, Q, CBI, CBJ, StP, StN, OutI, OutP, RecT int }
+// (OutI rows × OutP columns), and the recurrent kernel's tokens per pass over the state and rows
+// of P per lane (a multiple of 4).
+type ssdTile struct{ Local, Q, CBI, CBJ, StP, StN, OutI, OutP, RecT, RecP int }
 
 // ssdTileFor: lavapipe pays for every buffer access lane by lane, so its lanes take big register
 // tiles (16 × 16 products per vec4 pair loaded); GPUs many lanes with small tiles. Without vec4
@@ -170,10 +174,10 @@ type ssdTile struct{ Local, Q, CBI, CBJ, StP, StN, OutI, OutP, RecT int }
 // which LLVM compiles in reasonable time.
 func ssdTileFor(info gpu.DeviceInfo, vec bool) ssdTile {
 	if !vec {
-		return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 4, StP: 4, StN: 4, OutI: 4, OutP: 4, RecT: 4}
+		return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 4, StP: 4, StN: 4, OutI: 4, OutP: 4, RecT: 4, RecP: 4}
 	}
 	if info.Type == gpu.CPU {
-		return ssdTile{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16, RecT: 4}
+		return ssdTile{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16, RecT: 4, RecP: 8}
 	}
-	return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 8, StP: 4, StN: 8, OutI: 4, OutP: 8, RecT: 4}
+	return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 8, StP: 4, StN: 8, OutI: 4, OutP: 8, RecT: 4, RecP: 4}
 }

@@ -19,7 +19,7 @@ func init() {
 			"[initial_states [B,H,P,N]]",
 		Outputs: "out [B,L,H,P], final_states [B,H,P,N]",
 		ParamsDoc: "dt_softplus (0/1); bench: B, L, H, P, G, N, z (0/1) (default: L sweep 512..32768 at H=24 P=64 N=128, " +
-			"the peer shape H=48 P=64 N=128 L=512 chunked and recurrent, and the decode step)",
+			"the peer shape H=48 P=64 N=128 L=512 chunked and recurrent, and the decode step; L=1: the decode step)",
 		Verify: verifySSD,
 		Bench:  benchSSD,
 		Run:    runSSD,
@@ -113,7 +113,7 @@ func newSSDProblem(ts *Tensors, dt gpu.DType, sh ssdShape) (*ssdProblem, error) 
 		acts = 3
 	}
 	pr.bytes = float64(dt.Size())*(acts*float64(blhp)+2*float64(blgn)+float64(sh.B*sh.L*sh.H)) + 8*float64(sh.B*sh.H*sh.P*sh.N)
-	pr.refEstimateNS = 1.5 * float64(sh.B*sh.L*sh.H) * float64(sh.P*sh.N)
+	pr.refEstimateNS = 3 * float64(sh.B*sh.L*sh.H) * float64(sh.P*sh.N)
 	return pr, nil
 }
 
@@ -218,6 +218,9 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 		}
 		if sh.gate, err = p.Bool("z", false); err != nil {
 			return err
+		}
+		if sh.L == 1 { // one token: the decode step
+			return benchSSDDecode(ctx, b, dt, sh)
 		}
 		jobs = append(jobs, job{sh: sh}, job{sh: sh, recurrent: true})
 	}

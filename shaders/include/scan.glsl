@@ -44,8 +44,10 @@ layout(std430, binding = 5) readonly buffer DB { float Dsk[]; };
 ACT_IN(6, z)
 layout(std430, binding = 7) readonly buffer BB { float dbias[]; };
 layout(std430, binding = 8) readonly buffer IB { float init[]; };
+layout(std430, binding = 8) readonly buffer IB4 { vec4 init4[]; };
 ACT_OUT(9, o)
 layout(std430, binding = 10) writeonly buffer LB { float last[]; };
+layout(std430, binding = 10) writeonly buffer LB4 { vec4 last4[]; };
 // rows: channels (rows) in this dispatch, a multiple of DT; row0: the global row of the first.
 layout(push_constant) uniform P { uint rows, row0, D, L, N, dPerG, G, flags, base; } p;
 const uint HAS_D = 1u, HAS_Z = 2u, HAS_BIAS = 4u, SOFTPLUS = 8u, HAS_INIT = 16u, WRITE_LAST = 32u;
@@ -70,11 +72,18 @@ void main() {
         bias[i] = (flags & HAS_BIAS) != 0u ? dbias[d0 + i] : 0.0;
     }
 
-    [[unroll]] for (int i = 0; i < DT; i++)
-        for (uint n = lx; n < NCAP; n += TL) {
-            uint c = CIDX(i, n);
-            carry[c / 4][c % 4] = (flags & HAS_INIT) != 0u && n < N ? init[(R0 + i) * N + n] : 0.0;
+    // The carries start as init (vec4 at a time when N % 4 == 0) or zero.
+    [[unroll]] for (int i = 0; i < DT; i++) {
+        if (NV == 4) {
+            for (uint n = 4 * lx; n < N; n += 4 * TL)
+                carry[CIDX(i, n) / 4] = (flags & HAS_INIT) != 0u ? init4[((R0 + i) * N + n) / 4] : vec4(0.0);
+        } else {
+            for (uint n = lx; n < N; n += TL) {
+                uint c = CIDX(i, n);
+                carry[c / 4][c % 4] = (flags & HAS_INIT) != 0u ? init[(R0 + i) * N + n] : 0.0;
+            }
         }
+    }
     if (TL > 1) subgroupBarrier();
 
     for (uint blk = 0; blk < L; blk += TL * K) {
@@ -216,10 +225,15 @@ void main() {
         }
     }
     if (live && (flags & WRITE_LAST) != 0u) {
-        [[unroll]] for (int i = 0; i < DT; i++)
-            for (uint n = lx; n < N; n += TL) {
-                uint c = CIDX(i, n);
-                last[(R0 + i) * N + n] = carry[c / 4][c % 4];
+        [[unroll]] for (int i = 0; i < DT; i++) {
+            if (NV == 4) {
+                for (uint n = 4 * lx; n < N; n += 4 * TL) last4[((R0 + i) * N + n) / 4] = carry[CIDX(i, n) / 4];
+            } else {
+                for (uint n = lx; n < N; n += TL) {
+                    uint c = CIDX(i, n);
+                    last[(R0 + i) * N + n] = carry[c / 4][c % 4];
+                }
             }
+        }
     }
 }

@@ -1,11 +1,14 @@
-// SSD, recurrent form (decode, and the token-by-token variant): one lane per (batch, head, P row)
-// walks the part's tokens TT at a time, keeping its state row S[p, :] in memory (hout, float32):
+// SSD, recurrent form (decode, and the token-by-token variant): one lane per (batch, head, RP
+// consecutive rows of P) walks the part's tokens TT at a time, keeping its state rows S[p, :] in
+// memory (hout, float32):
 //   S = exp(dtp A) S + dtp x_p B_t;   y = S · C_t + D x_p;   out = y silu(z)
-// For each group of TT tokens the row is read once (from hin for the first group, when given,
-// else from hout) and written once; hin and hout may be the same memory.
+// Each B_t and C_t value a lane loads serves its RP rows; for each group of TT tokens the rows are
+// read once (from hin for the first group, when given, else from hout) and written once; hin and
+// hout may be the same memory.
 #include "ssd_common.glsl"
 layout(local_size_x_id = 0) in;
-layout(constant_id = 2) const int TT = 4; // tokens per pass over the state row
+layout(constant_id = 2) const int TT = 4; // tokens per pass over the state rows
+layout(constant_id = 3) const int RP = 4; // rows of P per lane, a multiple of 4
 ACT_IN(0, x)
 ACT_IN(1, dt)
 ACT_IN(2, bm)
@@ -25,47 +28,68 @@ const uint HAS_D = 1u, HAS_Z = 2u, HAS_BIAS = 4u, SOFTPLUS = 8u, HAS_INIT = 16u;
 
 void main() {
     uint idx = linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (idx >= p.nb * p.H * p.P) return;
-    uint pp = idx % p.P, bh = idx / p.P, h = bh % p.H, bl = bh / p.H;
-    uint bg = p.b0 + bl, g = h / p.hPerG;
-    uint so = ((bg * p.H + h) * p.P + pp) * p.N;
+    uint ptiles = (p.P + RP - 1) / RP;
+    if (idx >= p.nb * p.H * ptiles) return;
+    uint pt = idx % ptiles, bh = idx / ptiles, h = bh % p.H, bl = bh / p.H;
+    uint bg = p.b0 + bl, g = h / p.hPerG, p0 = pt * RP;
+    uint so = ((bg * p.H + h) * p.P) * p.N; // this (b, h)'s state
     float a = Ah[h], bias = (p.flags & HAS_BIAS) != 0u ? dtbias[h] : 0.0;
     float dh = (p.flags & HAS_D) != 0u ? Dh[h] : 0.0;
     for (uint t0 = 0; t0 < p.tokens; t0 += TT) {
-        float dtp[TT], dec[TT], xv[TT], y[TT];
+        float dtp[TT], dec[TT];
+        vec4 xv[TT][RP / 4], y[TT][RP / 4];
         uint row[TT];
         [[unroll]] for (int k = 0; k < TT; k++) {
             uint t = min(t0 + k, p.tokens - 1u);
             row[k] = p.tokStride * bl + t;
             float v = ld1(dt, p.dbase + row[k] * p.H + h) + bias;
             if ((p.flags & SOFTPLUS) != 0u) v = softplus(v);
-            bool in_ = t0 + k < p.tokens;
-            dtp[k] = in_ ? v : 0.0;
-            dec[k] = in_ ? exp(v * a) : 1.0;
-            xv[k] = ld1(x, p.xbase + (row[k] * p.H + h) * p.P + pp);
-            y[k] = dh * xv[k];
+            dtp[k] = v;
+            dec[k] = exp(v * a);
+            [[unroll]] for (int q = 0; q < RP / 4; q++) {
+                xv[k][q] = ldv(x, p.xbase + (row[k] * p.H + h) * p.P + p0 + 4 * q, nvalid(p0 + 4 * q, p.P));
+                y[k][q] = dh * xv[k][q];
+            }
         }
         bool fromInit = t0 == 0u;
         for (uint n = 0; n < p.N; n += 4) {
             int nv = nvalid(n, p.N);
-            vec4 s;
-            if (fromInit) s = (p.flags & HAS_INIT) != 0u ? ldf(hin, so + n, nv) : vec4(0.0);
-            else s = VEC ? hout4[(so + n) / 4] : vec4(hout1[so + n], nv > 1 ? hout1[so + n + 1] : 0.0,
-                                                       nv > 2 ? hout1[so + n + 2] : 0.0, nv > 3 ? hout1[so + n + 3] : 0.0);
-            [[unroll]] for (int k = 0; k < TT; k++) {
-                uint bo = p.cbase + (row[k] * p.G + g) * p.N + n;
-                s = dec[k] * s + (dtp[k] * xv[k]) * ldv(bm, bo, nv);
-                y[k] += dot(s, ldv(cm, bo, nv));
+            vec4 s[RP];
+            [[unroll]] for (int r = 0; r < RP; r++) {
+                uint e = so + min(p0 + r, p.P - 1u) * p.N + n;
+                if (fromInit) s[r] = (p.flags & HAS_INIT) != 0u ? ldf(hin, e, nv) : vec4(0.0);
+                else s[r] = VEC ? hout4[e / 4] : vec4(hout1[e], nv > 1 ? hout1[e + 1] : 0.0, nv > 2 ? hout1[e + 2] : 0.0, nv > 3 ? hout1[e + 3] : 0.0);
             }
-            if (VEC) hout4[(so + n) / 4] = s;
-            else [[unroll]] for (int k = 0; k < 4; k++) if (k < nv) hout1[so + n + k] = s[k];
+            [[unroll]] for (int k = 0; k < TT; k++) {
+                if (t0 + k >= p.tokens) break; // uniform: every lane has the same tokens
+                uint bo = p.cbase + (row[k] * p.G + g) * p.N + n;
+                vec4 bv = ldv(bm, bo, nv), cv = ldv(cm, bo, nv);
+                [[unroll]] for (int r = 0; r < RP; r++) {
+                    s[r] = dec[k] * s[r] + (dtp[k] * xv[k][r / 4][r % 4]) * bv;
+                    y[k][r / 4][r % 4] += dot(s[r], cv);
+                }
+            }
+            [[unroll]] for (int r = 0; r < RP; r++) {
+                if (p0 + r >= p.P) break;
+                uint e = so + (p0 + r) * p.N + n;
+                if (VEC) hout4[e / 4] = s[r];
+                else [[unroll]] for (int c = 0; c < 4; c++) if (c < nv) hout1[e + c] = s[r][c];
+            }
         }
         [[unroll]] for (int k = 0; k < TT; k++) {
             if (t0 + k >= p.tokens) break;
-            uint e = p.xbase + (row[k] * p.H + h) * p.P + pp;
-            float v = y[k];
-            if ((p.flags & HAS_Z) != 0u) v *= silu(ld1(z, e));
-            st1(o, e, v);
+            uint e = p.xbase + (row[k] * p.H + h) * p.P + p0;
+            [[unroll]] for (int q = 0; q < RP / 4; q++) {
+                int pv = nvalid(p0 + 4 * q, p.P);
+                if (pv == 0) break;
+                vec4 v = y[k][q];
+                if ((p.flags & HAS_Z) != 0u) {
+                    vec4 zv = ldv(z, e + 4 * q, pv);
+                    [[unroll]] for (int c = 0; c < 4; c++) v[c] *= silu(zv[c]);
+                }
+                if (VEC) st4(o, (e + 4 * q) / 4, v);
+                else [[unroll]] for (int c = 0; c < 4; c++) if (c < pv) st1(o, e + 4 * q + c, v[c]);
+            }
         }
     }
 }
