@@ -112,7 +112,7 @@ func TestSelectiveScan(t *testing.T) {
 // steps per lane.
 func TestSelectiveScanShapes(t *testing.T) {
 	d := device(t)
-	tiles := []scanTile{{TL: 1, CL: 8, K: 8, DT: 1, NV: 1}, {TL: 1, CL: 3, K: 16, DT: 4, NV: 4}, {TL: 1, CL: 8, K: 8, DT: 8, NV: 4},
+	tiles := []scanTile{{TL: 1, CL: 8, K: 8, DT: 1, NV: 1}, {TL: 1, CL: 3, K: 4, DT: 4, NV: 4}, {TL: 1, CL: 8, K: 8, DT: 8, NV: 4},
 		{TL: 2, CL: 4, K: 4, DT: 2, NV: 1}, {TL: 4, CL: 2, K: 8, DT: 1, NV: 4}, {TL: 8, CL: 1, K: 8, DT: 1, NV: 4}}
 	cases := []scanCase{
 		{B: 1, D: 5, L: 1000, N: 16, G: 1, skip: true, gate: true, bias: true, softplus: true, ini: true},

@@ -24,9 +24,6 @@ func TestSSDExplore(t *testing.T) {
 	for _, tile := range []ssdTile{
 
 		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16},
-		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 8, StN: 32, OutI: 8, OutP: 32},
-		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 32, StN: 16, OutI: 32, OutP: 16},
-		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 32, OutI: 16, OutP: 32},
 	} {
 		tile := tile
 		ts.opt.tile = &tile

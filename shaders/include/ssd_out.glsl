@@ -1,9 +1,10 @@
 // SSD step 4: the output, parallel over (batch, head, chunk, row tile, P tile). For rows i of a
 // chunk (entering state H_c from ssd_state, C·Bᵀ from ssd_cb):
 //   y_i = exp(G_i) H_c C_i + Σ_{j ≤ i} (C_i·B_j) exp(G_i - G_j) dtp_j x_j + D x_i;  out = y silu(z_i)
-// as a register-tiled product over N (the state term) and over j (the intra-chunk term); the
-// exponent difference is formed per element, and masked entries are selected away (never
-// multiplied), so the unwritten upper part of C·Bᵀ is never used.
+// as a register-tiled product over N (the state term) and over j (the intra-chunk term). Blocks of
+// j on the tile's diagonal form the exponent difference per element and select masked entries
+// away (never multiplied, so the unwritten upper part of C·Bᵀ is never used); blocks wholly below
+// it pivot on the tile's first row, so that every exponent evaluated is ≤ 0 (DESIGN.md §4).
 #include "ssd_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 2) const int TI = 8;  // rows per lane, a multiple of 4
@@ -52,11 +53,12 @@ void main() {
             [[unroll]] for (int q = 0; q < TP / 4; q++)
                 y[a][q] += vec4(dot(cv[a], hv[4 * q]), dot(cv[a], hv[4 * q + 1]), dot(cv[a], hv[4 * q + 2]), dot(cv[a], hv[4 * q + 3]));
     }
-    float gi[TI];
+    float gi[TI], ri[TI]; // G_i, and exp(G_i - G_i0) ≤ 1
     [[unroll]] for (int a = 0; a < TI; a++) {
         gi[a] = wG1[gidx + i0 + a];
         float e = exp(gi[a]);
         [[unroll]] for (int q = 0; q < TP / 4; q++) y[a][q] *= e;
+        ri[a] = exp(gi[a] - gi[0]);
     }
 
     // The intra-chunk term over j ≤ i.
@@ -70,11 +72,23 @@ void main() {
             [[unroll]] for (int q = 0; q < TP / 4; q++)
                 xv[k][q] = ldv(x, p.xbase + (row * p.H + h) * p.P + p0 + 4 * q, nvalid(p0 + 4 * q, p.P));
         }
-        [[unroll]] for (int a = 0; a < TI; a++) {
-            vec4 cbv = cb4[(co + (i0 + a) * p.Q + j) / 4];
-            [[unroll]] for (int k = 0; k < 4; k++) {
-                float m = j + k <= i0 + a ? cbv[k] * exp(gi[a] - gj[k]) * dj[k] : 0.0;
-                [[unroll]] for (int q = 0; q < TP / 4; q++) y[a][q] += m * xv[k][q];
+        if (j + 3u < i0) {
+            // Wholly below the tile's first row i0: exp(G_i - G_j) = exp(G_i - G_i0) exp(G_i0 - G_j),
+            // both exponents ≤ 0, so 4 exponentials per block instead of 4 TI.
+            vec4 cj;
+            [[unroll]] for (int k = 0; k < 4; k++) cj[k] = exp(gi[0] - gj[k]) * dj[k];
+            [[unroll]] for (int a = 0; a < TI; a++) {
+                vec4 m = cb4[(co + (i0 + a) * p.Q + j) / 4] * cj * ri[a];
+                [[unroll]] for (int k = 0; k < 4; k++)
+                    [[unroll]] for (int q = 0; q < TP / 4; q++) y[a][q] += m[k] * xv[k][q];
+            }
+        } else {
+            [[unroll]] for (int a = 0; a < TI; a++) {
+                vec4 cbv = cb4[(co + (i0 + a) * p.Q + j) / 4];
+                [[unroll]] for (int k = 0; k < 4; k++) {
+                    float m = j + k <= i0 + a ? cbv[k] * exp(gi[a] - gj[k]) * dj[k] : 0.0;
+                    [[unroll]] for (int q = 0; q < TP / 4; q++) y[a][q] += m * xv[k][q];
+                }
             }
         }
     }
