@@ -32,9 +32,14 @@ type SelectiveScanOptions struct {
 // [B, G, N, L] with G dividing D; 1 ≤ N ≤ 256; any L ≥ 0. u, delta, B, C, out (and Z) are all F32
 // or all F16 (F16 needs Float16Storage); the state and every accumulation are float32.
 // InitialState and LastState may be the same tensor (the state is then advanced in place);
-// no other input is modified. The scan is parallel over (batch, channel) and over time (see
-// shaders/include/scan.glsl), in one dispatch (more when u is larger than the device binds at
-// once).
+// no other input is modified.
+//
+// One dispatch (more when u is larger than the device binds at once), parallel over (batch,
+// channel) and over time: a cluster of lanes of one subgroup splits each block of steps, scans
+// the per-lane affine pairs with shuffles, and passes the carry from block to block (see
+// shaders/include/scan.glsl). How many lanes split time is per-device tuning (ops/tuning.go): a
+// subgroup's worth on GPUs; on CPU devices (lavapipe), where the channels alone fill the SIMD
+// lanes and shuffles are dear, only when there are fewer than 16 channels.
 func SelectiveScan(s *gpu.Stream, out, u, delta, A, B, C *gpu.Tensor, opt SelectiveScanOptions) error {
 	const op = "selective_scan"
 	if u == nil {

@@ -18,7 +18,7 @@ func init() {
 		Inputs: "x [B,L,H,P], dt [B,L,H], A [H], B, C [B,L,G,N], [D [H]], [z [B,L,H,P]], [dt_bias [H]], " +
 			"[initial_states [B,H,P,N]]",
 		Outputs: "out [B,L,H,P], final_states [B,H,P,N]",
-		ParamsDoc: "dt_softplus (0/1); bench: B, L, H, P, G, N, z (0/1) (default: L sweep 512..32768 at H=24 P=64 N=128, " +
+		ParamsDoc: "dt_softplus (0/1); bench: B, L, H, P, G, N, z (0/1), variant (chunked, recurrent, both) (default: L sweep 512..32768 at H=24 P=64 N=128, " +
 			"the peer shape H=48 P=64 N=128 L=512 chunked and recurrent, and the decode step; L=1: the decode step)",
 		Verify: verifySSD,
 		Bench:  benchSSD,
@@ -187,9 +187,14 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 	if err != nil {
 		return err
 	}
-	if err := p.Check("ssd", "B", "L", "H", "P", "G", "N", "z"); err != nil {
+	if err := p.Check("ssd", "B", "L", "H", "P", "G", "N", "z", "variant"); err != nil {
 		return err
 	}
+	variant := p.String("variant", "both")
+	if variant != "both" && variant != "chunked" && variant != "recurrent" {
+		return fmt.Errorf("ssd: variant=%q: want chunked, recurrent or both", variant)
+	}
+	delete(p, "variant")
 	type job struct {
 		sh        ssdShape
 		recurrent bool
@@ -222,7 +227,12 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 		if sh.L == 1 { // one token: the decode step
 			return benchSSDDecode(ctx, b, dt, sh)
 		}
-		jobs = append(jobs, job{sh: sh}, job{sh: sh, recurrent: true})
+		if variant != "recurrent" {
+			jobs = append(jobs, job{sh: sh})
+		}
+		if variant != "chunked" {
+			jobs = append(jobs, job{sh: sh, recurrent: true})
+		}
 	}
 	ws := ops.NewSSDWorkspace(b.Device)
 	defer ws.Close()
