@@ -337,7 +337,11 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 		lim = ws.segBytes
 	}
 	lim = min(lim, d.Info().MaxStorageBufferRange)
-	hPerChunk := uint64(z.H*z.Kp*z.Vp) * 4
+	info := d.Info()
+	tile := glaTileFor(info, z.K, z.V)
+	nKT, nVTs := ceilDiv(z.K, tile.StateTK), ceilDiv(z.Vp, tile.StateTV)
+	Kh, Vh := nKT*tile.StateTK, nVTs*tile.StateTV // the padded state tiles in hbuf
+	hPerChunk := uint64(z.H*Kh*Vh) * 4
 	rowBytes := uint64(z.H*max(z.Kp, glaChunk)) * 4
 	if hPerChunk > lim || glaChunk*rowBytes > lim {
 		return fmt.Errorf("%w: gla: one chunk's scratch (H=%d K=%d V=%d) exceeds %d bytes", gpu.ErrUnsupported, z.H, z.K, z.V, lim)
@@ -360,7 +364,7 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 	if err != nil {
 		return err
 	}
-	hbuf, err := ws.buf("states", gpu.F32, maxC*z.H*z.Kp*z.Vp)
+	hbuf, err := ws.buf("states", gpu.F32, maxC*z.H*Kh*Vh)
 	if err != nil {
 		return err
 	}
@@ -373,8 +377,6 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 		return err
 	}
 
-	info := d.Info()
-	tile := glaTileFor(info, z.K, z.V)
 	R, W, RW := gpu.Read, gpu.Write, gpu.ReadWrite
 
 	// plan
@@ -395,14 +397,17 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 	if err != nil {
 		return err
 	}
-	nKT, nVTs := ceilDiv(z.K, tile.StateTK), ceilDiv(z.Vp, tile.StateTV)
-	state, err := glaKernel(d, "gla_state", z.dt, []gpu.Access{R, R, R, R, R, RW, W}, 44,
+	diag, err := glaKernel(d, "gla_diag", z.dt, []gpu.Access{R, R, R, R, W, W}, 32, uint32(tile.LX), k4)
+	if err != nil {
+		return err
+	}
+	state, err := glaKernel(d, "gla_state", z.dt, []gpu.Access{R, R, R, R, R, RW, W}, 36,
 		uint32(tile.LX), uint32(tile.StateTK), uint32(tile.StateTV), k4, v4)
 	if err != nil {
 		return err
 	}
 	nRB, nVTo := glaChunk/tile.OutTM, ceilDiv(z.Vp, tile.OutTV)
-	out, err := glaKernel(d, "gla_out", z.dt, []gpu.Access{R, R, R, R, R, W}, 36,
+	out, err := glaKernel(d, "gla_out", z.dt, []gpu.Access{R, R, R, R, R, W}, 40,
 		uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
 	if err != nil {
 		return err
@@ -410,11 +415,16 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 	h0 := opt.InitialState
 	for i, sg := range segs {
 		segC := sg.b - sg.a
-		grid, err := glaGrid(d, segC*z.H, tile.LX, glaChunk/glaSub)
+		push := gpu.Push(z.H, z.K, z.Kp, z.N, sg.a, sg.b, sg.r0, z.scale)
+		grid, err := glaGrid(d, segC*z.H, tile.LX, glaChunk/glaSub-1)
 		if err != nil {
 			return err
 		}
-		if err := s.Dispatch(intra, grid, gpu.Push(z.H, z.K, z.Kp, z.N, sg.a, sg.b, sg.r0, z.scale), tab, q, k, g, abuf, qsb); err != nil {
+		if err := s.Dispatch(intra, grid, push, tab, q, k, g, abuf, qsb); err != nil {
+			return fmt.Errorf("gla: %w", err)
+		}
+		grid[2] = glaChunk / glaSub
+		if err := s.Dispatch(diag, grid, push, tab, q, k, g, abuf, qsb); err != nil {
 			return fmt.Errorf("gla: %w", err)
 		}
 		mode, h0b := 0, fin
@@ -427,14 +437,14 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 		if grid, err = glaGrid(d, z.N*z.H*nKT*nVTs, tile.LX, 1); err != nil {
 			return err
 		}
-		if err := s.Dispatch(state, grid, gpu.Push(z.H, z.K, z.V, z.Kp, z.Vp, z.N, sg.a, sg.b, nKT, nVTs, mode),
+		if err := s.Dispatch(state, grid, gpu.Push(z.H, z.K, z.V, z.N, sg.a, sg.b, nKT, nVTs, mode),
 			tab, k, v, g, h0b, fin, hbuf); err != nil {
 			return fmt.Errorf("gla: %w", err)
 		}
 		if grid, err = glaGrid(d, segC*z.H, tile.LX, nRB*nVTo); err != nil {
 			return err
 		}
-		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, z.Vp, z.N, sg.a, sg.b, sg.r0, nVTo),
+		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, Kh, Vh, z.N, sg.a, sg.b, sg.r0, nVTo),
 			tab, qsb, abuf, hbuf, v, o); err != nil {
 			return fmt.Errorf("gla: %w", err)
 		}

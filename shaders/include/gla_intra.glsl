@@ -1,14 +1,15 @@
-// GLA chunked form, pass 1 of 3: the intra-chunk attention and the gated queries (included by
-// gla_intra.comp and gla_intra_f16.comp). One invocation owns sub-chunk I (rows 16I .. 16I+15)
-// of chunk c for head h and writes, for its rows i (positions within the chunk):
-//   abuf[i, 0..63] = scale * sum_d q[i,d] k[s,d] exp(G[i,d] - G[s,d])  for s <= i, else 0
-//   qs[i, d]       = scale * q[i,d] exp(G[i,d])
-// with G the inclusive cumulative sum of g inside the chunk. No exponent above 0 is formed:
-// with e_u = exp(g_u) (<= 1 when g <= 0), every factor exp(G[a] - G[b]) (a >= b) is the product
-// of the e_u for b < u <= a. Against earlier sub-chunks (s < p = 16I) it factors through the
-// pivot p, exp(G[i]-G[s]) = exp(G[i]-G[p]) * exp(G[p]-G[s]), both products of e_u, so those
-// blocks are one small matrix product; inside the diagonal 16 x 16 block the factor is built per
-// element as a running product. Rows and columns are relative to rowBase (the segment's first row).
+// GLA chunked form, pass 1 of 3, part 1: attention between sub-chunks and the gated queries
+// (included by gla_intra.comp and gla_intra_f16.comp). One invocation owns sub-chunk I >= 1
+// (rows p = 16I .. 16I+15) of chunk c for head h and writes, for its rows i (positions within the
+// chunk) and the columns s < p of earlier sub-chunks,
+//   abuf[i, s] = scale * sum_d q[i,d] k[s,d] exp(G[i,d] - G[s,d])
+//   qs[i, d]   = scale * q[i,d] exp(G[i,d])
+// with G the inclusive cumulative sum of g inside the chunk; gla_diag writes the diagonal blocks
+// (and qs of sub-chunk 0). No exponent above 0 is formed: with e_u = exp(g_u) (<= 1 when g <= 0),
+// every factor exp(G[a] - G[b]) (a >= b) is a product of the e_u for b < u <= a, and the factor
+// between rows i >= p > s splits at the pivot p, exp(G[i]-G[p]) * exp(G[p]-G[s]), so the block is
+// one small matrix product of gated queries and gated keys. Rows are relative to rowBase (the
+// segment's first row).
 #include "gla_io.glsl"
 #include "grid.glsl"
 layout(local_size_x_id = 0) in;
@@ -26,7 +27,7 @@ SEQ_LOAD(k, K4)
 SEQ_LOAD(g, K4)
 
 void main() {
-    const int I = int(gl_WorkGroupID.z);
+    const int I = int(gl_WorkGroupID.z) + 1;
     int id = int(linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
     const int H = p.H, K = p.K;
     int h = id % H, c = p.segA + id / H;
@@ -36,20 +37,15 @@ void main() {
     if (pv >= len) return;
 
     vec4 acc[GLA_SUB][12]; // columns 0 .. 47 (sub-chunks J < I)
-    vec4 dg[GLA_SUB][4];   // the diagonal block, columns 16I .. 16I+15
-    [[unroll]] for (int i = 0; i < GLA_SUB; i++) {
+    [[unroll]] for (int i = 0; i < GLA_SUB; i++)
         [[unroll]] for (int j = 0; j < 12; j++) acc[i][j] = vec4(0.0);
-        [[unroll]] for (int j = 0; j < 4; j++) dg[i][j] = vec4(0.0);
-    }
 
     for (int d = 0; d < p.Kp; d += 4) {
-        int m = K - d;
-        vec4 qb[GLA_SUB], kb[GLA_SUB], eb[GLA_SUB];
+        vec4 qb[GLA_SUB], eb[GLA_SUB];
         [[unroll]] for (int i = 0; i < GLA_SUB; i++) {
-            uint e = uint((row0 + min(pv + i, len - 1)) * H + h) * uint(K) + uint(d);
-            qb[i] = ld_q(e, m);
-            kb[i] = ld_k(e, m);
-            eb[i] = exp(ld_g(e, m));
+            uint e = uint((row0 + min(pv + i, len - 1)) * H + h) * uint(K);
+            qb[i] = ld_q(e, d, K);
+            eb[i] = exp(ld_g(e, d, K));
         }
         // queries gated from the pivot: qt_i = q_i * exp(G_i - G_p)
         vec4 qt[GLA_SUB];
@@ -63,10 +59,10 @@ void main() {
         [[unroll]] for (int J = 2; J >= 0; J--) {
             if (J < I) {
                 [[unroll]] for (int s = GLA_SUB - 1; s >= 0; s--) {
-                    uint e = uint((row0 + GLA_SUB * J + s) * H + h) * uint(K) + uint(d);
+                    uint e = uint((row0 + GLA_SUB * J + s) * H + h) * uint(K);
                     R *= eprev;
-                    vec4 kt = ld_k(e, m) * R;
-                    eprev = exp(ld_g(e, m));
+                    vec4 kt = ld_k(e, d, K) * R;
+                    eprev = exp(ld_g(e, d, K));
                     [[unroll]] for (int i = 0; i < GLA_SUB; i++) acc[i][4 * J + s / 4][s % 4] += dot(qt[i], kt);
                 }
             }
@@ -76,26 +72,16 @@ void main() {
         [[unroll]] for (int i = 0; i < GLA_SUB; i++) {
             if (pv + i < len) qs4[(uint((row0 + pv + i - p.rowBase) * H + h) * uint(p.Kp) + uint(d)) >> 2] = qt[i] * Z;
         }
-        // the diagonal block, factor by factor
-        [[unroll]] for (int i = 0; i < GLA_SUB; i++) {
-            vec4 r = vec4(1.0);
-            [[unroll]] for (int s = i; s >= 0; s--) {
-                dg[i][s / 4][s % 4] += dot(qb[i] * kb[s], r);
-                r *= eb[s];
-            }
-        }
     }
 
-    [[unroll]] for (int i = 0; i < GLA_SUB; i++) {
-        if (pv + i >= len) break;
-        uint base = (uint((row0 + pv + i - p.rowBase) * H + h) * uint(GLA_C)) >> 2;
-        [[unroll]] for (int J = 0; J < 4; J++) {
-            [[unroll]] for (int j = 0; j < 4; j++) {
-                vec4 x = vec4(0.0);
-                if (J < I) x = acc[i][J < 3 ? 4 * J + j : 0];
-                else if (J == I) x = dg[i][j];
-                ab4[base + uint(4 * J + j)] = x * p.scale;
-            }
+    // row by row from the top row, shifting the tile up: 12 store sites (LLVM compile time)
+    [[dont_unroll]] for (int i = 0; i < GLA_SUB; i++) {
+        if (pv + i < len) {
+            uint base = (uint((row0 + pv + i - p.rowBase) * H + h) * uint(GLA_C)) >> 2;
+            [[unroll]] for (int j = 0; j < 12; j++)
+                if (j < 4 * I) ab4[base + uint(j)] = acc[0][j] * p.scale;
         }
+        [[unroll]] for (int r = 0; r < GLA_SUB - 1; r++)
+            [[unroll]] for (int j = 0; j < 12; j++) acc[r][j] = acc[r + 1][j];
     }
 }

@@ -26,31 +26,51 @@ const int GLA_SUB = 16;
     layout(std430, binding = b) acc buffer name##_s { float name##1[]; }; \
     layout(std430, binding = b) acc buffer name##_v { vec4 name##4[]; };
 
-// ld_NAME(e, n): elements e .. e+3 of NAME as a vec4, the ones at or past n valid elements
-// (n = row length - position, may be <= 0) read as 0. VEC: e is a multiple of 4 whenever n >= 4.
+// ld_NAME(base, d, n): elements d .. d+3 of the row of n elements starting at element base, as a
+// vec4; those at or past n read as 0. Every load is unconditional, its index clamped into the row
+// (branches around loads cost lavapipe dearly). VEC (a spec constant: the row length, hence base
+// and d, are multiples of 4) selects one vec4 load, otherwise 4 scalar loads.
 #define SEQ_LOAD(name, VEC) \
-    vec4 ld_##name(uint e, int n) { \
-        if (VEC && n >= 4) return vec4(name##4[e >> 2]); \
-        vec4 r = vec4(0.0); \
-        [[unroll]] for (int c = 0; c < 4; c++) if (c < n) r[c] = float(name##1[e + c]); \
+    vec4 ld_##name(uint base, int d, int n) { \
+        if (VEC) { \
+            vec4 x = vec4(name##4[(base + uint(clamp(d, 0, n - 4))) >> 2]); \
+            return mix(vec4(0.0), x, bvec4(d + 4 <= n)); \
+        } \
+        vec4 r; \
+        [[unroll]] for (int c = 0; c < 4; c++) { \
+            float x = float(name##1[base + uint(clamp(d + c, 0, n - 1))]); \
+            r[c] = mix(0.0, x, d + c < n); \
+        } \
+        return r; \
+    }
+#define F32_LOAD(name, VEC) \
+    vec4 ld_##name(uint base, int d, int n) { \
+        if (VEC) { \
+            vec4 x = name##4[(base + uint(clamp(d, 0, n - 4))) >> 2]; \
+            return mix(vec4(0.0), x, bvec4(d + 4 <= n)); \
+        } \
+        vec4 r; \
+        [[unroll]] for (int c = 0; c < 4; c++) { \
+            float x = name##1[base + uint(clamp(d + c, 0, n - 1))]; \
+            r[c] = mix(0.0, x, d + c < n); \
+        } \
         return r; \
     }
 
-// st_NAME(e, n, x): stores the first min(n, 4) components of x at elements e ...
+// st_NAME(base, d, n, x): stores the components of x that fall before n at elements base+d ...
 #define SEQ_STORE(name, VEC) \
-    void st_##name(uint e, int n, vec4 x) { \
-        if (VEC && n >= 4) { name##4[e >> 2] = SEQ_T4(x); return; } \
-        [[unroll]] for (int c = 0; c < 4; c++) if (c < n) name##1[e + c] = SEQ_T(x[c]); \
-    }
-#define F32_LOAD(name, VEC) \
-    vec4 ld_##name(uint e, int n) { \
-        if (VEC && n >= 4) return name##4[e >> 2]; \
-        vec4 r = vec4(0.0); \
-        [[unroll]] for (int c = 0; c < 4; c++) if (c < n) r[c] = name##1[e + c]; \
-        return r; \
+    void st_##name(uint base, int d, int n, vec4 x) { \
+        if (VEC) { \
+            if (d + 4 <= n) name##4[(base + uint(d)) >> 2] = SEQ_T4(x); \
+        } else { \
+            [[unroll]] for (int c = 0; c < 4; c++) if (d + c < n) name##1[base + uint(d + c)] = SEQ_T(x[c]); \
+        } \
     }
 #define F32_STORE(name, VEC) \
-    void st_##name(uint e, int n, vec4 x) { \
-        if (VEC && n >= 4) { name##4[e >> 2] = x; return; } \
-        [[unroll]] for (int c = 0; c < 4; c++) if (c < n) name##1[e + c] = x[c]; \
+    void st_##name(uint base, int d, int n, vec4 x) { \
+        if (VEC) { \
+            if (d + 4 <= n) name##4[(base + uint(d)) >> 2] = x; \
+        } else { \
+            [[unroll]] for (int c = 0; c < 4; c++) if (d + c < n) name##1[base + uint(d + c)] = x[c]; \
+        } \
     }

@@ -3,7 +3,7 @@
 // head h, a TM x TV register tile of
 //   o[i, :] = sum_d qs[i, d] hbuf[c, d, :] + sum_{s <= i} abuf[i, s] v[s, :]
 // (qs and abuf from gla_intra carry scale and the gates, hbuf from gla_state is the state
-// entering the chunk). Both sums are stepped 4 terms at a time with vec4 loads.
+// entering the chunk, [Kh, Vh] padded). Both sums are stepped 4 terms at a time with vec4 loads.
 #include "gla_io.glsl"
 #include "grid.glsl"
 layout(local_size_x_id = 0) in;
@@ -18,7 +18,7 @@ layout(std430, binding = 2) readonly buffer Ab { vec4 ab4[]; };
 layout(std430, binding = 3) readonly buffer Hb { vec4 hb4[]; };
 SEQ_BUF(4, v, readonly)
 SEQ_BUF(5, o, writeonly)
-layout(push_constant) uniform P { int H, V, Kp, Vp, N, segA, segB, rowBase, nVT; } p;
+layout(push_constant) uniform P { int H, V, Kp, Kh, Vh, N, segA, segB, rowBase, nVT; } p;
 SEQ_LOAD(v, V4)
 SEQ_STORE(o, V4)
 
@@ -37,7 +37,7 @@ void main() {
         [[unroll]] for (int j = 0; j < TV4; j++) acc[i][j] = vec4(0.0);
 
     // inter-chunk: gated queries times the state entering the chunk
-    uint hbase = uint((c - p.segA) * H + h) * uint(p.Kp) * uint(p.Vp);
+    uint hbase = uint((c - p.segA) * H + h) * uint(p.Kh) * uint(p.Vh);
     for (int d = 0; d < p.Kp; d += 4) {
         vec4 x[TM];
         [[unroll]] for (int i = 0; i < TM; i++)
@@ -45,7 +45,7 @@ void main() {
         [[unroll]] for (int c4 = 0; c4 < 4; c4++) {
             vec4 y[TV4];
             [[unroll]] for (int j = 0; j < TV4; j++)
-                y[j] = hb4[(hbase + uint(d + c4) * uint(p.Vp) + uint(min(v0 + 4 * j, p.Vp - 4))) >> 2];
+                y[j] = hb4[(hbase + uint(d + c4) * uint(p.Vh) + uint(min(v0 + 4 * j, p.Vh - 4))) >> 2];
             [[unroll]] for (int i = 0; i < TM; i++)
                 [[unroll]] for (int j = 0; j < TV4; j++) acc[i][j] += x[i][c4] * y[j];
         }
@@ -59,15 +59,19 @@ void main() {
         [[unroll]] for (int c4 = 0; c4 < 4; c4++) {
             uint e = uint((row0 + min(s + c4, len - 1)) * H + h) * uint(V);
             vec4 y[TV4];
-            [[unroll]] for (int j = 0; j < TV4; j++) y[j] = ld_v(e + uint(v0 + 4 * j), V - v0 - 4 * j);
+            [[unroll]] for (int j = 0; j < TV4; j++) y[j] = ld_v(e, v0 + 4 * j, V);
             [[unroll]] for (int i = 0; i < TM; i++)
                 [[unroll]] for (int j = 0; j < TV4; j++) acc[i][j] += x[i][c4] * y[j];
         }
     }
 
-    [[unroll]] for (int i = 0; i < TM; i++) {
-        if (i0 + i >= len) break;
-        uint e = uint((row0 + i0 + i) * H + h) * uint(V);
-        [[unroll]] for (int j = 0; j < TV4; j++) st_o(e + uint(v0 + 4 * j), V - v0 - 4 * j, acc[i][j]);
+    // row by row from the top row, shifting the tile up: TV4 store sites (LLVM compile time)
+    [[dont_unroll]] for (int i = 0; i < TM; i++) {
+        if (i0 + i < len) {
+            uint e = uint((row0 + i0 + i) * H + h) * uint(V);
+            [[unroll]] for (int j = 0; j < TV4; j++) st_o(e, v0 + 4 * j, V, acc[0][j]);
+        }
+        [[unroll]] for (int r = 0; r < TM - 1; r++)
+            [[unroll]] for (int j = 0; j < TV4; j++) acc[r][j] = acc[r + 1][j];
     }
 }

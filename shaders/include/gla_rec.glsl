@@ -45,24 +45,28 @@ void main() {
 
     vec4 S[KP][TV4];
     uint sbase = uint(n * H + h) * uint(K) * uint(V);
-    [[unroll]] for (int d = 0; d < KP; d++)
-        [[unroll]] for (int j = 0; j < TV4; j++) {
-            int col = v0 + 4 * j;
-            S[d][j] = ld_st(sbase + uint(min(d, K - 1)) * uint(V) + uint(col), d < K ? V - col : 0);
+    // 4 rows at a time into the bottom rows, shifting the tile up: few load sites (compile time)
+    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) {
+        [[unroll]] for (int r = 0; r < KP - 4; r++)
+            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
+        [[unroll]] for (int c = 0; c < 4; c++) {
+            int d = d4 + c;
+            uint rb = sbase + uint(min(d, K - 1)) * uint(V);
+            [[unroll]] for (int j = 0; j < TV4; j++) S[KP - 4 + c][j] = mix(vec4(0.0), ld_st(rb, v0 + 4 * j, V), bvec4(d < K));
         }
+    }
 
     for (int t = a; t < b; t++) {
-        uint ek = uint(t * H + h) * uint(K), ev = uint(t * H + h) * uint(V) + uint(v0);
+        uint ek = uint(t * H + h) * uint(K), ev = uint(t * H + h) * uint(V);
         vec4 vr[TV4], acc[TV4];
         [[unroll]] for (int j = 0; j < TV4; j++) {
-            vr[j] = ld_v(ev + uint(4 * j), V - v0 - 4 * j);
+            vr[j] = ld_v(ev, v0 + 4 * j, V);
             acc[j] = vec4(0.0);
         }
         [[unroll]] for (int a4 = 0; a4 < KP4; a4++) {
-            int m = K - 4 * a4;
-            vec4 dec = exp(ld_g(ek + uint(4 * a4), m));
-            vec4 kr = ld_k(ek + uint(4 * a4), m);
-            vec4 qr = ld_q(ek + uint(4 * a4), m);
+            vec4 dec = exp(ld_g(ek, 4 * a4, K));
+            vec4 kr = ld_k(ek, 4 * a4, K);
+            vec4 qr = ld_q(ek, 4 * a4, K);
             [[unroll]] for (int c = 0; c < 4; c++)
                 [[unroll]] for (int j = 0; j < TV4; j++) {
                     vec4 s = S[4 * a4 + c][j] * dec[c] + kr[c] * vr[j];
@@ -70,14 +74,17 @@ void main() {
                     acc[j] += qr[c] * s;
                 }
         }
-        [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev + uint(4 * j), V - v0 - 4 * j, acc[j] * p.scale);
+        [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev, v0 + 4 * j, V, acc[j] * p.scale);
     }
 
-    [[unroll]] for (int d = 0; d < KP; d++) {
-        if (d >= K) break;
-        [[unroll]] for (int j = 0; j < TV4; j++) {
-            int col = v0 + 4 * j;
-            st_st(sbase + uint(d) * uint(V) + uint(col), V - col, S[d][j]);
+    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) { // 4 rows at a time from the top, shifting up
+        [[unroll]] for (int c = 0; c < 4; c++) {
+            int d = d4 + c;
+            if (d < K) {
+                [[unroll]] for (int j = 0; j < TV4; j++) st_st(sbase + uint(d) * uint(V), v0 + 4 * j, V, S[c][j]);
+            }
         }
+        [[unroll]] for (int r = 0; r < KP - 4; r++)
+            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
     }
 }
