@@ -181,13 +181,40 @@ func runGLARecurrent(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
 	}
 }
 
-func TestGLABasic(t *testing.T) {
+// glaCases is the test matrix: T in {1, 15, 64, 65, 1000} (16384 with -long), K and V in
+// {16, 48, 64, 100, 128, 256} and one odd pair (33, 21: the scalar load path), gates
+// logsigmoid(x)/n for n in {0.1, 1, 16} and uniform down to -20, with and without an initial
+// state, varlen batches with sequences of length 0 and 1, f16 storage, and inputs long enough
+// to be split into segments.
+func glaCases(d *gpu.Device) []glaCase {
+	cases := []glaCase{
+		{B: 2, T: 1, H: 2, K: 64, V: 64, gateN: 1, h0: true},
+		{B: 1, T: 15, H: 3, K: 16, V: 48, gateN: 0.1, h0: true},
+		{B: 1, T: 64, H: 2, K: 64, V: 64, gateN: 16},
+		{B: 2, T: 65, H: 1, K: 100, V: 100, gateN: 1, h0: true},
+		{B: 1, T: 1000, H: 2, K: 128, V: 64, gateN: 1},
+		{B: 1, T: 130, H: 1, K: 256, V: 256, gateN: 0, h0: true},
+		{B: 3, T: 200, H: 1, K: 48, V: 16, gateN: 0.1},
+		{B: 1, T: 300, H: 2, K: 64, V: 64, gateN: 1, h0: true, cu: []int32{0, 0, 1, 65, 65, 130, 131, 300}},
+		{B: 1, T: 75, H: 2, K: 33, V: 21, gateN: 16, cu: []int32{0, 5, 5, 75}},
+		{B: 1, T: 700, H: 2, K: 64, V: 64, gateN: 1, h0: true, cu: []int32{0, 1, 400, 400, 700}, segBytes: 96 << 10},
+	}
+	if d.Info().Float16Storage {
+		cases = append(cases,
+			glaCase{B: 2, T: 100, H: 2, K: 64, V: 64, gateN: 1, h0: true, f16: true},
+			glaCase{B: 1, T: 150, H: 1, K: 48, V: 100, gateN: 0.1, f16: true, cu: []int32{0, 1, 1, 150}})
+	}
+	if *long {
+		cases = append(cases, glaCase{B: 1, T: 16384, H: 2, K: 64, V: 64, gateN: 1, h0: true})
+	}
+	return cases
+}
+
+// TestGLA checks the chunked and the recurrent form against the float64 reference on every case.
+func TestGLA(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	for _, c := range []glaCase{
-		{B: 1, T: 64, H: 1, K: 64, V: 64, gateN: 1},
-		{B: 2, T: 100, H: 3, K: 48, V: 100, gateN: 1, h0: true},
-	} {
+	for _, c := range glaCases(d) {
 		t.Run(c.String(), func(t *testing.T) {
 			in := glaMake(t, r, c)
 			runGLAChunked(t, d, c, in)
@@ -196,4 +223,251 @@ func TestGLABasic(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
+// TestGLAInPlace advances a state in place (FinalState = InitialState) and checks that the
+// inputs are left as they were.
+func TestGLAInPlace(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	c := glaCase{B: 2, T: 90, H: 2, K: 64, V: 64, gateN: 1, h0: true}
+	in := glaMake(t, r, c)
+	ts := glaUpload(t, d, c, in)
+	ws := NewGLAWorkspace(d)
+	defer ws.Close()
+	s := stream(t, d)
+	if err := GLA(s, ws, ts.o, ts.q, ts.k, ts.v, ts.g, GLAOptions{InitialState: ts.h0, FinalState: ts.h0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "o", read(t, ts.o), in.o, tolF32)
+	checkErr(t, "state in place", read(t, ts.h0), in.fin, tolF32)
+	for _, x := range []struct {
+		name string
+		t    *gpu.Tensor
+		want []float64
+	}{{"q", ts.q, in.q}, {"k", ts.k, in.k}, {"v", ts.v, in.v}, {"g", ts.g, in.g}} {
+		if e := reference.MaxAbsErr(read(t, x.t), x.want); e != 0 {
+			t.Errorf("%s was modified (max change %g)", x.name, e)
+		}
+	}
+}
+
+// TestGLADecode prefills a prompt with the chunked form, then decodes token after token with
+// the recurrent form, every step recorded on the same stream before one submission, and checks
+// the outputs and final state against the reference over the whole sequence. Each decode step
+// must be at most 2 dispatches.
+func TestGLADecode(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	const P, steps = 70, 6
+	c := glaCase{B: 2, T: P + steps, H: 2, K: 64, V: 64, gateN: 1, h0: true}
+	in := glaMake(t, r, c)
+	rows := func(x []float64, dim, t0, t1 int) [][]float64 { // per batch, tokens t0..t1
+		var out [][]float64
+		for b := 0; b < c.B; b++ {
+			out = append(out, x[((b*c.T+t0)*c.H)*dim:((b*c.T+t1)*c.H)*dim])
+		}
+		return out
+	}
+	cat := func(parts [][]float64) []float64 {
+		var out []float64
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	up := func(x []float64, dim, t0, t1 int) *gpu.Tensor {
+		return upload(t, d, gpu.F32, cat(rows(x, dim, t0, t1)), c.B, t1-t0, c.H, dim)
+	}
+	state := upload(t, d, gpu.F32, in.h0, c.B, c.H, c.K, c.V)
+	s, err := d.NewStream(gpu.WithTimestamps(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ws := NewGLAWorkspace(d)
+	defer ws.Close()
+	oPre := poisoned(t, d, gpu.F32, c.B, P, c.H, c.V)
+	if err := GLA(s, ws, oPre, up(in.q, c.K, 0, P), up(in.k, c.K, 0, P), up(in.v, c.V, 0, P), up(in.g, c.K, 0, P),
+		GLAOptions{InitialState: state, FinalState: state}); err != nil {
+		t.Fatal(err)
+	}
+	var oSteps []*gpu.Tensor
+	for i := 0; i < steps; i++ {
+		o := poisoned(t, d, gpu.F32, c.B, 1, c.H, c.V)
+		oSteps = append(oSteps, o)
+		t0 := P + i
+		if err := GLARecurrent(s, o, up(in.q, c.K, t0, t0+1), up(in.k, c.K, t0, t0+1), up(in.v, c.V, t0, t0+1), up(in.g, c.K, t0, t0+1),
+			state, GLARecurrentOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Timings()); n > 6+2*steps {
+		t.Errorf("%d commands for a prefill and %d decode steps, want at most %d", n, steps, 6+2*steps)
+	}
+	wantO := rows(in.o, c.V, 0, c.T)
+	var got, want []float64
+	pre := read(t, oPre)
+	for b := 0; b < c.B; b++ {
+		for _, x := range pre[b*P*c.H*c.V : (b+1)*P*c.H*c.V] {
+			got = append(got, float64(x))
+		}
+		want = append(want, wantO[b][:P*c.H*c.V]...)
+	}
+	for i, o := range oSteps {
+		step := read(t, o)
+		for b := 0; b < c.B; b++ {
+			for _, x := range step[b*c.H*c.V : (b+1)*c.H*c.V] {
+				got = append(got, float64(x))
+			}
+			want = append(want, wantO[b][(P+i)*c.H*c.V:(P+i+1)*c.H*c.V]...)
+		}
+	}
+	checkErr(t, "prefill + decode o", reference.ToFloat32(got), want, tolF32)
+	checkErr(t, "decoded state", read(t, state), in.fin, tolF32)
+}
+
+// TestGLAEmpty covers T = 0 (the final state is the initial one, or zeros) and B = 0.
+func TestGLAEmpty(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	ws := NewGLAWorkspace(d)
+	defer ws.Close()
+	f := func(n ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, n...) }
+	h0v := rounded(randn(r, 2*2*8*4, 1))
+	h0 := upload(t, d, gpu.F32, h0v, 2, 2, 8, 4)
+	fin := f(2, 2, 8, 4)
+	s := stream(t, d)
+	if err := GLA(s, ws, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), GLAOptions{InitialState: h0, FinalState: fin}); err != nil {
+		t.Fatal(err)
+	}
+	zero := f(2, 2, 8, 4)
+	if err := GLA(s, ws, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), GLAOptions{FinalState: zero}); err != nil {
+		t.Fatal(err)
+	}
+	if err := GLA(s, ws, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2, 8), GLAOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := GLARecurrent(s, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), h0, GLARecurrentOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "T=0 final state", read(t, fin), h0v, 0)
+	checkErr(t, "T=0 recurrent state", read(t, h0), h0v, 0)
+	if e := reference.MaxAbsErr(read(t, zero), make([]float64, zero.Len())); e != 0 {
+		t.Errorf("T=0 without initial state: final state not zero (max %g)", e)
+	}
+}
+
+// TestGLAErrors checks that bad shapes, dtypes, options and cu_seqlens return ErrShape, from
+// both forms (the recurrent one checks only the shape of cu_seqlens, which it never reads).
+func TestGLAErrors(t *testing.T) {
+	d := device(t)
+	ws := NewGLAWorkspace(d)
+	defer ws.Close()
+	f := func(n ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, n...) }
+	cu := func(v ...int32) *gpu.Tensor {
+		x, err := d.FromInt32(v, len(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	cu2D, err := cu(0, 10).Reshape(1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := float32(math.NaN())
+	type args struct {
+		o, q, k, v, g *gpu.Tensor
+		opt           GLAOptions
+		state         *gpu.Tensor // recurrent
+	}
+	ok := func() args {
+		return args{f(1, 10, 2, 4), f(1, 10, 2, 8), f(1, 10, 2, 8), f(1, 10, 2, 4), f(1, 10, 2, 8), GLAOptions{}, f(1, 2, 8, 4)}
+	}
+	both := map[string]func(a *args){
+		"q 3-D":        func(a *args) { a.q = f(10, 2, 8) },
+		"q nil":        func(a *args) { a.q = nil },
+		"k shape":      func(a *args) { a.k = f(1, 10, 2, 7) },
+		"g nil":        func(a *args) { a.g = nil },
+		"v T":          func(a *args) { a.v = f(1, 9, 2, 4) },
+		"o shape":      func(a *args) { a.o = f(1, 10, 2, 8) },
+		"o dtype":      func(a *args) { a.o = poisoned(t, d, gpu.F16, 1, 10, 2, 4) },
+		"mixed dtypes": func(a *args) { a.k = poisoned(t, d, gpu.F16, 1, 10, 2, 8) },
+		"i32 q":        func(a *args) { a.q = poisoned(t, d, gpu.I32, 1, 10, 2, 8) },
+		"K > 256":      func(a *args) { a.q, a.k, a.g = f(1, 10, 2, 257), f(1, 10, 2, 257), f(1, 10, 2, 257) },
+		"V > 256":      func(a *args) { a.v, a.o = f(1, 10, 2, 257), f(1, 10, 2, 257) },
+		"H = 0": func(a *args) {
+			a.q, a.k, a.g, a.v, a.o = f(1, 10, 0, 8), f(1, 10, 0, 8), f(1, 10, 0, 8), f(1, 10, 0, 4), f(1, 10, 0, 4)
+		},
+		"scale NaN": func(a *args) { a.opt.Scale = &nan },
+		"cu dtype":  func(a *args) { a.opt.CuSeqlens = f(2) },
+		"cu 2-D":    func(a *args) { a.opt.CuSeqlens = cu2D },
+		"cu empty":  func(a *args) { a.opt.CuSeqlens = cu() },
+		"cu with B=2": func(a *args) {
+			a.q, a.k, a.g, a.v, a.o, a.opt.CuSeqlens = f(2, 5, 2, 8), f(2, 5, 2, 8), f(2, 5, 2, 8), f(2, 5, 2, 4), f(2, 5, 2, 4), cu(0, 5)
+		},
+		"state rows vs cu": func(a *args) {
+			a.opt.CuSeqlens, a.opt.InitialState, a.state = cu(0, 4, 10), f(1, 2, 8, 4), f(1, 2, 8, 4)
+		},
+		"state shape": func(a *args) { a.opt.InitialState, a.state = f(1, 2, 4, 8), f(1, 2, 4, 8) },
+		"state dtype": func(a *args) {
+			a.opt.InitialState, a.state = poisoned(t, d, gpu.F16, 1, 2, 8, 4), poisoned(t, d, gpu.F16, 1, 2, 8, 4)
+		},
+	}
+	chunkedOnly := map[string]func(a *args){
+		"final shape":   func(a *args) { a.opt.FinalState = f(2, 2, 8, 4) },
+		"final dtype":   func(a *args) { a.opt.FinalState = poisoned(t, d, gpu.I32, 1, 2, 8, 4) },
+		"cu start":      func(a *args) { a.opt.CuSeqlens = cu(1, 10) },
+		"cu decreasing": func(a *args) { a.opt.CuSeqlens = cu(0, 6, 5, 10) },
+		"cu end":        func(a *args) { a.opt.CuSeqlens = cu(0, 5, 9) },
+		"cu past T":     func(a *args) { a.opt.CuSeqlens = cu(0, 5, 11) },
+	}
+	recurrentOnly := map[string]func(a *args){
+		"state nil": func(a *args) { a.state = nil },
+	}
+	s := stream(t, d)
+	check := func(form, name string, err error) {
+		if !errors.Is(err, ErrShape) {
+			t.Errorf("%s, %s: got %v, want ErrShape", form, name, err)
+		} else {
+			t.Logf("%s, %s: %v", form, name, err)
+		}
+	}
+	for name, mod := range both {
+		a := ok()
+		mod(&a)
+		check("chunked", name, GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt))
+		check("recurrent", name, GLARecurrent(s, a.o, a.q, a.k, a.v, a.g, a.state, GLARecurrentOptions{Scale: a.opt.Scale, CuSeqlens: a.opt.CuSeqlens}))
+	}
+	for name, mod := range chunkedOnly {
+		a := ok()
+		mod(&a)
+		check("chunked", name, GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt))
+	}
+	for name, mod := range recurrentOnly {
+		a := ok()
+		mod(&a)
+		check("recurrent", name, GLARecurrent(s, a.o, a.q, a.k, a.v, a.g, a.state, GLARecurrentOptions{}))
+	}
+	a := ok()
+	check("chunked", "nil workspace", GLA(s, nil, a.o, a.q, a.k, a.v, a.g, a.opt))
+	// a good call still records on the same stream and workspace
+	if err := GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt); err != nil {
+		t.Fatal(err)
+	}
+	if err := GLARecurrent(s, a.o, a.q, a.k, a.v, a.g, a.state, GLARecurrentOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+}

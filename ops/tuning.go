@@ -136,30 +136,26 @@ func fitScanTile(info gpu.DeviceInfo, t scanTile, n, perGroup int) scanTile {
 }
 
 // glaTile is the work split of the GLA kernels (ops/gla.go): invocations per workgroup, the
-// state tile of the state pass (StateTK rows × StateTV columns), the output tile (OutTM rows, a
-// divisor of 64, × OutTV columns) and the columns of the recurrent kernel (all K rows each).
+// state tile of the state pass (StateTK rows × StateTV columns), the output tile (OutTM = 16 rows,
+// one sub-chunk, × OutTV columns) and the columns of the recurrent kernel (all K rows each).
 // Column counts are multiples of 4.
 type glaTile struct{ LX, StateTK, StateTV, OutTM, OutTV, RecTV int }
 
-// glaSplit divides n (a multiple of 4) into the fewest tiles of at most most columns and
-// returns the (multiple of 4) tile width that balances them.
-func glaSplit(n, most int) int {
-	tiles := ceilDiv(n, most)
-	return ceilDiv(ceilDiv(n, tiles), 4) * 4
-}
-
-// On lavapipe one invocation is one SIMD lane and every buffer access is emitted lane by lane,
-// so each invocation owns about 1024 accumulators (a 16×64 state tile, a 16×32 output tile,
-// K×(1024/K) columns of the recurrent state), enough FMAs per vec4 load without LLVM spending
-// long on the unrolled code. GPUs get more, smaller tiles.
+// On lavapipe one invocation is one SIMD lane and every buffer access is emitted lane by lane, so
+// each invocation owns up to 1024 accumulators (a 16×64 state tile, a 16×32 output tile, K×(1024/K)
+// columns of the recurrent state): enough FMAs per vec4 load, while LLVM still compiles each
+// pipeline in seconds. Widths depend on V only through coarse classes (and the recurrent kernel
+// on K, its register array), so few pipelines get built. GPUs get smaller tiles and more lanes.
 func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
 	kp, vp := ceilDiv(K, 4)*4, ceilDiv(V, 4)*4
 	if info.Type == gpu.CPU {
-		return glaTile{LX: 8, StateTK: 16, StateTV: glaSplit(vp, 64), OutTM: 16, OutTV: glaSplit(vp, 32),
-			RecTV: glaSplit(vp, min(32, max(4, 1024/kp/4*4)))}
+		t := glaTile{LX: 8, StateTK: 16, StateTV: 64, OutTM: 16, OutTV: 32, RecTV: min(16, max(4, 1024/kp/4*4))}
+		if vp <= 32 {
+			t.StateTV, t.OutTV = 32, 16
+		}
+		return t
 	}
-	return glaTile{LX: 64, StateTK: 8, StateTV: glaSplit(vp, 16), OutTM: 8, OutTV: glaSplit(vp, 16),
-		RecTV: glaSplit(vp, max(4, 256/kp/4*4))}
+	return glaTile{LX: 64, StateTK: 8, StateTV: 16, OutTM: 16, OutTV: 8, RecTV: 4}
 }
 
 // ssdTile is the work split of the SSD kernels (ops/ssd.go): invocations per workgroup, the chunk
