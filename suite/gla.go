@@ -1,0 +1,438 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/ops"
+	"github.com/vkseq/vkseq/reference"
+	"github.com/vkseq/vkseq/tensorio"
+)
+
+func init() {
+	Register(Op{
+		Name:    "gla",
+		Summary: "gated linear attention (fla's chunk_gla / fused_recurrent_gla), float32 or float16 activations",
+		Inputs: "q, k [B,T,H,K], v [B,T,H,V], g [B,T,H,K] (log decays, <= 0 for the chunked form), " +
+			"[initial_state [N,H,K,V]], [cu_seqlens [N+1] (I32 or I64; B = 1)]",
+		Outputs: "o [B,T,H,V], final_state [N,H,K,V] (N = B, or len(cu_seqlens)-1)",
+		ParamsDoc: "scale (default K^-0.5), form (chunked or recurrent, default chunked); bench: B, T, H, K, V, " +
+			"variant (chunked, recurrent, both) (default: T sweep 512..32768 at H=4 K=V=64 chunked and recurrent, " +
+			"the peer shape T=512 H=32 K=V=64, and the decode step; T=1: the decode step)",
+		Verify: verifyGLA,
+		Bench:  benchGLA,
+		Run:    runGLA,
+		Example: func() ([]tensorio.Tensor, Params) {
+			g := ExampleTensor("g", 1, 1, 9, 2, 8)
+			for i, x := range g.F32 {
+				g.F32[i] = float32(logSigmoid(float64(x)))
+			}
+			return []tensorio.Tensor{ExampleTensor("q", 1, 1, 9, 2, 8), ExampleTensor("k", 1, 1, 9, 2, 8), ExampleTensor("v", 1, 1, 9, 2, 4), g,
+					ExampleTensor("initial_state", 1, 2, 2, 8, 4), {Name: "cu_seqlens", DType: tensorio.I32, Shape: []int{3}, I32: []int32{0, 4, 9}}},
+				Params{"scale": "0.5"}
+		},
+	})
+}
+
+func logSigmoid(x float64) float64 {
+	if x < 0 {
+		return x - math.Log1p(math.Exp(x))
+	}
+	return -math.Log1p(math.Exp(-x))
+}
+
+// glaShape is one GLA problem: initial state always, cu_seqlens when given (then B = 1).
+type glaShape struct {
+	B, T, H, K, V int
+	cu            []int32
+	gateN         float64 // gates logsigmoid(x)/gateN
+}
+
+func (sh glaShape) String() string {
+	s := fmt.Sprintf("B=%d T=%d H=%d K=%d V=%d gates=logsigmoid/%g", sh.B, sh.T, sh.H, sh.K, sh.V, sh.gateN)
+	if sh.cu != nil {
+		s += fmt.Sprintf(" cu_seqlens=%v", sh.cu)
+	}
+	return s
+}
+
+func (sh glaShape) n() int {
+	if sh.cu != nil {
+		return len(sh.cu) - 1
+	}
+	return sh.B
+}
+
+// chunkedFLOPs is the chunked form's arithmetic (chunk 64): per token and head, the state update
+// and the inter-chunk output (2KV each) and the intra-chunk attention and its product with V
+// (on average 32 columns: 64(K+V)).
+func (sh glaShape) chunkedFLOPs() float64 {
+	return float64(sh.B*sh.T*sh.H) * (4*float64(sh.K*sh.V) + 64*float64(sh.K+sh.V))
+}
+
+// recurrentFLOPs is the token-by-token form's: per token, head and state element a decay
+// multiply, an update multiply-add and an output multiply-add.
+func (sh glaShape) recurrentFLOPs() float64 {
+	return 5 * float64(sh.B*sh.T*sh.H) * float64(sh.K*sh.V)
+}
+
+// bytes is what either form must move: q, k, g, v in, o out, the states in and out.
+func (sh glaShape) bytes(dt gpu.DType) float64 {
+	return float64(dt.Size())*float64(sh.B*sh.T*sh.H)*float64(3*sh.K+2*sh.V) + 8*float64(sh.n()*sh.H*sh.K*sh.V)
+}
+
+type glaProblem struct {
+	sh             glaShape
+	q, k, v, g, o  *gpu.Tensor
+	h0, fin, cu    *gpu.Tensor
+	qv, kv, vv, gv []float64 // the values the device holds
+	h0v            []float64
+	refEstimateNS  float64
+}
+
+func newGLAProblem(ts *Tensors, dt gpu.DType, sh glaShape) (*glaProblem, error) {
+	r := Rand()
+	pr := &glaProblem{sh: sh}
+	nk, nv := sh.B*sh.T*sh.H*sh.K, sh.B*sh.T*sh.H*sh.V
+	gates := make([]float64, nk)
+	for i := range gates {
+		gates[i] = max(logSigmoid(r.NormFloat64())/sh.gateN, -20)
+	}
+	var err error
+	up := func(x []float64, shape ...int) (*gpu.Tensor, []float64) {
+		if err != nil {
+			return nil, nil
+		}
+		var t *gpu.Tensor
+		var v []float64
+		t, v, err = ts.uploadRounded(dt, x, shape...)
+		return t, v
+	}
+	pr.q, pr.qv = up(Randn(r, nk, 1), sh.B, sh.T, sh.H, sh.K)
+	pr.k, pr.kv = up(Randn(r, nk, 1), sh.B, sh.T, sh.H, sh.K)
+	pr.v, pr.vv = up(Randn(r, nv, 1), sh.B, sh.T, sh.H, sh.V)
+	pr.g, pr.gv = up(gates, sh.B, sh.T, sh.H, sh.K)
+	if err != nil {
+		return nil, err
+	}
+	st := []int{sh.n(), sh.H, sh.K, sh.V}
+	pr.h0v = Randn(r, sh.n()*sh.H*sh.K*sh.V, 1)
+	if pr.h0, err = ts.Upload(gpu.F32, pr.h0v, st...); err != nil {
+		return nil, err
+	}
+	if pr.fin, err = ts.Output(gpu.F32, st...); err != nil {
+		return nil, err
+	}
+	if pr.o, err = ts.Output(dt, sh.B, sh.T, sh.H, sh.V); err != nil {
+		return nil, err
+	}
+	if sh.cu != nil {
+		if pr.cu, err = ts.d.FromInt32(sh.cu, len(sh.cu)); err != nil {
+			return nil, err
+		}
+		ts.list = append(ts.list, pr.cu)
+	}
+	pr.refEstimateNS = 3 * float64(sh.B*sh.T*sh.H) * float64(sh.K*sh.V)
+	return pr, nil
+}
+
+func (pr *glaProblem) reference() (o, fin []float64, err error) {
+	sh := pr.sh
+	return reference.GLA(pr.qv, pr.kv, pr.vv, pr.gv, reference.LinearAttnShape{B: sh.B, T: sh.T, H: sh.H, K: sh.K, V: sh.V},
+		reference.GLAOptions{InitialState: pr.h0v, CuSeqlens: sh.cu})
+}
+
+// chunked records the chunked form (o, fin from h0).
+func (pr *glaProblem) chunked(ws *ops.GLAWorkspace) func(s *gpu.Stream) error {
+	return func(s *gpu.Stream) error {
+		return ops.GLA(s, ws, pr.o, pr.q, pr.k, pr.v, pr.g, ops.GLAOptions{InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
+	}
+}
+
+// recurrent records the recurrent form over all tokens: fin = h0, then advanced in place.
+func (pr *glaProblem) recurrent(s *gpu.Stream) error {
+	if err := s.Copy(pr.fin, pr.h0); err != nil {
+		return err
+	}
+	return ops.GLARecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.g, pr.fin, ops.GLARecurrentOptions{CuSeqlens: pr.cu})
+}
+
+func glaCaseResult(d *gpu.Device, ws *ops.GLAWorkspace, dt gpu.DType, sh glaShape, recurrent bool) VerifyResult {
+	form := "chunked"
+	if recurrent {
+		form = "recurrent"
+	}
+	res := VerifyResult{Op: "gla", Case: sh.String() + " " + form, DType: dt.String(), Tol: 1e-5}
+	if dt == gpu.F16 {
+		res.Tol = 2e-3
+	}
+	ts := NewTensors(d)
+	defer ts.Close()
+	pr, err := newGLAProblem(ts, dt, sh)
+	if err == nil {
+		if recurrent {
+			err = RunStream(d, pr.recurrent)
+		} else {
+			err = RunStream(d, pr.chunked(ws))
+		}
+	}
+	if err == nil {
+		var want, wantFin []float64
+		if want, wantFin, err = pr.reference(); err == nil {
+			res.RelErr, err = worstErr([]*gpu.Tensor{pr.o, pr.fin}, [][]float64{want, wantFin})
+		}
+	}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	return res
+}
+
+func verifyGLA(ctx context.Context, d *gpu.Device, long bool, report func(VerifyResult)) error {
+	shapes := []glaShape{
+		{B: 2, T: 1, H: 2, K: 64, V: 64, gateN: 1},
+		{B: 2, T: 100, H: 2, K: 48, V: 100, gateN: 1},
+		{B: 1, T: 1000, H: 4, K: 64, V: 64, gateN: 16},
+		{B: 1, T: 300, H: 2, K: 64, V: 64, gateN: 0.1, cu: []int32{0, 0, 1, 65, 130, 300}},
+		{B: 1, T: 200, H: 1, K: 128, V: 128, gateN: 1},
+	}
+	if long {
+		shapes = append(shapes, glaShape{B: 1, T: 16384, H: 2, K: 64, V: 64, gateN: 1})
+	}
+	dts := []gpu.DType{gpu.F32}
+	if d.Info().Float16Storage {
+		dts = append(dts, gpu.F16)
+	}
+	ws := ops.NewGLAWorkspace(d)
+	defer ws.Close()
+	for _, dt := range dts {
+		for _, sh := range shapes {
+			for _, rec := range []bool{false, true} {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				report(glaCaseResult(d, ws, dt, sh, rec))
+			}
+		}
+	}
+	return nil
+}
+
+func benchGLA(ctx context.Context, b *Bencher, p Params) error {
+	dt, p, err := ssmDType(b.Device, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Check("gla", "B", "T", "H", "K", "V", "variant"); err != nil {
+		return err
+	}
+	variant := p.String("variant", "both")
+	if variant != "both" && variant != "chunked" && variant != "recurrent" {
+		return fmt.Errorf("gla: variant=%q: want chunked, recurrent or both", variant)
+	}
+	delete(p, "variant")
+	type job struct {
+		sh        glaShape
+		recurrent bool
+	}
+	var jobs []job
+	defaults := len(p) == 0
+	if defaults {
+		for t := 512; t <= 32768; t *= 4 {
+			sh := glaShape{B: 1, T: t, H: 4, K: 64, V: 64, gateN: 1}
+			jobs = append(jobs, job{sh: sh}, job{sh: sh, recurrent: true})
+		}
+		peer := glaShape{B: 1, T: 512, H: 32, K: 64, V: 64, gateN: 1}
+		jobs = append(jobs, job{sh: peer}, job{sh: peer, recurrent: true})
+	} else {
+		sh := glaShape{gateN: 1}
+		for _, k := range []struct {
+			name string
+			v    *int
+			def  int
+		}{{"B", &sh.B, 1}, {"T", &sh.T, 512}, {"H", &sh.H, 32}, {"K", &sh.K, 64}, {"V", &sh.V, 64}} {
+			if *k.v, err = p.Int(k.name, k.def); err != nil {
+				return err
+			}
+			if *k.v < 1 {
+				return fmt.Errorf("gla: %s=%d, want ≥ 1", k.name, *k.v)
+			}
+		}
+		if sh.K > 256 || sh.V > 256 {
+			return fmt.Errorf("gla: K=%d V=%d, want K, V ≤ 256", sh.K, sh.V)
+		}
+		if sh.T == 1 {
+			return benchGLADecode(ctx, b, dt, sh)
+		}
+		if variant != "recurrent" {
+			jobs = append(jobs, job{sh: sh})
+		}
+		if variant != "chunked" {
+			jobs = append(jobs, job{sh: sh, recurrent: true})
+		}
+	}
+	ws := ops.NewGLAWorkspace(b.Device)
+	defer ws.Close()
+	for _, j := range jobs {
+		if err := benchGLAOne(ctx, b, ws, dt, j.sh, j.recurrent); err != nil {
+			return err
+		}
+	}
+	if defaults {
+		return benchGLADecode(ctx, b, dt, glaShape{B: 1, T: 1, H: 32, K: 64, V: 64, gateN: 1})
+	}
+	return nil
+}
+
+// perToken formats the time per token (all heads) of a run over tokens tokens.
+func perToken(d time.Duration, tokens int) string {
+	return fmt.Sprintf("%.1f µs/token", float64(d.Nanoseconds())/1e3/float64(tokens))
+}
+
+func benchGLAOne(ctx context.Context, b *Bencher, ws *ops.GLAWorkspace, dt gpu.DType, sh glaShape, recurrent bool) error {
+	ts := NewTensors(b.Device)
+	defer ts.Close()
+	pr, err := newGLAProblem(ts, dt, sh)
+	if err != nil {
+		return err
+	}
+	variant, flops, record := "chunked", sh.chunkedFLOPs(), pr.chunked(ws)
+	if recurrent {
+		variant, flops, record = "recurrent", sh.recurrentFLOPs(), pr.recurrent
+	}
+	med, mn, err := b.Measure(ctx, record)
+	if err != nil {
+		return fmt.Errorf("gla %s %v: %w", variant, sh, err)
+	}
+	var refNS int64
+	if !recurrent {
+		refT, err := refTime(b, pr.refEstimateNS, func() error { _, _, err := pr.reference(); return err })
+		if err != nil {
+			return err
+		}
+		refNS = refT.Nanoseconds()
+	}
+	b.Add(Result{Op: "gla", Variant: variant, DType: dt.String(), Shape: map[string]int{"B": sh.B, "T": sh.T, "H": sh.H, "K": sh.K, "V": sh.V},
+		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refNS, Note: perToken(med, sh.B*sh.T)}, flops, sh.bytes(dt))
+	return nil
+}
+
+// benchGLADecode measures one decode step (GLARecurrent on one token per sequence, state in place).
+func benchGLADecode(ctx context.Context, b *Bencher, dt gpu.DType, sh glaShape) error {
+	ts := NewTensors(b.Device)
+	defer ts.Close()
+	pr, err := newGLAProblem(ts, dt, sh)
+	if err != nil {
+		return err
+	}
+	med, mn, err := b.Measure(ctx, func(s *gpu.Stream) error {
+		return ops.GLARecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.g, pr.h0, ops.GLARecurrentOptions{})
+	})
+	if err != nil {
+		return fmt.Errorf("gla decode: %w", err)
+	}
+	b.Add(Result{Op: "gla", Variant: "decode", DType: dt.String(), Shape: map[string]int{"B": sh.B, "T": 1, "H": sh.H, "K": sh.K, "V": sh.V},
+		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), Note: "one token per sequence, state in place, 1 dispatch"},
+		sh.recurrentFLOPs(), sh.bytes(dt))
+	return nil
+}
+
+func runGLA(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error) {
+	const op = "gla"
+	if err := p.Check(op, "scale", "form"); err != nil {
+		return nil, err
+	}
+	var scale *float32
+	if _, ok := p["scale"]; ok {
+		s, err := p.Float("scale", 0)
+		if err != nil {
+			return nil, err
+		}
+		s32 := float32(s)
+		scale = &s32
+	}
+	form := p.String("form", "chunked")
+	if form != "chunked" && form != "recurrent" {
+		return nil, fmt.Errorf("gla: form=%q: want chunked or recurrent", form)
+	}
+	if err := in.CheckKnown("q", "k", "v", "g", "initial_state", "cu_seqlens"); err != nil {
+		return nil, err
+	}
+	if _, err := in.Float32("q", tensorio.Any, tensorio.Any, tensorio.Any, tensorio.Any); err != nil {
+		return nil, err
+	}
+	qs, _ := in.Shape("q")
+	bs, t, h, k := qs[0], qs[1], qs[2], qs[3]
+	if _, err := in.Float32("v", bs, t, h, tensorio.Any); err != nil {
+		return nil, err
+	}
+	vs, _ := in.Shape("v")
+	n := bs
+	cu, hasCu, err := in.OptionalInt32("cu_seqlens", tensorio.Any)
+	if err != nil {
+		return nil, err
+	}
+	if hasCu {
+		if _, err := reference.ValidateCuSeqlens(cu, bs, t); err != nil {
+			return nil, fmt.Errorf("gla: cu_seqlens: %w", err)
+		}
+		n = len(cu) - 1
+	}
+	ts := NewTensors(d)
+	defer ts.Close()
+	var x [5]*gpu.Tensor
+	for i, s := range []struct {
+		name     string
+		optional bool
+		shape    []int
+	}{{"q", false, qs}, {"k", false, qs}, {"v", false, vs}, {"g", false, qs}, {"initial_state", true, []int{n, h, k, vs[3]}}} {
+		if s.optional {
+			x[i], err = ssmOptional(ts, in, s.name, s.shape...)
+		} else {
+			x[i], err = ssmRequired(ts, in, s.name, s.shape...)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	var cuT *gpu.Tensor
+	if hasCu {
+		if cuT, err = d.FromInt32(cu, len(cu)); err != nil {
+			return nil, err
+		}
+		ts.list = append(ts.list, cuT)
+	}
+	o, err := ts.Output(gpu.F32, vs...)
+	if err != nil {
+		return nil, err
+	}
+	fin, err := ts.Output(gpu.F32, n, h, k, vs[3])
+	if err != nil {
+		return nil, err
+	}
+	if form == "recurrent" {
+		if x[4] != nil {
+			err = RunStream(d, func(s *gpu.Stream) error { return s.Copy(fin, x[4]) })
+		} else {
+			err = fin.Fill(0)
+		}
+		if err == nil {
+			err = RunStream(d, func(s *gpu.Stream) error {
+				return ops.GLARecurrent(s, o, x[0], x[1], x[2], x[3], fin, ops.GLARecurrentOptions{Scale: scale, CuSeqlens: cuT})
+			})
+		}
+	} else {
+		ws := ops.NewGLAWorkspace(d)
+		defer ws.Close()
+		err = RunStream(d, func(s *gpu.Stream) error {
+			return ops.GLA(s, ws, o, x[0], x[1], x[2], x[3], ops.GLAOptions{Scale: scale, InitialState: x[4], FinalState: fin, CuSeqlens: cuT})
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ssmOutputs([]string{"o", "final_state"}, o, fin)
+}
