@@ -138,20 +138,21 @@ func fitScanTile(info gpu.DeviceInfo, t scanTile, n, perGroup int) scanTile {
 // glaTile is the work split of the GLA kernels (ops/gla.go): invocations per workgroup, the
 // state tile of the state pass (StateTK rows × StateTV columns), the output tile (OutTM = 16 rows,
 // one sub-chunk, × OutTV columns) and the columns of the recurrent kernel (all K rows each).
-// Column counts are multiples of 4.
+// Column counts are multiples of 4, and OutTV divides StateTV (the output kernel reads whole
+// tiles of the padded states the state pass writes).
 type glaTile struct{ LX, StateTK, StateTV, OutTM, OutTV, RecTV int }
 
 // On lavapipe one invocation is one SIMD lane and every buffer access is emitted lane by lane, so
-// each invocation owns up to 1024 accumulators (a 16×64 state tile, a 16×32 output tile, K×(1024/K)
+// each invocation owns up to 1024 accumulators (16×64 state and output tiles, K×(1024/K)
 // columns of the recurrent state): enough FMAs per vec4 load, while LLVM still compiles each
 // pipeline in seconds. Widths depend on V only through coarse classes (and the recurrent kernel
 // on K, its register array), so few pipelines get built. GPUs get smaller tiles and more lanes.
 func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
 	kp, vp := ceilDiv(K, 4)*4, ceilDiv(V, 4)*4
 	if info.Type == gpu.CPU {
-		t := glaTile{LX: 8, StateTK: 16, StateTV: 64, OutTM: 16, OutTV: 32, RecTV: min(16, max(4, 1024/kp/4*4))}
+		t := glaTile{LX: 8, StateTK: 16, StateTV: 64, OutTM: 16, OutTV: 64, RecTV: min(16, max(4, 1024/kp/4*4))}
 		if vp <= 32 {
-			t.StateTV, t.OutTV = 32, 16
+			t.StateTV, t.OutTV = 32, 32
 		}
 		return t
 	}

@@ -36,16 +36,24 @@ void main() {
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TV4; j++) acc[i][j] = vec4(0.0);
 
+    // element offsets of the tile's rows in qs and abuf (rows past the chunk repeat its last)
+    uint xq[TM], xa[TM];
+    [[unroll]] for (int i = 0; i < TM; i++) {
+        uint r = uint((row0 + min(i0 + i, len - 1) - p.rowBase) * H + h);
+        xq[i] = (r * uint(p.Kp)) >> 2;
+        xa[i] = (r * uint(GLA_C)) >> 2;
+    }
     // inter-chunk: gated queries times the state entering the chunk
-    uint hbase = uint((c - p.segA) * H + h) * uint(p.Kh) * uint(p.Vh);
+    // (Vh, a multiple of the state pass's tile width, is a multiple of TV: the tile fits)
+    uint hrow = (uint((c - p.segA) * H + h) * uint(p.Kh) * uint(p.Vh) + uint(v0)) >> 2;
+    const uint vh4 = uint(p.Vh) >> 2;
     for (int d = 0; d < p.Kp; d += 4) {
         vec4 x[TM];
-        [[unroll]] for (int i = 0; i < TM; i++)
-            x[i] = qs4[(uint((row0 + min(i0 + i, len - 1) - p.rowBase) * H + h) * uint(p.Kp) + uint(d)) >> 2];
+        [[unroll]] for (int i = 0; i < TM; i++) x[i] = qs4[xq[i] + uint(d >> 2)];
         [[unroll]] for (int c4 = 0; c4 < 4; c4++) {
             vec4 y[TV4];
-            [[unroll]] for (int j = 0; j < TV4; j++)
-                y[j] = hb4[(hbase + uint(d + c4) * uint(p.Vh) + uint(min(v0 + 4 * j, p.Vh - 4))) >> 2];
+            uint hr = hrow + uint(d + c4) * vh4;
+            [[unroll]] for (int j = 0; j < TV4; j++) y[j] = hb4[hr + uint(j)];
             [[unroll]] for (int i = 0; i < TM; i++)
                 [[unroll]] for (int j = 0; j < TV4; j++) acc[i][j] += x[i][c4] * y[j];
         }
@@ -54,8 +62,7 @@ void main() {
     int send = min(i0 + TM, len);
     for (int s = 0; s < send; s += 4) {
         vec4 x[TM];
-        [[unroll]] for (int i = 0; i < TM; i++)
-            x[i] = ab4[(uint((row0 + min(i0 + i, len - 1) - p.rowBase) * H + h) * uint(GLA_C) + uint(s)) >> 2];
+        [[unroll]] for (int i = 0; i < TM; i++) x[i] = ab4[xa[i] + uint(s >> 2)];
         [[unroll]] for (int c4 = 0; c4 < 4; c4++) {
             uint e = uint((row0 + min(s + c4, len - 1)) * H + h) * uint(V);
             vec4 y[TV4];
