@@ -116,19 +116,7 @@ func verifyConv(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 	if long {
 		shapes = append(shapes, convShape{B: 1, D: 256, L: 16384, W: 4, init: true, silu: true})
 	}
-	dts := []gpu.DType{gpu.F32}
-	if d.Info().Float16Storage {
-		dts = append(dts, gpu.F16)
-	}
-	for _, dt := range dts {
-		for _, sh := range shapes {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			report(convCase(d, dt, sh))
-		}
-	}
-	return nil
+	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh convShape) VerifyResult { return convCase(d, dt, sh) })
 }
 
 func benchConv(ctx context.Context, b *Bencher, p Params) error {

@@ -167,19 +167,7 @@ func verifySSD(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 	if long {
 		shapes = append(shapes, ssdShape{B: 1, L: 16384, H: 2, P: 64, G: 1, N: 128, gate: true}, ssdShape{B: 1, L: 4096, H: 2, P: 256, G: 1, N: 256})
 	}
-	dts := []gpu.DType{gpu.F32}
-	if d.Info().Float16Storage {
-		dts = append(dts, gpu.F16)
-	}
-	for _, dt := range dts {
-		for _, sh := range shapes {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			report(ssdCase(d, dt, sh))
-		}
-	}
-	return nil
+	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh ssdShape) VerifyResult { return ssdCase(d, dt, sh) })
 }
 
 func benchSSD(ctx context.Context, b *Bencher, p Params) error {

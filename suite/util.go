@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 
@@ -81,4 +82,26 @@ func RunStream(d *gpu.Device, record func(s *gpu.Stream) error) error {
 		return err
 	}
 	return s.Run()
+}
+
+// StorageDTypes lists the storage types to verify on d: F32, and F16 where the device has 16-bit storage.
+func StorageDTypes(d *gpu.Device) []gpu.DType {
+	if d.Info().Float16Storage {
+		return []gpu.DType{gpu.F32, gpu.F16}
+	}
+	return []gpu.DType{gpu.F32}
+}
+
+// VerifyEach reports run(dt, shape) for every storage type of d and every shape, stopping early
+// when ctx is done.
+func VerifyEach[S any](ctx context.Context, d *gpu.Device, shapes []S, report func(VerifyResult), run func(gpu.DType, S) VerifyResult) error {
+	for _, dt := range StorageDTypes(d) {
+		for _, sh := range shapes {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			report(run(dt, sh))
+		}
+	}
+	return nil
 }
