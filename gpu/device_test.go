@@ -292,3 +292,52 @@ func largerTensor(t *testing.T, d *gpu.Device) *gpu.Tensor {
 	t.Cleanup(func() { x.Close() })
 	return x
 }
+
+func TestStreamTemp(t *testing.T) {
+	d := openDevice(t)
+	k := copyKernel(t, d)
+	s, err := d.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src, err := d.FromFloat32(gpu.F32, []float32{1, 2, 3, 4, 5, 6, 7, 8}, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := d.NewTensor(gpu.F32, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	blocks0, _ := d.MemoryStats()
+	for i := 0; i < 50; i++ {
+		tmp, err := s.Temp(gpu.F32, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Dispatch(k, [3]uint32{1, 1, 1}, gpu.Push(uint32(2)), src, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Dispatch(k, [3]uint32{1, 1, 1}, gpu.Push(uint32(2)), tmp, dst); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tmp.ReadFloat32(); !errors.Is(err, gpu.ErrClosed) {
+			t.Fatalf("temp still open after Wait: %v", err)
+		}
+	}
+	got, err := dst.ReadFloat32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[7] != 8 {
+		t.Fatalf("got %v", got)
+	}
+	if blocks, _ := d.MemoryStats(); blocks != blocks0 {
+		t.Errorf("memory blocks %d → %d", blocks0, blocks)
+	}
+}

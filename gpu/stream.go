@@ -71,6 +71,7 @@ type Stream struct {
 	state     streamState
 	written   []byteRange
 	read      []byteRange
+	temps     []*Tensor
 	closed    bool
 }
 
@@ -476,7 +477,33 @@ func (s *Stream) Elapsed() time.Duration {
 	return last.Start + last.Duration
 }
 
+// Temp allocates a scratch tensor that lives until the stream's current submission completes:
+// Wait (or Close) frees it, so ops can keep intermediates without asking the caller for a workspace.
+// Its contents are undefined when it is made.
+func (s *Stream) Temp(dt DType, shape ...int) (*Tensor, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	if s.state == submitted {
+		return nil, fmt.Errorf("%w: the stream was submitted; Wait before recording again", ErrInvalid)
+	}
+	t, err := s.d.NewTensor(dt, shape...)
+	if err != nil {
+		return nil, err
+	}
+	s.temps = append(s.temps, t)
+	return t, nil
+}
+
+func (s *Stream) freeTemps() {
+	for _, t := range s.temps {
+		t.Close()
+	}
+	s.temps = s.temps[:0]
+}
+
 func (s *Stream) reset() error {
+	s.freeTemps()
 	s.state = idle
 	s.written, s.read = s.written[:0], s.read[:0]
 	err := check("vkResetCommandPool", vk.ResetCommandPool(s.d.dev, s.pool, 0))
@@ -499,6 +526,7 @@ func (s *Stream) Close() error {
 		err = s.d.waitFence(s.fence)
 		s.state = idle
 	}
+	s.freeTemps()
 	s.d.mu.Lock()
 	delete(s.d.streams, s)
 	closed := s.d.closed
