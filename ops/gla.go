@@ -226,8 +226,9 @@ func glaGrid(d *gpu.Device, lanes, local, z int) ([3]uint32, error) {
 	return g, nil
 }
 
-// glaSegment is a run of consecutive chunks processed together: chunks [a, b), rows [r0, r1).
-type glaSegment struct{ a, b, r0, r1 int }
+// glaSegment is a run of consecutive chunks processed together: chunks [a, b), rows [r0, r1),
+// the longest chunk's length.
+type glaSegment struct{ a, b, r0, r1, maxLen int }
 
 // GLA records the chunked form of gated linear attention (prefill).
 //
@@ -245,9 +246,10 @@ type glaSegment struct{ a, b, r0, r1 int }
 // itself overflows.
 //
 // Work: a tiny planning dispatch (chunk table, from cu_seqlens on the device), then per segment of
-// chunks three dispatches: gated queries and the masked intra-chunk attention (parallel over
-// chunks), the states entering each chunk (sequential over a sequence's chunks, parallel over
-// sequences, heads and state tiles), and the output (parallel over chunks). ws holds the scratch;
+// chunks: the masked intra-chunk attention and gated queries (parallel over chunks; one dispatch
+// per 16-row sub-chunk below the first, as far as the longest chunk reaches, and one for the
+// diagonal blocks), the states entering each chunk (sequential over a sequence's chunks, parallel
+// over sequences, heads and state tiles), and the output (parallel over chunks). ws holds the scratch;
 // long inputs are split into segments so that each scratch buffer stays within 64 MiB and the
 // device's binding range. An error wrapping ErrShape says which tensor or option is wrong; one
 // wrapping gpu.ErrUnsupported means the device cannot run the request (f16 without 16-bit
@@ -350,6 +352,7 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 	for c := 0; c < NC; {
 		sg := glaSegment{a: c, r0: chunkRow[c]}
 		for c < NC && uint64(c+1-sg.a)*hPerChunk <= lim && uint64(chunkRow[c]+chunkLen[c]-sg.r0)*rowBytes <= lim {
+			sg.maxLen = max(sg.maxLen, chunkLen[c])
 			c++
 		}
 		sg.b, sg.r1 = c, chunkRow[c-1]+chunkLen[c-1]
@@ -393,9 +396,11 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 	}
 
 	k4, v4 := b2u(z.K%4 == 0), b2u(z.V%4 == 0)
-	intra, err := glaKernel(d, "gla_intra", z.dt, []gpu.Access{R, R, R, R, W, W}, 32, uint32(tile.LX), k4)
-	if err != nil {
-		return err
+	var intra [glaChunk / glaSub]*gpu.Kernel // per sub-chunk I >= 1
+	for I := 1; I < len(intra); I++ {
+		if intra[I], err = glaKernel(d, "gla_intra", z.dt, []gpu.Access{R, R, R, R, W, W}, 32, uint32(tile.LX), k4, uint32(I)); err != nil {
+			return err
+		}
 	}
 	diag, err := glaKernel(d, "gla_diag", z.dt, []gpu.Access{R, R, R, R, W, W}, 32, uint32(tile.LX), k4)
 	if err != nil {
@@ -416,14 +421,16 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 	for i, sg := range segs {
 		segC := sg.b - sg.a
 		push := gpu.Push(z.H, z.K, z.Kp, z.N, sg.a, sg.b, sg.r0, z.scale)
-		grid, err := glaGrid(d, segC*z.H, tile.LX, glaChunk/glaSub-1)
+		grid, err := glaGrid(d, segC*z.H, tile.LX, 1)
 		if err != nil {
 			return err
 		}
-		if err := s.Dispatch(intra, grid, push, tab, q, k, g, abuf, qsb); err != nil {
-			return fmt.Errorf("gla: %w", err)
+		for I := 1; I < len(intra) && glaSub*I < sg.maxLen; I++ {
+			if err := s.Dispatch(intra[I], grid, push, tab, q, k, g, abuf, qsb); err != nil {
+				return fmt.Errorf("gla: %w", err)
+			}
 		}
-		grid[2] = glaChunk / glaSub
+		grid[2] = uint32(ceilDiv(sg.maxLen, glaSub))
 		if err := s.Dispatch(diag, grid, push, tab, q, k, g, abuf, qsb); err != nil {
 			return fmt.Errorf("gla: %w", err)
 		}

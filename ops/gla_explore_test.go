@@ -63,7 +63,7 @@ func TestGLACompileTime(t *testing.T) {
 	run("gla_rec", []gpu.Access{R, R, R, R, R, W, RW}, gpu.Push(64, 1, K, V, 1, 0, V/tile.RecTV, float32(0.125)),
 		[]uint32{8, K, uint32(tile.RecTV), 1, 1}, [3]uint32{1, 1, 1}, st, q, k, v, g, o, st)
 	run("gla_intra", []gpu.Access{R, R, R, R, W, W}, gpu.Push(1, K, K, 1, 0, 1, 0, float32(0.125)),
-		[]uint32{8, 1}, [3]uint32{1, 1, 3}, tab, q, k, g, ab, qs)
+		[]uint32{8, 1, 3}, [3]uint32{1, 1, 1}, tab, q, k, g, ab, qs)
 	run("gla_diag", []gpu.Access{R, R, R, R, W, W}, gpu.Push(1, K, K, 1, 0, 1, 0, float32(0.125)),
 		[]uint32{8, 1}, [3]uint32{1, 1, 4}, tab, q, k, g, ab, qs)
 }
