@@ -181,7 +181,8 @@ func runGLARecurrent(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
 	}
 }
 
-// glaCases is the test matrix: T in {1, 15, 64, 65, 1000} (16384 with -long), K and V in
+// glaCases is the test matrix: T in {1, 15, 64, 65, 1000, 16384} (and varlen 16384 at K = V = 128
+// with -long), K and V in
 // {16, 48, 64, 100, 128, 256} and one odd pair (33, 21: the scalar load path), gates
 // logsigmoid(x)/n for n in {0.1, 1, 16} and uniform down to -20, with and without an initial
 // state, varlen batches with sequences of length 0 and 1, f16 storage, and inputs long enough
@@ -204,8 +205,9 @@ func glaCases(d *gpu.Device) []glaCase {
 			glaCase{B: 2, T: 100, H: 2, K: 64, V: 64, gateN: 1, h0: true, f16: true},
 			glaCase{B: 1, T: 150, H: 1, K: 48, V: 100, gateN: 0.1, f16: true, cu: []int32{0, 1, 1, 150}})
 	}
+	cases = append(cases, glaCase{B: 1, T: 16384, H: 2, K: 64, V: 64, gateN: 1, h0: true})
 	if *long {
-		cases = append(cases, glaCase{B: 1, T: 16384, H: 2, K: 64, V: 64, gateN: 1, h0: true})
+		cases = append(cases, glaCase{B: 1, T: 16384, H: 2, K: 128, V: 128, gateN: 16, h0: true, cu: []int32{0, 1000, 1001, 9000, 16384}})
 	}
 	return cases
 }
