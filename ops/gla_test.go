@@ -14,7 +14,8 @@ import (
 )
 
 // glaCase is one GLA test: shape, gates logsigmoid(x)/gateN (clamped at -20; gateN = 0 draws
-// them uniformly in [-20, 0]), an optional initial state, optional cu_seqlens.
+// them uniformly in [-20, 0], gateN < 0 in [0, 0.05]: moderate growth, which the chunked form
+// documents as working), an optional initial state, optional cu_seqlens.
 type glaCase struct {
 	B, T, H, K, V int
 	gateN         float64
@@ -76,6 +77,8 @@ func glaMake(t testing.TB, r *rand.Rand, c glaCase) glaInputs {
 	for i := range in.g {
 		if c.gateN == 0 {
 			in.g[i] = -20 * r.Float64()
+		} else if c.gateN < 0 { // growth: uniform in [0, 0.05]
+			in.g[i] = 0.05 * r.Float64()
 		} else {
 			in.g[i] = max(logsigmoid(r.NormFloat64())/c.gateN, -20)
 		}
@@ -130,8 +133,21 @@ func glaUpload(t testing.TB, d *gpu.Device, c glaCase, in glaInputs) glaTensors 
 }
 
 func (c glaCase) tol() float64 {
-	if c.f16 {
+	switch {
+	case c.f16:
 		return tolF16
+	case c.gateN < 0:
+		// growing states amplify float32 rounding in either form (measured: chunked ~5e-6,
+		// recurrent ~2e-5 at T=200); the 1e-5 bound of DESIGN.md is for g <= 0
+		return 1e-4
+	}
+	return tolF32
+}
+
+// stateTol is the bound on final states (float32 whatever the storage).
+func (c glaCase) stateTol() float64 {
+	if c.gateN < 0 {
+		return c.tol()
 	}
 	return tolF32
 }
@@ -153,7 +169,7 @@ func runGLAChunked(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
 		checkErr(t, "chunked o", read(t, ts.o), in.o, c.tol())
 	}
 	if len(in.fin) > 0 {
-		checkErr(t, "chunked final state", read(t, ts.fin), in.fin, tolF32*max(1, c.tol()/tolF32/4))
+		checkErr(t, "chunked final state", read(t, ts.fin), in.fin, c.stateTol())
 	}
 }
 
@@ -177,7 +193,7 @@ func runGLARecurrent(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
 		checkErr(t, "recurrent o", read(t, ts.o), in.o, c.tol())
 	}
 	if len(in.fin) > 0 {
-		checkErr(t, "recurrent state", read(t, ts.fin), in.fin, tolF32*max(1, c.tol()/tolF32/4))
+		checkErr(t, "recurrent state", read(t, ts.fin), in.fin, c.stateTol())
 	}
 }
 
@@ -199,6 +215,7 @@ func glaCases(d *gpu.Device) []glaCase {
 		{B: 1, T: 300, H: 2, K: 64, V: 64, gateN: 1, h0: true, cu: []int32{0, 0, 1, 65, 65, 130, 131, 300}},
 		{B: 1, T: 75, H: 2, K: 33, V: 21, gateN: 16, cu: []int32{0, 5, 5, 75}},
 		{B: 1, T: 700, H: 2, K: 64, V: 64, gateN: 1, h0: true, cu: []int32{0, 1, 400, 400, 700}, segBytes: 96 << 10},
+		{B: 1, T: 200, H: 2, K: 64, V: 64, gateN: -1, h0: true},
 	}
 	if d.Info().Float16Storage {
 		cases = append(cases,
