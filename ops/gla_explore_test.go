@@ -59,7 +59,7 @@ func TestGLACompileTime(t *testing.T) {
 	run("gla_state", []gpu.Access{R, R, R, R, R, RW, W}, gpu.Push(1, K, V, 1, 0, 1, K/tile.StateTK, 1, 1),
 		[]uint32{8, uint32(tile.StateTK), uint32(tile.StateTV), 1, 1}, [3]uint32{1, 1, 1}, tab, k, v, g, st, st, hb)
 	run("gla_out", []gpu.Access{R, R, R, R, R, W}, gpu.Push(1, V, K, K, V, 1, 0, 1, 0, V/tile.OutTV),
-		[]uint32{8, uint32(tile.OutTM), uint32(tile.OutTV), 1}, [3]uint32{1, 1, 8}, tab, qs, ab, hb, v, o)
+		[]uint32{8, uint32(tile.OutTM), uint32(tile.OutTV), 1}, [3]uint32{1, 1, uint32(64 / tile.OutTM * (V / tile.OutTV))}, tab, qs, ab, hb, v, o)
 	run("gla_rec", []gpu.Access{R, R, R, R, R, W, RW}, gpu.Push(64, 1, K, V, 1, 0, V/tile.RecTV, float32(0.125)),
 		[]uint32{8, K, uint32(tile.RecTV), 1, 1}, [3]uint32{1, 1, 1}, st, q, k, v, g, o, st)
 	run("gla_intra", []gpu.Access{R, R, R, R, W, W}, gpu.Push(1, K, K, 1, 0, 1, 0, float32(0.125)),

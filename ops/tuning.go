@@ -136,23 +136,25 @@ func fitScanTile(info gpu.DeviceInfo, t scanTile, n, perGroup int) scanTile {
 }
 
 // glaTile is the work split of the GLA kernels (ops/gla.go): invocations per workgroup, the
-// state tile of the state pass (StateTK rows × StateTV columns), the output tile (OutTM = 16 rows,
-// one sub-chunk, × OutTV columns) and the columns of the recurrent kernel (all K rows each).
+// state tile of the state pass (StateTK rows × StateTV columns), the output tile (OutTM rows: 16
+// or 32, one or two sub-chunks, × OutTV columns) and the columns of the recurrent kernel (all K
+// rows each).
 // Column counts are multiples of 4, and OutTV divides StateTV (the output kernel reads whole
 // tiles of the padded states the state pass writes).
 type glaTile struct{ LX, StateTK, StateTV, OutTM, OutTV, RecTV int }
 
 // On lavapipe one invocation is one SIMD lane and every buffer access is emitted lane by lane, so
-// each invocation owns up to 1024 accumulators (16×64 state and output tiles, K×(1024/K)
-// columns of the recurrent state): enough FMAs per vec4 load, while LLVM still compiles each
-// pipeline in seconds. Widths depend on V only through coarse classes (and the recurrent kernel
-// on K, its register array), so few pipelines get built. GPUs get smaller tiles and more lanes.
+// each invocation owns a large register tile: 16×64 for the state pass, K×(1024/K) columns of the
+// recurrent state, and 32×64 for the output (about 25% faster than 16×64 at the peer shape, but
+// its pipeline takes LLVM 15-35 s to build the first time; the others take seconds). Widths depend
+// on V only through coarse classes (and the recurrent kernel on K, its register array), so few
+// pipelines get built. GPUs get smaller tiles and more lanes.
 func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
 	kp, vp := ceilDiv(K, 4)*4, ceilDiv(V, 4)*4
 	if info.Type == gpu.CPU {
-		t := glaTile{LX: 8, StateTK: 16, StateTV: 64, OutTM: 16, OutTV: 64, RecTV: min(16, max(4, 1024/kp/4*4))}
+		t := glaTile{LX: 8, StateTK: 16, StateTV: 64, OutTM: 32, OutTV: 64, RecTV: min(16, max(4, 1024/kp/4*4))}
 		if vp <= 32 {
-			t.StateTV, t.OutTV = 32, 32
+			t.StateTV, t.OutTM, t.OutTV = 32, 16, 32
 		}
 		return t
 	}

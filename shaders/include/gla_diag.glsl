@@ -3,6 +3,7 @@
 // p = 16I .. 16I+15) of chunk c for head h and writes, for its rows i and the columns s of the
 // same sub-chunk,
 //   abuf[i, s] = scale * sum_d q[i,d] k[s,d] exp(G[i,d] - G[s,d])  for s <= i, else 0
+// (and 0 in the next sub-chunk's columns when I is even, so that 32-row output tiles read zeros)
 // and, for sub-chunk 0, the gated queries qs[i, d] = scale * q[i,d] exp(G[i,d]) (gla_intra writes
 // the rest). As in gla_intra every factor is a product of e_u = exp(g_u) (no exponent above 0
 // when g <= 0), here built element by element as a running product.
@@ -78,6 +79,10 @@ void main() {
         if (pv + i < len) {
             uint base = (uint((row0 + pv + i - p.rowBase) * H + h) * uint(GLA_C) + uint(pv)) >> 2;
             [[unroll]] for (int j = 0; j < 4; j++) ab4[base + uint(j)] = dg[0][j] * p.scale;
+            // zeros above the diagonal in the next sub-chunk's columns, for output tiles of 32 rows
+            if (I % 2 == 0) {
+                [[unroll]] for (int j = 4; j < 8; j++) ab4[base + uint(j)] = vec4(0.0);
+            }
         }
         [[unroll]] for (int r = 0; r < GLA_SUB - 1; r++)
             [[unroll]] for (int j = 0; j < 4; j++) dg[r][j] = dg[r + 1][j];

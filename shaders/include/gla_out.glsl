@@ -4,6 +4,7 @@
 //   o[i, :] = sum_d qs[i, d] hbuf[c, d, :] + sum_{s <= i} abuf[i, s] v[s, :]
 // (qs and abuf from gla_intra carry scale and the gates, hbuf from gla_state is the state
 // entering the chunk, [Kh, Vh] padded). Both sums are stepped 4 terms at a time with vec4 loads.
+// TM is 16 or 32 (abuf holds zeros up to the end of the second sub-chunk of a pair).
 #include "gla_io.glsl"
 #include "grid.glsl"
 layout(local_size_x_id = 0) in;
