@@ -180,3 +180,24 @@ func ssdTileFor(info gpu.DeviceInfo, vec bool) ssdTile {
 	}
 	return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 8, StP: 4, StN: 8, OutI: 4, OutP: 8, RecT: 4, RecP: 4}
 }
+
+// fftShape is the launch shape of fft.comp: invocations per workgroup (a multiple of the subgroup
+// size), frame units walked by each invocation (its twiddle and window tables are loaded once per
+// invocation, so more units amortise them) and the fewest workgroups worth keeping.
+type fftShape struct{ Local, K, MinGroups int }
+
+// fftShapeFor: lavapipe loads every table value lane by lane (about as costly as a frame's
+// samples), so each invocation walks up to 16 units; GPUs want one unit per invocation.
+func fftShapeFor(info gpu.DeviceInfo, pl fftPlan) fftShape {
+	if info.Type == gpu.CPU {
+		return fftShape{Local: 32, K: 16, MinGroups: 16}
+	}
+	return fftShape{Local: 64, K: 2, MinGroups: 256}
+}
+
+// fftClasses are the private-array sizes (values per lane) fft.comp is built for. LLVM's compile
+// time on lavapipe grows with a pipeline's private-array size (about 5 s at 64, 20 s at 512), so
+// small transforms take a small class.
+func fftClasses(info gpu.DeviceInfo) []int {
+	return []int{64, 128, 256, 512}
+}
