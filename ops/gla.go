@@ -51,7 +51,8 @@ type GLARecurrentOptions struct {
 }
 
 // GLAWorkspace holds the scratch buffers of GLA (chunk table, states entering each chunk,
-// intra-chunk attention, gated queries). It grows as needed and can be reused by any number of
+// intra-chunk attention, gated queries), so that repeated calls allocate nothing (without one,
+// GLA takes stream temporaries). It grows as needed and can be reused by any number of
 // GLA calls, on one stream or several, as long as the streams that use it run one after the
 // other (the stream orders reuse within itself). Buffers it outgrows are kept until Close, since
 // commands already recorded may still use them. It is not safe for concurrent use.
@@ -252,21 +253,28 @@ type glaSegment struct{ a, b, r0, r1, maxLen int }
 // diagonal blocks), the states entering each chunk (sequential over a sequence's chunks, parallel
 // over sequences, heads and state tiles), and the output (parallel over chunks). ws holds the scratch;
 // long inputs are split into segments so that each scratch buffer stays within 64 MiB and the
-// device's binding range. An error wrapping ErrShape says which tensor or option is wrong; one
+// device's binding range. ws may be nil: the scratch then comes from s.Temp and is freed when the
+// submission completes (a workspace saves the allocations when GLA runs again). An error wrapping ErrShape says which tensor or option is wrong; one
 // wrapping gpu.ErrUnsupported means the device cannot run the request (f16 without 16-bit
 // storage, a tensor larger than one binding).
 func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions) error {
 	const op = "gla"
-	if s == nil || ws == nil {
-		return shapeErr(op, "nil stream or workspace")
+	if s == nil {
+		return shapeErr(op, "nil stream")
 	}
 	z, err := glaCheck(op, o, q, k, v, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
 	}
 	d := q.Device()
-	if ws.d != d || s.Device() != d {
+	if s.Device() != d || (ws != nil && ws.d != d) {
 		return shapeErr(op, "the stream, workspace and tensors must share one device")
+	}
+	scratch := func(name string, dt gpu.DType, n int) (*gpu.Tensor, error) {
+		if ws != nil {
+			return ws.buf(name, dt, n)
+		}
+		return s.Temp(dt, max(n, 4))
 	}
 	if err := z.checkState(op, "initial_state", opt.InitialState, d); err != nil {
 		return err
@@ -329,14 +337,14 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 		}
 	}
 	if fin == nil {
-		if fin, err = ws.buf("carry", gpu.F32, z.N*z.H*z.K*z.V); err != nil {
+		if fin, err = scratch("carry", gpu.F32, z.N*z.H*z.K*z.V); err != nil {
 			return err
 		}
 	}
 
 	// Segments of chunks whose scratch fits the cap.
 	lim := uint64(glaSegBytes)
-	if ws.segBytes > 0 {
+	if ws != nil && ws.segBytes > 0 {
 		lim = ws.segBytes
 	}
 	lim = min(lim, d.Info().MaxStorageBufferRange)
@@ -364,19 +372,19 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 		maxC, maxR = max(maxC, sg.b-sg.a), max(maxR, sg.r1-sg.r0)
 	}
 
-	tab, err := ws.buf("table", gpu.I32, 2*z.N+2*NC)
+	tab, err := scratch("table", gpu.I32, 2*z.N+2*NC)
 	if err != nil {
 		return err
 	}
-	hbuf, err := ws.buf("states", gpu.F32, maxC*z.H*Kh*Vh)
+	hbuf, err := scratch("states", gpu.F32, maxC*z.H*Kh*Vh)
 	if err != nil {
 		return err
 	}
-	abuf, err := ws.buf("attn", gpu.F32, maxR*z.H*glaChunk)
+	abuf, err := scratch("attn", gpu.F32, maxR*z.H*glaChunk)
 	if err != nil {
 		return err
 	}
-	qsb, err := ws.buf("gatedq", gpu.F32, maxR*z.H*z.Kp)
+	qsb, err := scratch("gatedq", gpu.F32, maxR*z.H*z.Kp)
 	if err != nil {
 		return err
 	}
