@@ -89,14 +89,22 @@ func fftLanesMax(info gpu.DeviceInfo) int {
 // planFFT picks the lanes, split and algorithm of a complex FFT of size n on a device whose units
 // may use up to pmax lanes, with private arrays of the given size classes: the smallest class
 // that fits wins (compile time and private memory grow with it), then the direct transform over
-// Bluestein, then more lanes.
-func planFFT(n, pmax int, classes []int) (fftPlan, error) {
+// Bluestein (the smallest M), then the fewest lanes when fewLanes (lavapipe: a SIMD batch then
+// carries several units, which amortises loop overheads), else the most.
+func planFFT(n, pmax int, classes []int, fewLanes bool) (fftPlan, error) {
 	if n < 1 {
 		return fftPlan{}, fmt.Errorf("%w: fft size %d", ErrShape, n)
 	}
+	var lanes []int
+	for p := 1; p <= pmax; p *= 2 {
+		if fewLanes {
+			lanes = append(lanes, p)
+		} else {
+			lanes = append([]int{p}, lanes...)
+		}
+	}
 	for _, c := range classes {
-		// direct: the most lanes that divide n with a smooth, small enough E
-		for p := pmax; p >= 1; p /= 2 {
+		for _, p := range lanes {
 			if n%p != 0 || n/p > c {
 				continue
 			}
@@ -107,7 +115,7 @@ func planFFT(n, pmax int, classes []int) (fftPlan, error) {
 		// Bluestein: the smallest smooth M = P·E >= 2n−1
 		best := fftPlan{}
 		need := 2*n - 1
-		for p := pmax; p >= 1; p /= 2 {
+		for _, p := range lanes {
 			for e := ceilDiv(need, p); e <= c; e++ {
 				if r, ok := factorSmooth(e); ok {
 					if best.M == 0 || p*e < best.M {
@@ -130,7 +138,7 @@ func planUnit(info gpu.DeviceInfo, nfft int) (fftPlan, error) {
 	if nfft%2 == 0 {
 		n = nfft / 2
 	}
-	pl, err := planFFT(n, fftLanesMax(info), fftClasses(info))
+	pl, err := planFFT(n, fftLanesMax(info), fftClasses(info), info.Type == gpu.CPU)
 	if err != nil {
 		return pl, shapeErr("fft", "n_fft = %d is larger than this device's FFT kernels take", nfft)
 	}
@@ -208,8 +216,8 @@ func fftTables(pl fftPlan, nfft int, window []float64) []float32 {
 // fftPush are the push constants of fft.comp (100 bytes).
 type fftPush struct {
 	N, E, P, plan, npass, nfft, hop, pad, L, frames, nframes, units, K, flags, xBase, oBase, F, f0, f1, sB, sF, sM uint32
-	scale                                                                                                       float32
-	prog0, prog1                                                                                                uint32
+	scale                                                                                                          float32
+	prog0, prog1                                                                                                   uint32
 }
 
 func (p fftPush) bytes() []byte {
@@ -281,6 +289,12 @@ func fftUnitKernel(d *gpu.Device, pl fftPlan) (*gpu.Kernel, fftShape, error) {
 	return k, sh, err
 }
 
+// Test knobs: a step program and units per invocation replacing the planned ones.
+var (
+	testFFTProg *[2]uint32
+	testFFTK    int
+)
+
 // fftDispatch records fft.comp over units frame units with push p (its unit fields are filled
 // here), choosing the units per invocation from the tuning.
 func fftDispatch(s *gpu.Stream, k *gpu.Kernel, sh fftShape, pl fftPlan, p fftPush, units int, in, tab, out *gpu.Tensor) error {
@@ -295,11 +309,141 @@ func fftDispatch(s *gpu.Stream, k *gpu.Kernel, sh fftShape, pl fftPlan, p fftPus
 	for i, r := range pl.radices {
 		p.plan |= uint32(r) << (4 * i)
 	}
+	if testFFTK > 0 {
+		kk = testFFTK
+	}
 	p.units, p.K = uint32(units), uint32(kk)
 	p.prog0, p.prog1 = fftProgram(pl, p.flags&fftInverse != 0)
+	if testFFTProg != nil {
+		p.prog0, p.prog1 = testFFTProg[0], testFFTProg[1]
+	}
 	groups, err := group1D(s.Device(), ceilDiv(units, slots*kk)*sh.Local, sh.Local)
 	if err != nil {
 		return err
 	}
 	return s.Dispatch(k, groups, p.bytes(), in, tab, out)
+}
+
+// RFFTPlan is a batched real FFT of length n (torch.fft.rfft / irfft along the last axis), built
+// on the STFT's kernel: each row is one frame with a rectangular window.
+type RFFTPlan struct {
+	st *STFTPlan
+	n  int
+}
+
+// NewRFFTPlan makes the tables of a real FFT of length n >= 1 on d.
+func NewRFFTPlan(d *gpu.Device, n int) (*RFFTPlan, error) {
+	if n < 1 {
+		return nil, shapeErr("rfft", "n = %d, want >= 1", n)
+	}
+	st, err := NewSTFTPlan(d, STFTOptions{NFFT: n, HopLength: n, WindowKind: "ones", Onesided: true})
+	if err != nil {
+		return nil, err
+	}
+	return &RFFTPlan{st: st, n: n}, nil
+}
+
+// Close frees the plan's tables. It is idempotent.
+func (p *RFFTPlan) Close() error {
+	if p == nil {
+		return nil
+	}
+	return p.st.Close()
+}
+
+// Forward records X[b, f] = Σ_{k<n} x[b, k] e^{−2πi f k/n} for f <= n/2: x [batch, n] F32 into
+// out [batch, n/2+1, 2] F32 (re, im). x is not modified.
+func (p *RFFTPlan) Forward(s *gpu.Stream, out, x *gpu.Tensor) error {
+	const op = "rfft"
+	if s == nil {
+		return shapeErr(op, "stream is nil")
+	}
+	if x == nil {
+		return shapeErr(op, "x is nil")
+	}
+	xs := x.Shape()
+	if len(xs) != 2 || xs[1] != p.n {
+		return shapeErr(op, "x has shape %v, want [batch, %d]", xs, p.n)
+	}
+	if err := checkTensor(op, "x", x, gpu.F32, xs...); err != nil {
+		return err
+	}
+	f := p.n/2 + 1
+	if err := checkTensor(op, "out", out, gpu.F32, xs[0], f, 2); err != nil {
+		return err
+	}
+	if p.st.isClosed() {
+		return shapeErr(op, "plan is closed")
+	}
+	if xs[0] == 0 {
+		return nil
+	}
+	return p.st.forward(s, out, x, xs[0], p.n, 1, f, 0)
+}
+
+// Inverse records torch.fft.irfft(spec, n): y[b, k] = (1/n) Σ_{f<n} X[b, f] e^{2πi f k/n} with
+// the spectrum completed by Hermitian symmetry from bins 0..n/2 (the imaginary parts of the DC
+// and, for even n, Nyquist bins taken as 0): spec [batch, n/2+1, 2] F32 into y [batch, n] F32.
+// spec is not modified.
+func (p *RFFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor) error {
+	const op = "irfft"
+	if s == nil {
+		return shapeErr(op, "stream is nil")
+	}
+	if spec == nil {
+		return shapeErr(op, "spec is nil")
+	}
+	f := p.n/2 + 1
+	ss := spec.Shape()
+	if len(ss) != 3 || ss[1] != f || ss[2] != 2 {
+		return shapeErr(op, "spec has shape %v, want [batch, %d, 2]", ss, f)
+	}
+	if err := checkTensor(op, "spec", spec, gpu.F32, ss...); err != nil {
+		return err
+	}
+	if err := checkTensor(op, "y", y, gpu.F32, ss[0], p.n); err != nil {
+		return err
+	}
+	if p.st.isClosed() {
+		return shapeErr(op, "plan is closed")
+	}
+	rows := ss[0]
+	if rows == 0 {
+		return nil
+	}
+	d := s.Device()
+	pl := p.st.pl
+	k, sh, err := fftUnitKernel(d, pl)
+	if err != nil {
+		return err
+	}
+	limit := bindLimit(d)
+	rowBytes := uint64(2*f+p.n) * 4
+	perPart := max(int((limit-64)/rowBytes), 1)
+	odd := p.n%2 == 1
+	flags := uint32(fftInverse)
+	if odd {
+		flags |= fftOdd
+	}
+	for r0 := 0; r0 < rows; r0 += perPart {
+		nr := min(perPart, rows-r0)
+		sv, sb, err := alignedWindow(spec, r0*2*f, nr*2*f, limit)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		yv, yb, err := alignedWindow(y, r0*p.n, nr*p.n, limit)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		units := nr
+		if odd {
+			units = ceilDiv(nr, 2)
+		}
+		pp := fftPush{nfft: uint32(p.n), hop: uint32(p.n), frames: 1, nframes: uint32(nr), flags: flags,
+			xBase: uint32(sb), oBase: uint32(yb), F: uint32(f), sB: uint32(f), sF: 1, sM: 1, scale: float32(1 / float64(p.n))}
+		if err := fftDispatch(s, k, sh, pl, pp, units, sv, p.st.tab, yv); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	return nil
 }

@@ -367,8 +367,10 @@ func (pl *STFTPlan) ISTFTLength(frames, length int) int {
 	return max(n, 0)
 }
 
-// istftScratchBytes bounds the iSTFT's frame scratch.
+// istftScratchBytes bounds the iSTFT's frame scratch (istftScratch, lowered by tests).
 const istftScratchBytes = 32 << 20
+
+var istftScratch = istftScratchBytes
 
 // Inverse records torch.istft of spec [B, F, frames, 2] (F32; F = NFFT/2+1 when Onesided, else
 // NFFT, of which only bins 0..NFFT/2 are read, as torch does) into y [B, ISTFTLength(frames,
@@ -483,7 +485,7 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 		return shapeErr(op, "a row of spec (%d floats) is larger than the device binds at once (%d bytes): use the streaming iSTFT", rowLen, limit)
 	}
 	perPart := int((limit - 64) / (uint64(rowLen) * 4))
-	perPart = min(perPart, max(int(istftScratchBytes/4/uint64(n+2*hop)), 1))
+	perPart = min(perPart, max(istftScratch/4/(n+2*hop), 1))
 	ov := ceilDiv(n, hop) - 1 // frames before a chunk that still reach into it
 	total := n + hop*(frames-1)
 	odd := n%2 == 1
@@ -502,7 +504,7 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 			return fmt.Errorf("%s: %w", op, err)
 		}
 		// chunk of C frames per row: scratch nr·(C+ov)·n floats
-		c := max(int(istftScratchBytes/4/uint64(nr*n))-ov, 1)
+		c := max(istftScratch/4/(nr*n)-ov, 1)
 		for q0 := p0; q0 < p0+cnt; {
 			// positions [q0, q1): frames mlo..mhi cover them
 			q1 := p0 + cnt
@@ -570,4 +572,93 @@ func (pl *STFTPlan) scratchFor(d *gpu.Device, n int) (*gpu.Tensor, error) {
 		pl.scratch = t
 	}
 	return pl.scratch, nil
+}
+
+// planCache keeps one plan per device and options for the one-shot STFT and ISTFT.
+var planCache struct {
+	sync.Mutex
+	m map[planKey]*STFTPlan
+}
+
+type planKey struct {
+	d    *gpu.Device
+	opts string
+}
+
+// cachedPlan returns the cached plan of opt on d, making it on first use.
+func cachedPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
+	o := opt
+	o.Length = 0
+	key := planKey{d, fmt.Sprintf("%d/%d/%d/%q/%v/%q/%v/%v/%v", o.NFFT, o.HopLength, o.WinLength, o.WindowKind,
+		o.Center, o.PadMode, o.Normalized, o.Onesided, windowBits(o.Window))}
+	planCache.Lock()
+	defer planCache.Unlock()
+	if p, ok := planCache.m[key]; ok && !p.isClosed() {
+		return p, nil
+	}
+	p, err := NewSTFTPlan(d, opt)
+	if err != nil {
+		return nil, err
+	}
+	if planCache.m == nil {
+		planCache.m = map[planKey]*STFTPlan{}
+	}
+	planCache.m[key] = p
+	return p, nil
+}
+
+func windowBits(w []float64) string {
+	if w == nil {
+		return "nil"
+	}
+	b := make([]byte, 0, 8*len(w))
+	for _, v := range w {
+		u := math.Float64bits(v)
+		for i := 0; i < 8; i++ {
+			b = append(b, byte(u>>(8*i)))
+		}
+	}
+	return string(b)
+}
+
+// STFT records torch.stft of x [B, L] into out [B, F, frames, 2] (see STFTPlan.Forward) with a
+// plan cached per device and options (its tables are uploaded on the first call). x is not
+// modified.
+func STFT(s *gpu.Stream, out, x *gpu.Tensor, opt STFTOptions) error {
+	if s == nil {
+		return shapeErr("stft", "stream is nil")
+	}
+	p, err := cachedPlan(s.Device(), opt)
+	if err != nil {
+		return err
+	}
+	return p.Forward(s, out, x)
+}
+
+// ISTFT records torch.istft of spec [B, F, frames, 2] into y [B, ISTFTLength] (see
+// STFTPlan.Inverse; opt.Length is torch's length) with a plan cached per device and options.
+// The cached plan's scratch is shared: calls with the same options must not be in flight on two
+// streams at once (use an STFTPlan per stream for that). spec is not modified.
+func ISTFT(s *gpu.Stream, y, spec *gpu.Tensor, opt STFTOptions) error {
+	if s == nil {
+		return shapeErr("istft", "stream is nil")
+	}
+	p, err := cachedPlan(s.Device(), opt)
+	if err != nil {
+		return err
+	}
+	return p.Inverse(s, y, spec, opt.Length)
+}
+
+// ISTFTShape returns the length of ISTFT's output for a spectrum of the given frame count.
+func ISTFTShape(frames int, opt STFTOptions) (int, error) {
+	p, err := resolveSTFT("istft", opt)
+	if err != nil {
+		return 0, err
+	}
+	if frames < 1 {
+		return 0, shapeErr("istft", "frames = %d, want >= 1", frames)
+	}
+	pl := STFTPlan{p: p}
+	return pl.ISTFTLength(frames, opt.Length), nil
 }
