@@ -95,6 +95,8 @@ func Scale(s *gpu.Stream, out, x *gpu.Tensor, alpha float32) error {
 }
 
 // Unary records out = op(x) element-wise; F32 of one shape. out may alias x.
+// Results smaller in magnitude than float32's smallest normal number (about 1.2e-38, e.g. exp(x)
+// for x < -87) may be flushed to zero, as many devices flush denormals.
 func Unary(s *gpu.Stream, op UnaryOp, out, x *gpu.Tensor) error {
 	if _, ok := unaryNames[op]; !ok {
 		return shapeErr("unary", "unknown op %v", op)
