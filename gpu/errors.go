@@ -32,6 +32,7 @@ type VulkanError struct {
 	Result vk.Result // the VkResult it returned
 }
 
+// Error names the call and its VkResult.
 func (e *VulkanError) Error() string {
 	return fmt.Sprintf("gpu: %s failed: %s (%d)", e.Call, resultName(e.Result), int32(e.Result))
 }

@@ -28,6 +28,7 @@ func (t DType) Size() int {
 	return 4
 }
 
+// String is the short name: f32, f16 or i32.
 func (t DType) String() string {
 	switch t {
 	case F32:
@@ -133,6 +134,7 @@ func (t *Tensor) Bytes() uint64 { return t.bytes }
 // Device is the device the tensor lives on.
 func (t *Tensor) Device() *Device { return t.d }
 
+// String describes the tensor by dtype and shape.
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor(%v %v)", t.dtype, t.shape) }
 
 func (t *Tensor) usable() error {

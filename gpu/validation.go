@@ -15,6 +15,7 @@ type ValidationMessage struct {
 	Text  string
 }
 
+// String formats the message with its severity and id.
 func (m ValidationMessage) String() string {
 	sev := "warning"
 	if m.Error {

@@ -25,6 +25,7 @@ const (
 
 var unaryNames = map[UnaryOp]string{Exp: "exp", SiLU: "silu", Sigmoid: "sigmoid", Softplus: "softplus"}
 
+// String is the op's name as ParseUnaryOp takes it.
 func (u UnaryOp) String() string {
 	if n, ok := unaryNames[u]; ok {
 		return n

@@ -32,6 +32,7 @@ type convShape struct {
 	init, silu bool
 }
 
+// String formats the case for reports.
 func (sh convShape) String() string {
 	return fmt.Sprintf("B=%d D=%d L=%d W=%d init=%v silu=%v", sh.B, sh.D, sh.L, sh.W, sh.init, sh.silu)
 }

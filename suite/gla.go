@@ -51,6 +51,7 @@ type glaShape struct {
 	gateN         float64 // gates logsigmoid(x)/gateN
 }
 
+// String formats the case for reports.
 func (sh glaShape) String() string {
 	s := fmt.Sprintf("B=%d T=%d H=%d K=%d V=%d gates=logsigmoid/%g", sh.B, sh.T, sh.H, sh.K, sh.V, sh.gateN)
 	if sh.cu != nil {

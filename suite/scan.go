@@ -90,6 +90,7 @@ type scanShape struct {
 	plain         bool
 }
 
+// String formats the case for reports.
 func (sh scanShape) String() string {
 	s := fmt.Sprintf("B=%d D=%d L=%d N=%d G=%d", sh.B, sh.D, sh.L, sh.N, sh.G)
 	if sh.plain {

@@ -42,6 +42,7 @@ type ssdShape struct {
 	gate             bool
 }
 
+// String formats the case for reports.
 func (sh ssdShape) String() string {
 	s := fmt.Sprintf("B=%d L=%d H=%d P=%d G=%d N=%d", sh.B, sh.L, sh.H, sh.P, sh.G, sh.N)
 	if sh.gate {

@@ -81,7 +81,9 @@ type kindError struct {
 	err  error
 }
 
+// Error returns the message.
 func (e *kindError) Error() string   { return e.err.Error() }
+// Unwrap returns the wrapped error.
 func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
 
 // errorf formats a message (with %w allowed) and tags it with kind.

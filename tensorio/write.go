@@ -21,6 +21,7 @@ type view struct {
 	shape []uint64
 }
 
+// DType implements safetensors.View.
 func (v view) DType() safetensors.DType {
 	if v.t.I32 != nil {
 		return safetensors.I32
@@ -28,10 +29,13 @@ func (v view) DType() safetensors.DType {
 	return safetensors.F32
 }
 
+// Shape implements safetensors.View.
 func (v view) Shape() []uint64 { return v.shape }
 
+// DataLen implements safetensors.View.
 func (v view) DataLen() uint64 { return 4 * uint64(len(v.t.F32)+len(v.t.I32)) }
 
+// Data implements safetensors.View.
 func (v view) Data() []byte {
 	b := make([]byte, 0, v.DataLen())
 	for _, x := range v.t.F32 {
