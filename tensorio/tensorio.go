@@ -82,7 +82,8 @@ type kindError struct {
 }
 
 // Error returns the message.
-func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Error() string { return e.err.Error() }
+
 // Unwrap returns the wrapped error.
 func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
 
