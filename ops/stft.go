@@ -112,10 +112,10 @@ func (p stftParams) frames(op string, length int) (int, error) {
 	return 1 + (lpad-p.nfft)/p.hop, nil
 }
 
-// STFTPlan holds the device tables of one set of STFT options (twiddles, window, Bluestein chirp)
-// and the scratch of the inverse. Forward only reads the plan, so it may be used from several
-// streams at once; Inverse writes the plan's scratch, so one plan's Inverse calls must not be in
-// flight on two streams at the same time (make a plan per stream). Close frees it.
+// STFTPlan holds the device tables of one set of STFT options (twiddles, window, Bluestein chirp,
+// overlap-add envelope). Forward and Inverse only read it (the iSTFT's frame scratch comes from
+// Stream.Temp), so a plan may be used from several streams at once. Close frees it once nothing
+// recorded with it is pending.
 type STFTPlan struct {
 	d   *gpu.Device
 	p   stftParams
@@ -123,10 +123,8 @@ type STFTPlan struct {
 	tab *gpu.Tensor // fft.comp tables
 	ola *gpu.Tensor // wsq [n], per [hop]
 
-	mu      sync.Mutex
-	scratch *gpu.Tensor   // iSTFT frames
-	retired []*gpu.Tensor // outgrown scratch tensors, freed by Close
-	closed  bool
+	mu     sync.Mutex
+	closed bool
 }
 
 // NewSTFTPlan validates opt and uploads its tables. Errors wrap ErrShape and name the parameter.
@@ -179,12 +177,6 @@ func (pl *STFTPlan) Close() error {
 	pl.closed = true
 	pl.tab.Close()
 	pl.ola.Close()
-	if pl.scratch != nil {
-		pl.scratch.Close()
-	}
-	for _, t := range pl.retired {
-		t.Close()
-	}
 	return nil
 }
 
@@ -505,6 +497,10 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 		}
 		// chunk of C frames per row: scratch nr·(C+ov)·n floats
 		c := max(istftScratch/4/(nr*n)-ov, 1)
+		fbT, err := s.Temp(gpu.F32, max(nr*min(c+ov, frames)*n, 1))
+		if err != nil {
+			return err
+		}
 		for q0 := p0; q0 < p0+cnt; {
 			// positions [q0, q1): frames mlo..mhi cover them
 			q1 := p0 + cnt
@@ -512,17 +508,13 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 			if q0 >= n {
 				mlo = (q0-n)/hop + 1
 			}
-			if lim := (mlo + c) * hop; lim < q1 && lim > q0 {
+			if lim := (mlo + c + ov) * hop; lim < q1 {
 				q1 = lim
 			}
 			mhi := min((q1-1)/hop, frames-1)
 			mc := 0
 			if q0 < total && mlo <= mhi {
 				mc = mhi - mlo + 1
-			}
-			fbT, err := pl.scratchFor(d, max(nr*mc*n, 1))
-			if err != nil {
-				return err
 			}
 			if mc > 0 {
 				nframes := nr * mc
@@ -554,24 +546,6 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 		}
 	}
 	return nil
-}
-
-// scratchFor returns the plan's scratch with at least n floats (a view of that size).
-func (pl *STFTPlan) scratchFor(d *gpu.Device, n int) (*gpu.Tensor, error) {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	if pl.scratch == nil || pl.scratch.Len() < n {
-		if pl.scratch != nil {
-			// an earlier recording may still use it: keep it alive until Close
-			pl.retired = append(pl.retired, pl.scratch)
-		}
-		t, err := d.NewTensor(gpu.F32, n)
-		if err != nil {
-			return nil, err
-		}
-		pl.scratch = t
-	}
-	return pl.scratch, nil
 }
 
 // planCache keeps one plan per device and options for the one-shot STFT and ISTFT.
@@ -637,8 +611,7 @@ func STFT(s *gpu.Stream, out, x *gpu.Tensor, opt STFTOptions) error {
 
 // ISTFT records torch.istft of spec [B, F, frames, 2] into y [B, ISTFTLength] (see
 // STFTPlan.Inverse; opt.Length is torch's length) with a plan cached per device and options.
-// The cached plan's scratch is shared: calls with the same options must not be in flight on two
-// streams at once (use an STFTPlan per stream for that). spec is not modified.
+// spec is not modified.
 func ISTFT(s *gpu.Stream, y, spec *gpu.Tensor, opt STFTOptions) error {
 	if s == nil {
 		return shapeErr("istft", "stream is nil")

@@ -1,0 +1,173 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/reference"
+)
+
+// TestMelSpectrogram runs STFT → power → mel → log-mel on the GPU against the float64 chain
+// (torchaudio's filterbank and librosa's, power 2 and magnitude), with the binding range lowered
+// once so that the projection runs in batch groups.
+func TestMelSpectrogram(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	defer func() { testBindLimit = 0 }()
+	for _, c := range []struct {
+		n, hop, mels, sr int
+		power            float64
+		librosa          bool
+		limit            uint64
+	}{{400, 160, 80, 16000, 2, false, 0}, {512, 128, 64, 16000, 1, true, 0}, {1024, 256, 128, 22050, 2, true, 0}, {64, 16, 8, 8000, 2, false, 12 << 10}} {
+		b, l := 3, 6*c.n+11
+		opt := DefaultSTFTOptions(c.n)
+		opt.HopLength = c.hop
+		x := rounded(randn(r, b*l, 1))
+		spec, f, frames, err := reference.STFT(x, b, l, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fb []float64
+		if c.librosa {
+			w, err := reference.LibrosaMel(float64(c.sr), c.n, c.mels, 0, 0, false, "slaney")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fb = transpose(w, c.mels, f)
+		} else {
+			fb, err = reference.MelFBanks(f, 0, float64(c.sr/2), c.mels, c.sr, "", "htk")
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		pow, _ := reference.PowerSpectrogram(spec, b, f, frames, c.power)
+		wantMel, _ := reference.MelSpectrogram(pow, b, f, frames, fb, c.mels)
+		wantLog, _ := reference.LogMel(wantMel, 1e-10)
+
+		m, err := NewMel(d, fb, f, c.mels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testBindLimit = c.limit
+		pl, err := NewSTFTPlan(d, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xt := upload(t, d, gpu.F32, x, b, l)
+		st := poisoned(t, d, gpu.F32, b, f, frames, 2)
+		mel := poisoned(t, d, gpu.F32, b, c.mels, frames)
+		logm := poisoned(t, d, gpu.F32, b, c.mels, frames)
+		s := stream(t, d)
+		if err := pl.Forward(s, st, xt); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Spectrogram(s, mel, st, c.power); err != nil {
+			t.Fatal(err)
+		}
+		if err := LogMel(s, logm, mel, 1e-10); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		checkErr(t, "mel", read(t, mel), wantMel, tolF32)
+		checkErr(t, "log-mel", read(t, logm), wantLog, tolF32)
+
+		// back to linear frequencies: the transpose, and the pseudo-inverse, whose mel projection
+		// gives back the mel spectrogram
+		lin := poisoned(t, d, gpu.F32, b, f, frames)
+		lin2 := poisoned(t, d, gpu.F32, b, f, frames)
+		if err := m.ToLinear(s, lin, mel, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.ToLinear(s, lin2, mel, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		melVals := reference.ToFloat64(read(t, mel))
+		wantLin := make([]float64, b*f*frames)
+		for bb := 0; bb < b; bb++ {
+			for q := 0; q < f; q++ {
+				for mm := 0; mm < frames; mm++ {
+					acc := 0.0
+					for j := 0; j < c.mels; j++ {
+						acc += fb[q*c.mels+j] * melVals[(bb*c.mels+j)*frames+mm]
+					}
+					wantLin[(bb*f+q)*frames+mm] = acc
+				}
+			}
+		}
+		checkErr(t, "mel → linear (transpose)", read(t, lin), wantLin, tolF32)
+		// pseudo-inverse: against float64 pinv(fbᵀ)·mel; float32 rounding is amplified by the
+		// filterbank's condition number (torchaudio's narrow low filters make it large)
+		pinv, err := pseudoInverseT(fb, f, c.mels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPinv := make([]float64, b*f*frames)
+		for bb := 0; bb < b; bb++ {
+			for q := 0; q < f; q++ {
+				for mm := 0; mm < frames; mm++ {
+					acc := 0.0
+					for j := 0; j < c.mels; j++ {
+						acc += pinv[q*c.mels+j] * melVals[(bb*c.mels+j)*frames+mm]
+					}
+					wantPinv[(bb*f+q)*frames+mm] = acc
+				}
+			}
+		}
+		var sv mat.SVD
+		sv.Factorize(mat.NewDense(f, c.mels, fb), mat.SVDNone)
+		vals := sv.Values(nil)
+		cond := 1.0 // of the nonzero singular values, as pseudoInverseT truncates
+		for _, v := range vals {
+			if v > float64(max(f, c.mels))*2.220446049250313e-16*vals[0] {
+				cond = vals[0] / v
+			}
+		}
+		checkErr(t, fmt.Sprintf("mel → linear (pseudo-inverse, condition %.3g)", cond), read(t, lin2), wantPinv, tolF32*max(1, cond/10))
+		testBindLimit = 0
+		pl.Close()
+		m.Close()
+	}
+}
+
+func TestMelErrors(t *testing.T) {
+	d := device(t)
+	s := stream(t, d)
+	if _, err := NewMel(d, make([]float64, 5), 2, 3); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "fb") {
+		t.Errorf("short fb: %v", err)
+	}
+	if _, err := MelFBanks(0, 0, 8000, 10, 16000, "", ""); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "n_freqs") {
+		t.Errorf("n_freqs 0: %v", err)
+	}
+	m, err := NewMel(d, make([]float64, 9*4), 9, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	spec := poisoned(t, d, gpu.F32, 2, 9, 5, 2)
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{m.Spectrogram(s, poisoned(t, d, gpu.F32, 2, 4, 5), spec, 0), "power"},
+		{m.Spectrogram(s, poisoned(t, d, gpu.F32, 2, 4, 5), poisoned(t, d, gpu.F32, 2, 8, 5, 2), 2), "spec has shape"},
+		{m.Spectrogram(s, poisoned(t, d, gpu.F32, 2, 5, 5), spec, 2), "mel has shape"},
+		{LogMel(s, poisoned(t, d, gpu.F32, 3), poisoned(t, d, gpu.F32, 3), 0), "floor"},
+		{LogMel(s, poisoned(t, d, gpu.F32, 4), poisoned(t, d, gpu.F32, 3), 1), "out has shape"},
+		{m.ToLinear(s, poisoned(t, d, gpu.F32, 2, 9, 5), poisoned(t, d, gpu.F32, 2, 3, 5), false), "mel has shape"},
+	} {
+		if !errors.Is(c.err, ErrShape) || !strings.Contains(c.err.Error(), c.want) {
+			t.Errorf("error %v, want ErrShape naming %q", c.err, c.want)
+		}
+	}
+}
