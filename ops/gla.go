@@ -50,59 +50,9 @@ type GLARecurrentOptions struct {
 	CuSeqlens *gpu.Tensor
 }
 
-// GLAWorkspace holds the scratch buffers of GLA (chunk table, states entering each chunk,
-// intra-chunk attention, gated queries), so that repeated calls allocate nothing (without one,
-// GLA takes stream temporaries). It grows as needed and can be reused by any number of
-// GLA calls, on one stream or several, as long as the streams that use it run one after the
-// other (the stream orders reuse within itself). Buffers it outgrows are kept until Close, since
-// commands already recorded may still use them. It is not safe for concurrent use.
-type GLAWorkspace struct {
-	d       *gpu.Device
-	bufs    map[string]*gpu.Tensor
-	retired []*gpu.Tensor
-	// segBytes caps each scratch buffer; 0 means the default (glaSegBytes). Tests lower it to
-	// force the chunks to be processed in several segments.
-	segBytes uint64
-}
-
 // glaSegBytes is the default cap on each scratch buffer: long inputs are processed in segments of
 // chunks whose states and attention fit it (and the device's binding range).
 const glaSegBytes = 64 << 20
-
-// NewGLAWorkspace makes an empty workspace for GLA on d.
-func NewGLAWorkspace(d *gpu.Device) *GLAWorkspace {
-	return &GLAWorkspace{d: d, bufs: map[string]*gpu.Tensor{}}
-}
-
-// Close frees the workspace's buffers. Call it after the streams that used it completed.
-func (w *GLAWorkspace) Close() error {
-	for _, t := range w.bufs {
-		t.Close()
-	}
-	for _, t := range w.retired {
-		t.Close()
-	}
-	w.bufs, w.retired = map[string]*gpu.Tensor{}, nil
-	return nil
-}
-
-// buf returns the scratch buffer name with room for n elements of dt (1-D).
-func (w *GLAWorkspace) buf(name string, dt gpu.DType, n int) (*gpu.Tensor, error) {
-	n = max(n, 4)
-	if t, ok := w.bufs[name]; ok && t.DType() == dt && t.Len() >= n {
-		return t, nil
-	}
-	if old, ok := w.bufs[name]; ok {
-		w.retired = append(w.retired, old)
-		delete(w.bufs, name)
-	}
-	t, err := w.d.NewTensor(dt, n)
-	if err != nil {
-		return nil, fmt.Errorf("gla: workspace %s (%d elements): %w", name, n, err)
-	}
-	w.bufs[name] = t
-	return t, nil
-}
 
 // glaDims are the sizes of one GLA call.
 type glaDims struct {
@@ -257,7 +207,7 @@ type glaSegment struct{ a, b, r0, r1, maxLen int }
 // submission completes (a workspace saves the allocations when GLA runs again). An error wrapping ErrShape says which tensor or option is wrong; one
 // wrapping gpu.ErrUnsupported means the device cannot run the request (f16 without 16-bit
 // storage, a tensor larger than one binding).
-func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions) error {
+func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions) error {
 	const op = "gla"
 	if s == nil {
 		return shapeErr(op, "nil stream")
@@ -270,12 +220,7 @@ func GLA(s *gpu.Stream, ws *GLAWorkspace, o, q, k, v, g *gpu.Tensor, opt GLAOpti
 	if s.Device() != d || (ws != nil && ws.d != d) {
 		return shapeErr(op, "the stream, workspace and tensors must share one device")
 	}
-	scratch := func(name string, dt gpu.DType, n int) (*gpu.Tensor, error) {
-		if ws != nil {
-			return ws.buf(name, dt, n)
-		}
-		return s.Temp(dt, max(n, 4))
-	}
+	scratch := func(name string, dt gpu.DType, n int) (*gpu.Tensor, error) { return ws.scratch(s, name, dt, n) }
 	if err := z.checkState(op, "initial_state", opt.InitialState, d); err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func TestGLAProfile(t *testing.T) {
 	q, k, v, g := upload(t, d, gpu.F32, randn(r, nk, 1), 1, T, H, 64), upload(t, d, gpu.F32, randn(r, nk, 1), 1, T, H, 64),
 		upload(t, d, gpu.F32, randn(r, nk, 1), 1, T, H, 64), upload(t, d, gpu.F32, make([]float64, nk), 1, T, H, 64)
 	o, st := poisoned(t, d, gpu.F32, 1, T, H, 64), poisoned(t, d, gpu.F32, 1, H, 64, 64)
-	ws := NewGLAWorkspace(d)
+	ws := NewWorkspace(d)
 	defer ws.Close()
 	s, err := d.NewStream(gpu.WithTimestamps(64))
 	if err != nil {

@@ -155,9 +155,9 @@ func (c glaCase) stateTol() float64 {
 // runGLAChunked runs GLA on a case and checks o and the final state.
 func runGLAChunked(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
 	ts := glaUpload(t, d, c, in)
-	var ws *GLAWorkspace // nil: scratch from stream temporaries
+	var ws *Workspace // nil: scratch from stream temporaries
 	if c.segBytes > 0 || c.T%2 == 0 {
-		ws = NewGLAWorkspace(d)
+		ws = NewWorkspace(d)
 		ws.segBytes = c.segBytes
 		defer ws.Close()
 	}
@@ -253,7 +253,7 @@ func TestGLAInPlace(t *testing.T) {
 	c := glaCase{B: 2, T: 90, H: 2, K: 64, V: 64, gateN: 1, h0: true}
 	in := glaMake(t, r, c)
 	ts := glaUpload(t, d, c, in)
-	ws := NewGLAWorkspace(d)
+	ws := NewWorkspace(d)
 	defer ws.Close()
 	s := stream(t, d)
 	if err := GLA(s, ws, ts.o, ts.q, ts.k, ts.v, ts.g, GLAOptions{InitialState: ts.h0, FinalState: ts.h0}); err != nil {
@@ -308,7 +308,7 @@ func TestGLADecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ws := NewGLAWorkspace(d)
+	ws := NewWorkspace(d)
 	defer ws.Close()
 	oPre := poisoned(t, d, gpu.F32, c.B, P, c.H, c.V)
 	if err := GLA(s, ws, oPre, up(in.q, c.K, 0, P), up(in.k, c.K, 0, P), up(in.v, c.V, 0, P), up(in.g, c.K, 0, P),
@@ -357,7 +357,7 @@ func TestGLADecode(t *testing.T) {
 func TestGLAEmpty(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	ws := NewGLAWorkspace(d)
+	ws := NewWorkspace(d)
 	defer ws.Close()
 	f := func(n ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, n...) }
 	h0v := rounded(randn(r, 2*2*8*4, 1))
@@ -391,7 +391,7 @@ func TestGLAEmpty(t *testing.T) {
 // both forms (the recurrent one checks only the shape of cu_seqlens, which it never reads).
 func TestGLAErrors(t *testing.T) {
 	d := device(t)
-	ws := NewGLAWorkspace(d)
+	ws := NewWorkspace(d)
 	defer ws.Close()
 	f := func(n ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, n...) }
 	cu := func(v ...int32) *gpu.Tensor {

@@ -19,59 +19,9 @@ type SSDOptions struct {
 	tile *ssdTile // tests: force the kernel shapes
 }
 
-// SSDWorkspace holds the scratch of the chunked SSD (processed time steps and their in-chunk
-// cumulative decays, the states entering each chunk, the chunks' C·Bᵀ). It grows as needed and
-// can be reused by any number of SSD calls, on one stream or several, as long as the streams
-// that use it run one after the other (a stream orders reuse within itself). Buffers it outgrows
-// are kept until Close, since commands already recorded may still use them. It is not safe for
-// concurrent use. (It mirrors GLAWorkspace, so that the two can become one.)
-type SSDWorkspace struct {
-	d       *gpu.Device
-	bufs    map[string]*gpu.Tensor
-	retired []*gpu.Tensor
-	// segBytes caps the chunk-state scratch; 0 means ssdSegBytes. Tests lower it to force the
-	// chunks to be processed in several segments.
-	segBytes uint64
-}
-
 // ssdSegBytes is the default cap on the chunk-state scratch: long inputs are processed in
 // segments of chunks whose entering states fit it (and the device's binding range).
 const ssdSegBytes = 64 << 20
-
-// NewSSDWorkspace makes an empty workspace for SSD on d.
-func NewSSDWorkspace(d *gpu.Device) *SSDWorkspace {
-	return &SSDWorkspace{d: d, bufs: map[string]*gpu.Tensor{}}
-}
-
-// Close frees the workspace's buffers. Call it after the streams that used it completed.
-func (w *SSDWorkspace) Close() error {
-	for _, t := range w.bufs {
-		t.Close()
-	}
-	for _, t := range w.retired {
-		t.Close()
-	}
-	w.bufs, w.retired = map[string]*gpu.Tensor{}, nil
-	return nil
-}
-
-// buf returns the scratch buffer name with room for n float32 elements.
-func (w *SSDWorkspace) buf(name string, n int) (*gpu.Tensor, error) {
-	n = max(n, 4)
-	if t, ok := w.bufs[name]; ok && t.Len() >= n {
-		return t, nil
-	}
-	if old, ok := w.bufs[name]; ok {
-		w.retired = append(w.retired, old)
-		delete(w.bufs, name)
-	}
-	t, err := w.d.NewTensor(gpu.F32, n)
-	if err != nil {
-		return nil, fmt.Errorf("ssd: workspace %s (%d elements): %w", name, n, err)
-	}
-	w.bufs[name] = t
-	return t, nil
-}
 
 // ssdDims are the sizes of one SSD call.
 type ssdDims struct {
@@ -233,16 +183,17 @@ func ssdParts(op string, d *gpu.Device, dm ssdDims, maxTok, align int, x, z, out
 // Float16Storage); states and accumulation are float32. The chunked kernels need dt·A ≤ 0 (A ≤ 0
 // with softplus or non-negative dt, as in every Mamba-2 model): then every exponent they evaluate
 // is ≤ 0. InitialStates and FinalStates may be the same tensor (advanced in place); no other
-// input is modified. ws holds the scratch and must outlive the stream's execution.
+// input is modified. ws holds the scratch and must outlive the stream's execution; with a nil ws
+// the scratch comes from stream temporaries (gpu.Stream.Temp).
 //
 // Kernels (shaders/include/ssd_*.glsl): ssd_prep (dt and in-chunk cumulative decays, parallel over
 // batch, head, chunk); then for each segment of chunks: ssd_cb (C·Bᵀ per chunk and group),
 // ssd_state (states entering each chunk: sequential over chunks, parallel over batch, head and
 // P × N tiles), ssd_out (output, parallel over chunks and row × P tiles).
-func SSD(s *gpu.Stream, ws *SSDWorkspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDOptions) error {
+func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDOptions) error {
 	const op = "ssd"
-	if s == nil || ws == nil {
-		return shapeErr(op, "nil stream or workspace")
+	if s == nil {
+		return shapeErr(op, "nil stream")
 	}
 	dm, err := ssdCheck(op, out, x, dt, A, B, C, opt.Z, opt.D, opt.DtBias, []*gpu.Tensor{opt.InitialStates, opt.FinalStates},
 		[]string{"initial_states", "final_states"})
@@ -250,7 +201,7 @@ func SSD(s *gpu.Stream, ws *SSDWorkspace, out, x, dt, A, B, C *gpu.Tensor, opt S
 		return err
 	}
 	d := s.Device()
-	if ws.d != d {
+	if ws != nil && ws.d != d {
 		return shapeErr(op, "the workspace belongs to another device")
 	}
 	if dm.b == 0 || dm.h == 0 || (dm.l == 0 && opt.FinalStates == nil) {
@@ -265,7 +216,7 @@ func SSD(s *gpu.Stream, ws *SSDWorkspace, out, x, dt, A, B, C *gpu.Tensor, opt S
 	lp := nch * q
 	fin := opt.FinalStates
 	if fin == nil {
-		if fin, err = ws.buf("final", dm.b*dm.h*dm.p*dm.n); err != nil {
+		if fin, err = ws.scratch(s, "final", gpu.F32, dm.b*dm.h*dm.p*dm.n); err != nil {
 			return err
 		}
 	}
@@ -280,7 +231,7 @@ func SSD(s *gpu.Stream, ws *SSDWorkspace, out, x, dt, A, B, C *gpu.Tensor, opt S
 	}
 	// Segments of chunks whose entering states fit the cap.
 	segBytes := uint64(ssdSegBytes)
-	if ws.segBytes > 0 {
+	if ws != nil && ws.segBytes > 0 {
 		segBytes = ws.segBytes
 	}
 	segBytes = min(segBytes, d.Info().MaxStorageBufferRange)
@@ -298,19 +249,19 @@ func SSD(s *gpu.Stream, ws *SSDWorkspace, out, x, dt, A, B, C *gpu.Tensor, opt S
 		maxS = max(maxS, ceilDiv(pt.tokens, q))
 	}
 	maxNB := parts[0].nb
-	wdtp, err := ws.buf("dtp", dm.b*dm.h*lp)
+	wdtp, err := ws.scratch(s, "dtp", gpu.F32, dm.b*dm.h*lp)
 	if err != nil {
 		return err
 	}
-	wg, err := ws.buf("G", dm.b*dm.h*lp)
+	wg, err := ws.scratch(s, "G", gpu.F32, dm.b*dm.h*lp)
 	if err != nil {
 		return err
 	}
-	wst, err := ws.buf("states", maxNB*dm.h*maxS*dm.p*dm.n)
+	wst, err := ws.scratch(s, "states", gpu.F32, maxNB*dm.h*maxS*dm.p*dm.n)
 	if err != nil {
 		return err
 	}
-	wcb, err := ws.buf("cb", maxNB*dm.g*maxS*q*q)
+	wcb, err := ws.scratch(s, "cb", gpu.F32, maxNB*dm.g*maxS*q*q)
 	if err != nil {
 		return err
 	}

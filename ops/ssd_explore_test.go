@@ -18,7 +18,7 @@ func TestSSDExplore(t *testing.T) {
 	c := ssdCase{B: 1, L: 1024, H: 8, P: 64, G: 1, N: 128, skip: true, gate: true, softplus: true, ini: true}
 	_, ts := ssdInputs(t, d, gpu.F32, c)
 	out := poisoned(t, d, gpu.F32, c.B, c.L, c.H, c.P)
-	ws := NewSSDWorkspace(d)
+	ws := NewWorkspace(d)
 	defer ws.Close()
 	flops := 2 * float64(c.B*c.L*c.H) * float64(c.P) * (2*float64(c.N) + 64/2)
 	for _, tile := range []ssdTile{

@@ -147,7 +147,7 @@ func (pr *glaProblem) reference() (o, fin []float64, err error) {
 }
 
 // chunked records the chunked form (o, fin from h0).
-func (pr *glaProblem) chunked(ws *ops.GLAWorkspace) func(s *gpu.Stream) error {
+func (pr *glaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
 	return func(s *gpu.Stream) error {
 		return ops.GLA(s, ws, pr.o, pr.q, pr.k, pr.v, pr.g, ops.GLAOptions{InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
 	}
@@ -161,7 +161,7 @@ func (pr *glaProblem) recurrent(s *gpu.Stream) error {
 	return ops.GLARecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.g, pr.fin, ops.GLARecurrentOptions{CuSeqlens: pr.cu})
 }
 
-func glaCaseResult(d *gpu.Device, ws *ops.GLAWorkspace, dt gpu.DType, sh glaShape, recurrent bool) VerifyResult {
+func glaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh glaShape, recurrent bool) VerifyResult {
 	form := "chunked"
 	if recurrent {
 		form = "recurrent"
@@ -207,7 +207,7 @@ func verifyGLA(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 	if d.Info().Float16Storage {
 		dts = append(dts, gpu.F16)
 	}
-	ws := ops.NewGLAWorkspace(d)
+	ws := ops.NewWorkspace(d)
 	defer ws.Close()
 	for _, dt := range dts {
 		for _, sh := range shapes {
@@ -275,7 +275,7 @@ func benchGLA(ctx context.Context, b *Bencher, p Params) error {
 			jobs = append(jobs, job{sh: sh, recurrent: true})
 		}
 	}
-	ws := ops.NewGLAWorkspace(b.Device)
+	ws := ops.NewWorkspace(b.Device)
 	defer ws.Close()
 	for _, j := range jobs {
 		if err := benchGLAOne(ctx, b, ws, dt, j.sh, j.recurrent); err != nil {
@@ -293,7 +293,7 @@ func perToken(d time.Duration, tokens int) string {
 	return fmt.Sprintf("%.1f µs/token", float64(d.Nanoseconds())/1e3/float64(tokens))
 }
 
-func benchGLAOne(ctx context.Context, b *Bencher, ws *ops.GLAWorkspace, dt gpu.DType, sh glaShape, recurrent bool) error {
+func benchGLAOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh glaShape, recurrent bool) error {
 	ts := NewTensors(b.Device)
 	defer ts.Close()
 	pr, err := newGLAProblem(ts, dt, sh)
@@ -426,7 +426,7 @@ func runGLA(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 			})
 		}
 	} else {
-		ws := ops.NewGLAWorkspace(d)
+		ws := ops.NewWorkspace(d)
 		defer ws.Close()
 		err = RunStream(d, func(s *gpu.Stream) error {
 			return ops.GLA(s, ws, o, x[0], x[1], x[2], x[3], ops.GLAOptions{Scale: scale, InitialState: x[4], FinalState: fin, CuSeqlens: cuT})

@@ -139,7 +139,7 @@ func ssdCase(d *gpu.Device, dt gpu.DType, sh ssdShape) VerifyResult {
 	}
 	ts := NewTensors(d)
 	defer ts.Close()
-	ws := ops.NewSSDWorkspace(d)
+	ws := ops.NewWorkspace(d)
 	defer ws.Close()
 	pr, err := newSSDProblem(ts, dt, sh)
 	if err == nil {
@@ -223,7 +223,7 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 			jobs = append(jobs, job{sh: sh, recurrent: true})
 		}
 	}
-	ws := ops.NewSSDWorkspace(b.Device)
+	ws := ops.NewWorkspace(b.Device)
 	defer ws.Close()
 	for _, j := range jobs {
 		if err := benchSSDOne(ctx, b, ws, dt, j.sh, j.recurrent); err != nil {
@@ -236,7 +236,7 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 	return nil
 }
 
-func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.SSDWorkspace, dt gpu.DType, sh ssdShape, recurrent bool) error {
+func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh ssdShape, recurrent bool) error {
 	ts := NewTensors(b.Device)
 	defer ts.Close()
 	pr, err := newSSDProblem(ts, dt, sh)
@@ -362,7 +362,7 @@ func runSSD(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 	if err != nil {
 		return nil, err
 	}
-	ws := ops.NewSSDWorkspace(d)
+	ws := ops.NewWorkspace(d)
 	defer ws.Close()
 	if err := RunStream(d, func(s *gpu.Stream) error {
 		return ops.SSD(s, ws, out, t[0], t[1], t[2], t[3], t[4], ops.SSDOptions{D: t[5], Z: t[6], DtBias: t[7], DtSoftplus: softplus,
