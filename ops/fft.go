@@ -284,6 +284,11 @@ const (
 // fftUnitKernel returns the pipeline of fft.comp for a plan (both directions share it).
 func fftUnitKernel(d *gpu.Device, pl fftPlan) (*gpu.Kernel, fftShape, error) {
 	sh := fftShapeFor(d.Info(), pl)
+	if testFFTAlt != nil {
+		k, err := d.Kernel(gpu.KernelSpec{Name: "fft_alt", SPIRV: testFFTAlt, Bindings: []gpu.Access{gpu.Read, gpu.Read, gpu.Write},
+			PushSize: fftPushSize, Spec: []uint32{uint32(sh.Local), uint32(pl.emax), b2u(pl.blue)}})
+		return k, sh, err
+	}
 	k, err := kernel(d, "fft", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, fftPushSize,
 		uint32(sh.Local), uint32(pl.emax), b2u(pl.blue))
 	return k, sh, err
@@ -291,8 +296,10 @@ func fftUnitKernel(d *gpu.Device, pl fftPlan) (*gpu.Kernel, fftShape, error) {
 
 // Test knobs: a step program and units per invocation replacing the planned ones.
 var (
-	testFFTProg *[2]uint32
-	testFFTK    int
+	testFFTProg  *[2]uint32
+	testFFTK     int
+	testFFTFlags uint32
+	testFFTAlt   []byte // another build of fft.comp (exploration)
 )
 
 // fftDispatch records fft.comp over units frame units with push p (its unit fields are filled
@@ -317,6 +324,7 @@ func fftDispatch(s *gpu.Stream, k *gpu.Kernel, sh fftShape, pl fftPlan, p fftPus
 	if testFFTProg != nil {
 		p.prog0, p.prog1 = testFFTProg[0], testFFTProg[1]
 	}
+	p.flags |= testFFTFlags
 	groups, err := group1D(s.Device(), ceilDiv(units, slots*kk)*sh.Local, sh.Local)
 	if err != nil {
 		return err

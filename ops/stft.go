@@ -468,7 +468,8 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 	if err != nil {
 		return err
 	}
-	ola, err := kernel(d, "istft_ola", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 13*4, 64)
+	const olaSPI = 8 // samples per invocation of istft_ola.comp
+	ola, err := kernel(d, "istft_ola", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 13*4, 64, olaSPI)
 	if err != nil {
 		return err
 	}
@@ -533,7 +534,7 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
-			groups, err := group1D(d, nr*nq, 64)
+			groups, err := group1D(d, nr*ceilDiv(nq, olaSPI), 64)
 			if err != nil {
 				return err
 			}

@@ -108,6 +108,10 @@ DEFPASS(5)
 DEFPASS(7)
 DEFPASS(8)
 
+// exactDiv is a / b when b divides a (both below 2^24): a float division, since lavapipe emits a
+// vector integer division as one scalar division per lane.
+uint exactDiv(uint a, uint b) { return uint(float(a) / float(b) + 0.5); }
+
 // localFFT transforms the E values at buf[cur..] (natural order in and out) and returns the
 // offset of the result.
 uint localFFT(uint cur) {
@@ -115,8 +119,8 @@ uint localFFT(uint cur) {
     for (uint p = 0; p < pc.npass; p++) {
         uint R = (pc.plan >> (4 * p)) & 15u;
         uint dst = E - cur;
-        uint nb = E / R;
-        uint ts = nb / Ns;
+        uint nb = exactDiv(E, R);
+        uint ts = exactDiv(nb, Ns);
         switch (R) {
         case 2: pass2(cur, dst, Ns, nb, ts); break;
         case 3: pass3(cur, dst, Ns, nb, ts); break;
@@ -239,7 +243,7 @@ void main() {
         }
     }
     // Mirror bookkeeping: for k2 >= 1, q = N - k2 = qd E + qm, walked down incrementally.
-    const uint qd1 = (N - 1u) / E, qm1 = (N - 1u) % E;
+    const uint qd1 = (N - 1u) / E, qm1 = (N - 1u) % E, qd0 = N / E, qm0 = N % E;
 
     for (uint kf = 0; kf < pc.K; kf++) {
         const uint unit = unit0 + kf * wgSlots;
@@ -253,56 +257,71 @@ void main() {
         uint cur = 0;
 
         if (!inverse) {
-            // load (strided for the normal order, blocked for Bluestein), window
+            // load (strided for the normal order, blocked for Bluestein), window; frames that need
+            // no padding take the direct path (no reflection, clamps or masks per sample)
             const int sA = int(mA * pc.hop), sB = int(mB * pc.hop);
-            for (uint e = 0; e < E; e++) {
-                uint j = BLUE ? E * lane + e : lane + P * e;
-                uint jc = min(j, N - 1u);
-                vec2 z;
-                if (odd) {
-                    z = vec2(padded(bA, sA + int(jc), okA), padded(bB, sB + int(jc), okB));
-                } else {
-                    z = vec2(padded(bA, sA + int(2u * jc), okA), padded(bA, sA + int(2u * jc + 1u), okA));
+            const int lo = int(pc.pad), hi = int(pc.pad + pc.L) - int(pc.nfft);
+            const bool direct = sA >= lo && sA <= hi && (!okB || (sB >= lo && sB <= hi));
+            if (direct) {
+                const uint xa = pc.xBase + bA * pc.L + uint(sA - lo), xb = pc.xBase + bB * pc.L + uint(sB - lo);
+                for (uint e = 0; e < E; e++) {
+                    uint j = min(BLUE ? E * lane + e : lane + P * e, N - 1u);
+                    vec2 z = odd ? vec2(in1[xa + j], in1[xb + j]) : vec2(in1[xa + 2u * j], in1[xa + 2u * j + 1u]);
+                    buf[e] = z * LD(win, e);
                 }
-                buf[e] = z * LD(win, e);
+            } else {
+                for (uint e = 0; e < E; e++) {
+                    uint jc = min(BLUE ? E * lane + e : lane + P * e, N - 1u);
+                    vec2 z;
+                    if (odd) {
+                        z = vec2(padded(bA, sA + int(jc), okA), padded(bB, sB + int(jc), okB));
+                    } else {
+                        z = vec2(padded(bA, sA + int(2u * jc), okA), padded(bA, sA + int(2u * jc + 1u), okA));
+                    }
+                    buf[e] = z * LD(win, e);
+                }
             }
             cur = run(0u);
 
             // split the packed spectrum and store bins [f0, f1)
             uint qd = qd1, qm = qm1;
             const float hs = 0.5 * pc.scale;
+            // output addresses (complex units) of bin 0 of the unit's frames
+            const int oA = int(pc.oBase / 2u + bA * pc.sB + mA * pc.sM) - int(pc.f0 * pc.sF);
+            const int oB = int(pc.oBase / 2u + bB * pc.sB + mB * pc.sM) - int(pc.f0 * pc.sF);
+            vec2 nyq = vec2(0.0);
             for (uint k2 = 0; k2 < E; k2++) {
                 const uint k = E * lane + k2;
                 vec2 Zk = buf[cur + k2];
-                uint qmk = k2 == 0u ? N % E : qm;
-                int s = int(k2 == 0u ? N / E : qd) - int(lane);
+                const bool first = k2 == 0u;
+                uint qmk = first ? qm0 : qm;
+                int s = int(first ? qd0 : qd) - int(lane);
                 vec2 Zm = subgroupShuffle(buf[cur + qmk], laneBase + uint(clamp(s, 0, int(P) - 1)));
-                if (k == 0u) Zm = Zk;
-                if (k2 != 0u) {
-                    if (qm == 0u) { qm = E - 1u; qd--; } else { qm--; }
-                }
+                Zm = k == 0u ? Zk : Zm;
+                const bool wrap = qm == 0u;
+                qm = first ? qm : (wrap ? E - 1u : qm - 1u);
+                qd = first || !wrap ? qd : qd - 1u;
                 vec2 Fe = hs * (Zk + conjc(Zm));
                 vec2 Fo = hs * mul_mi(Zk - conjc(Zm));
-                if (!okU || k >= N) continue;
+                const bool ok = okU && k < N;
+                const bool inRange = ok && k >= pc.f0 && k < pc.f1;
+                const uint ak = uint(int(k * pc.sF) + oA);
                 if (odd) {
                     // Fe is frame A's bin k, Fo frame B's
-                    if (k >= pc.f0 && k < pc.f1) {
-                        out2[pc.oBase / 2u + bA * pc.sB + (k - pc.f0) * pc.sF + mA * pc.sM] = Fe;
-                        if (okB) out2[pc.oBase / 2u + bB * pc.sB + (k - pc.f0) * pc.sF + mB * pc.sM] = Fo;
-                    }
+                    if (inRange) out2[ak] = Fe;
+                    if (inRange && okB) out2[uint(int(k * pc.sF) + oB)] = Fo;
                 } else {
                     vec2 X = Fe + cmul(LD(twp, k2), Fo);
-                    if (k >= pc.f0 && k < pc.f1)
-                        out2[pc.oBase / 2u + bA * pc.sB + (k - pc.f0) * pc.sF + mA * pc.sM] = X;
-                    if (twoSided && k > 0u) {
+                    if (inRange) out2[ak] = X;
+                    if (twoSided) {
                         uint f = 2u * N - k;
-                        if (f >= pc.f0 && f < pc.f1)
-                            out2[pc.oBase / 2u + bA * pc.sB + (f - pc.f0) * pc.sF + mA * pc.sM] = conjc(X);
+                        if (ok && k > 0u && f >= pc.f0 && f < pc.f1) out2[uint(int(f * pc.sF) + oA)] = conjc(X);
                     }
-                    if (k == 0u && N >= pc.f0 && N < pc.f1)
-                        out2[pc.oBase / 2u + bA * pc.sB + (N - pc.f0) * pc.sF + mA * pc.sM] = vec2(Fe.x - Fo.x, 0.0);
+                    nyq = k == 0u ? vec2(Fe.x - Fo.x, 0.0) : nyq;
                 }
             }
+            // the Nyquist bin of even n, from the lane holding bin 0
+            if (!odd && okU && lane == 0u && N >= pc.f0 && N < pc.f1) out2[uint(int(N * pc.sF) + oA)] = nyq;
         } else {
             // inverse: bins 0..n/2 of the spectrum (blocked k = E t + k2), Hermitian completion
             const uint ib = pc.xBase / 2u;
@@ -332,13 +351,14 @@ void main() {
                 for (uint k2 = 0; k2 < E; k2++) {
                     const uint k = E * lane + k2;
                     vec2 Xk = buf[k2];
-                    uint qmk = k2 == 0u ? N % E : qm;
-                    int s = int(k2 == 0u ? N / E : qd) - int(lane);
+                    const bool first = k2 == 0u;
+                    uint qmk = first ? qm0 : qm;
+                    int s = int(first ? qd0 : qd) - int(lane);
                     vec2 Xm = subgroupShuffle(buf[qmk], laneBase + uint(clamp(s, 0, int(P) - 1)));
-                    if (k == 0u) Xm = XN;
-                    if (k2 != 0u) {
-                        if (qm == 0u) { qm = E - 1u; qd--; } else { qm--; }
-                    }
+                    Xm = k == 0u ? XN : Xm;
+                    const bool wrap = qm == 0u;
+                    qm = first ? qm : (wrap ? E - 1u : qm - 1u);
+                    qd = first || !wrap ? qd : qd - 1u;
                     vec2 a = Xk + conjc(Xm), d = Xk - conjc(Xm);
                     vec2 w = LD(twp, k2);
                     vec2 Z = a + cmul(vec2(w.y, w.x), d); // a + i·conj(w)·d

@@ -25,25 +25,42 @@ layout(push_constant) uniform PC {
     uint fbBase, yBase, yStride, i0;
 } pc;
 
+// Each invocation writes SPI consecutive samples of one row, tracking pos / hop and pos % hop
+// incrementally (lavapipe runs a vector integer division as one division per lane).
+layout(constant_id = 1) const uint SPI = 8;
+
 void main() {
     uint gid = linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-    if (gid >= pc.rows * pc.cnt) return;
-    uint r = gid / pc.cnt, i = gid - r * pc.cnt;
-    uint pos = pc.p0 + i;
-    float v = 0.0;
-    if (pos < pc.total) {
-        uint lo = pos >= pc.n ? (pos - pc.n) / pc.hop + 1u : 0u;
-        uint hi = min(pos / pc.hop, pc.frames - 1u);
-        bool interior = pos + pc.hop >= pc.n && pos / pc.hop <= pc.frames - 1u;
-        float acc = 0.0, env = 0.0;
-        uint base = pc.fbBase + r * pc.mc * pc.n;
-        for (uint m = lo; m <= hi; m++) {
-            uint k = pos - m * pc.hop;
-            acc += fb[base + (m - pc.mlo) * pc.n + k];
-            if (!interior) env += tab[k];
+    uint chunks = (pc.cnt + SPI - 1u) / SPI;
+    if (gid >= pc.rows * chunks) return;
+    uint r = gid / chunks, c = gid - r * chunks;
+    uint i0 = c * SPI;
+    uint pos0 = pc.p0 + i0;
+    uint q = pos0 / pc.hop, rm = pos0 - q * pc.hop;    // pos = q·hop + rm
+    uint nq = pc.n / pc.hop, nr = pc.n - nq * pc.hop;  // n = nq·hop + nr
+    uint base = pc.fbBase + r * pc.mc * pc.n;
+    for (uint s = 0; s < SPI; s++) {
+        uint i = i0 + s;
+        if (i >= pc.cnt) break;
+        uint pos = pos0 + s;
+        float v = 0.0;
+        if (pos < pc.total) {
+            // frames lo..hi cover pos: m·hop <= pos < m·hop + n
+            uint lo = pos >= pc.n ? (rm >= nr ? q - nq : q - nq - 1u) + 1u : 0u;
+            uint hi = min(q, pc.frames - 1u);
+            bool interior = pos + pc.hop >= pc.n && q <= pc.frames - 1u;
+            float acc = 0.0, env = 0.0;
+            uint k = pos - lo * pc.hop;
+            for (uint m = lo; m <= hi; m++) {
+                acc += fb[base + (m - pc.mlo) * pc.n + k];
+                if (!interior) env += tab[k];
+                k -= pc.hop;
+            }
+            if (interior) env = tab[pc.n + rm];
+            v = acc / env;
         }
-        if (interior) env = tab[pc.n + pos % pc.hop];
-        v = acc / env;
+        y[pc.yBase + r * pc.yStride + pc.i0 + i] = v;
+        rm++;
+        if (rm == pc.hop) { rm = 0u; q++; }
     }
-    y[pc.yBase + r * pc.yStride + pc.i0 + i] = v;
 }
