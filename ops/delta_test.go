@@ -1,0 +1,324 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/reference"
+)
+
+// deltaCase is one delta-rule test: shape, gate kind, beta range, options.
+type deltaCase struct {
+	B, T, H, K, V int
+	gate          int  // 0: none (g nil), 1: log(uniform(0.5, 1)), 2: exactly 0
+	l2            bool // in-kernel L2 normalisation (otherwise unit keys from the host)
+	h0            bool
+	cu            []int32
+	parity        bool // beta = 2 everywhere
+	f16           bool
+}
+
+func (c deltaCase) String() string {
+	s := fmt.Sprintf("B%d_T%d_H%d_K%d_V%d_g%d", c.B, c.T, c.H, c.K, c.V, c.gate)
+	if c.l2 {
+		s += "_l2"
+	}
+	if c.h0 {
+		s += "_h0"
+	}
+	if c.cu != nil {
+		s += fmt.Sprintf("_cu%v", c.cu)
+	}
+	if c.parity {
+		s += "_parity"
+	}
+	if c.f16 {
+		s += "_f16"
+	}
+	return s
+}
+
+func (c deltaCase) n() int {
+	if c.cu != nil {
+		return len(c.cu) - 1
+	}
+	return c.B
+}
+
+type deltaInputs struct {
+	q, k, v, beta, g, h0 []float64
+	o, fin               []float64
+}
+
+// unitRows scales every row of C values to unit L2 norm.
+func unitRows(x []float64, C int) {
+	for r := 0; r < len(x); r += C {
+		var ss float64
+		for _, v := range x[r : r+C] {
+			ss += v * v
+		}
+		inv := 1 / math.Sqrt(ss)
+		for i := r; i < r+C; i++ {
+			x[i] *= inv
+		}
+	}
+}
+
+func deltaMake(t testing.TB, r *rand.Rand, c deltaCase) deltaInputs {
+	t.Helper()
+	nk, nv, nh := c.B*c.T*c.H*c.K, c.B*c.T*c.H*c.V, c.B*c.T*c.H
+	in := deltaInputs{q: randn(r, nk, 1), k: randn(r, nk, 1), v: randn(r, nv, 1), beta: make([]float64, nh)}
+	if !c.l2 {
+		unitRows(in.k, c.K)
+	}
+	for i := range in.beta {
+		in.beta[i] = 2 * r.Float64()
+		if c.parity {
+			in.beta[i] = 2
+		}
+	}
+	if c.gate != 0 {
+		in.g = make([]float64, nh)
+		if c.gate == 1 {
+			for i := range in.g {
+				in.g[i] = math.Log(0.5 + 0.5*r.Float64())
+			}
+		}
+	}
+	rnd := rounded
+	if c.f16 {
+		rnd = roundF16
+	}
+	in.q, in.k, in.v, in.beta = rnd(in.q), rnd(in.k), rnd(in.v), rnd(in.beta)
+	if in.g != nil {
+		in.g = rnd(in.g)
+	}
+	if c.h0 {
+		in.h0 = rounded(randn(r, c.n()*c.H*c.K*c.V, 1))
+	}
+	var err error
+	in.o, in.fin, err = reference.DeltaRule(in.q, in.k, in.v, in.beta, reference.LinearAttnShape{B: c.B, T: c.T, H: c.H, K: c.K, V: c.V},
+		reference.DeltaOptions{G: in.g, UseQKL2Norm: c.l2, InitialState: in.h0, CuSeqlens: c.cu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func deltaRun(t *testing.T, c deltaCase) {
+	d := device(t)
+	if c.f16 && !d.Info().Float16Storage {
+		t.Skip("no 16-bit storage")
+	}
+	r := newRand(t)
+	in := deltaMake(t, r, c)
+	dt, tol := gpu.F32, tolF32
+	if c.f16 {
+		dt, tol = gpu.F16, tolF16
+	}
+	q := upload(t, d, dt, in.q, c.B, c.T, c.H, c.K)
+	k := upload(t, d, dt, in.k, c.B, c.T, c.H, c.K)
+	v := upload(t, d, dt, in.v, c.B, c.T, c.H, c.V)
+	beta := upload(t, d, dt, in.beta, c.B, c.T, c.H)
+	var g *gpu.Tensor
+	if in.g != nil {
+		g = upload(t, d, dt, in.g, c.B, c.T, c.H)
+	}
+	o := poisoned(t, d, dt, c.B, c.T, c.H, c.V)
+	h0 := in.h0
+	if h0 == nil {
+		h0 = make([]float64, c.n()*c.H*c.K*c.V)
+	}
+	state := upload(t, d, gpu.F32, h0, c.n(), c.H, c.K, c.V)
+	opt := DeltaOptions{UseQKL2Norm: c.l2}
+	if c.cu != nil {
+		cu, err := d.FromInt32(c.cu, len(c.cu))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cu.Close() })
+		opt.CuSeqlens = cu
+	}
+	s := stream(t, d)
+	if err := DeltaRuleRecurrent(s, o, q, k, v, beta, g, state, opt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "o", read(t, o), in.o, tol)
+	checkErr(t, "final state", read(t, state), in.fin, tol)
+}
+
+func TestDeltaRuleRecurrent(t *testing.T) {
+	cases := []deltaCase{
+		// T sweep at K = V = 64, gated, with and without an initial state
+		{B: 2, T: 1, H: 2, K: 64, V: 64, gate: 1, h0: true},
+		{B: 2, T: 16, H: 2, K: 64, V: 64, gate: 1},
+		{B: 1, T: 63, H: 2, K: 64, V: 64, gate: 1, h0: true},
+		{B: 1, T: 64, H: 2, K: 64, V: 64, gate: 0},
+		{B: 1, T: 65, H: 2, K: 64, V: 64, gate: 2, h0: true},
+		{B: 1, T: 1000, H: 2, K: 64, V: 64, gate: 1, h0: true},
+		{B: 1, T: 1000, H: 1, K: 64, V: 64, gate: 0, l2: true},
+		// K, V sweep (multiples of 4 and not)
+		{B: 1, T: 65, H: 2, K: 16, V: 16, gate: 1, h0: true},
+		{B: 1, T: 65, H: 2, K: 32, V: 100, gate: 0, l2: true},
+		{B: 1, T: 65, H: 1, K: 100, V: 32, gate: 1, h0: true},
+		{B: 1, T: 65, H: 1, K: 100, V: 100, gate: 2, l2: true},
+		{B: 1, T: 65, H: 1, K: 128, V: 128, gate: 1, h0: true, l2: true},
+		{B: 1, T: 16, H: 1, K: 16, V: 128, gate: 0},
+		{B: 1, T: 16, H: 1, K: 7, V: 5, gate: 1, h0: true},
+		// variable length with empty and one-token sequences
+		{B: 1, T: 81, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 0, 1, 1, 40, 41, 81, 81}},
+		{B: 1, T: 3, H: 2, K: 32, V: 32, gate: 0, l2: true, cu: []int32{0, 1, 2, 2, 3}},
+		// parity: beta = 2 with unit keys makes every step a reflection along k
+		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 0, parity: true, h0: true},
+		// f16 storage
+		{B: 1, T: 65, H: 2, K: 64, V: 64, gate: 1, h0: true, f16: true},
+	}
+	for _, c := range cases {
+		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c) })
+	}
+}
+
+// TestDeltaRuleDecode runs a sequence in pieces (a prefill and single-token steps) on one stream,
+// carrying the state, against one reference run.
+func TestDeltaRuleDecode(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	c := deltaCase{B: 2, T: 24, H: 2, K: 64, V: 64, gate: 1, h0: true}
+	in := deltaMake(t, r, c)
+	state := upload(t, d, gpu.F32, in.h0, c.B, c.H, c.K, c.V)
+	slice := func(x []float64, dim, t0, t1 int, shape ...int) *gpu.Tensor {
+		var out []float64
+		for b := 0; b < c.B; b++ {
+			out = append(out, x[((b*c.T+t0)*c.H)*dim:((b*c.T+t1)*c.H)*dim]...)
+		}
+		return upload(t, d, gpu.F32, out, shape...)
+	}
+	s := stream(t, d)
+	bounds := []int{0, 20, 21, 22, 23, 24}
+	var outs []*gpu.Tensor
+	for i := 0; i+1 < len(bounds); i++ {
+		t0, t1 := bounds[i], bounds[i+1]
+		n := t1 - t0
+		o := poisoned(t, d, gpu.F32, c.B, n, c.H, c.V)
+		outs = append(outs, o)
+		if err := DeltaRuleRecurrent(s, o, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
+			slice(in.v, c.V, t0, t1, c.B, n, c.H, c.V), slice(in.beta, 1, t0, t1, c.B, n, c.H), slice(in.g, 1, t0, t1, c.B, n, c.H),
+			state, DeltaOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var got []float32
+	var want []float64
+	for b := 0; b < c.B; b++ {
+		for i, o := range outs {
+			t0, t1 := bounds[i], bounds[i+1]
+			x := read(t, o)
+			n := (t1 - t0) * c.H * c.V
+			got = append(got, x[b*n:(b+1)*n]...)
+			want = append(want, in.o[((b*c.T+t0)*c.H)*c.V:((b*c.T+t1)*c.H)*c.V]...)
+		}
+	}
+	checkErr(t, "pieces o", got, want, tolF32)
+	checkErr(t, "pieces state", read(t, state), in.fin, tolF32)
+}
+
+// TestDeltaRuleEmpty: T = 0 and B = 0 leave the state alone.
+func TestDeltaRuleEmpty(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	f := func(n ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, n...) }
+	h0v := rounded(randn(r, 2*2*8*4, 1))
+	h0 := upload(t, d, gpu.F32, h0v, 2, 2, 8, 4)
+	s := stream(t, d)
+	if err := DeltaRuleRecurrent(s, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2), h0, DeltaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeltaRuleRecurrent(s, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, f(0, 2, 8, 4), DeltaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "T=0 state", read(t, h0), h0v, 0)
+}
+
+// TestDeltaRuleErrors checks that bad shapes, dtypes and options return ErrShape.
+func TestDeltaRuleErrors(t *testing.T) {
+	d := device(t)
+	f := func(n ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, n...) }
+	cu := func(v ...int32) *gpu.Tensor {
+		x, err := d.FromInt32(v, len(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		return x
+	}
+	i32, err := d.NewTensor(gpu.I32, 1, 10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { i32.Close() })
+	type args struct {
+		o, q, k, v, beta, g, state *gpu.Tensor
+		opt                        DeltaOptions
+	}
+	ok := func() args {
+		return args{f(1, 10, 2, 4), f(1, 10, 2, 8), f(1, 10, 2, 8), f(1, 10, 2, 4), f(1, 10, 2), f(1, 10, 2), f(1, 2, 8, 4), DeltaOptions{}}
+	}
+	nan := float32(math.NaN())
+	bad := map[string]func(a *args){
+		"q 3-D":            func(a *args) { a.q = f(10, 2, 8) },
+		"q nil":            func(a *args) { a.q = nil },
+		"k nil":            func(a *args) { a.k = nil },
+		"k shape":          func(a *args) { a.k = f(1, 10, 2, 7) },
+		"v T":              func(a *args) { a.v = f(1, 9, 2, 4) },
+		"o shape":          func(a *args) { a.o = f(1, 10, 2, 5) },
+		"o nil":            func(a *args) { a.o = nil },
+		"beta nil":         func(a *args) { a.beta = nil },
+		"beta per channel": func(a *args) { a.beta = f(1, 10, 2, 8) },
+		"beta i32":         func(a *args) { a.beta = i32 },
+		"g per channel":    func(a *args) { a.g = f(1, 10, 2, 8) },
+		"g T":              func(a *args) { a.g = f(1, 11, 2) },
+		"state nil":        func(a *args) { a.state = nil },
+		"state shape":      func(a *args) { a.state = f(1, 2, 4, 8) },
+		"state N":          func(a *args) { a.state = f(2, 2, 8, 4) },
+		"K too big":        func(a *args) { a.q, a.k, a.state = f(1, 10, 2, 257), f(1, 10, 2, 257), f(1, 2, 257, 4) },
+		"V too big":        func(a *args) { a.v, a.o, a.state = f(1, 10, 2, 300), f(1, 10, 2, 300), f(1, 2, 8, 300) },
+		"scale NaN":        func(a *args) { a.opt.Scale = &nan },
+		"cu B=2": func(a *args) {
+			a.q, a.k, a.v, a.o, a.beta, a.g = f(2, 10, 2, 8), f(2, 10, 2, 8), f(2, 10, 2, 4), f(2, 10, 2, 4), f(2, 10, 2), f(2, 10, 2)
+			a.opt.CuSeqlens = cu(0, 10)
+		},
+		"cu state N": func(a *args) { a.opt.CuSeqlens = cu(0, 5, 10) },
+		"cu f32":     func(a *args) { a.opt.CuSeqlens = f(2) },
+	}
+	s := stream(t, d)
+	a := ok()
+	if err := DeltaRuleRecurrent(s, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt); err != nil {
+		t.Fatalf("valid arguments: %v", err)
+	}
+	if err := DeltaRuleRecurrent(nil, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt); !errors.Is(err, ErrShape) {
+		t.Errorf("nil stream: got %v, want ErrShape", err)
+	}
+	for name, mod := range bad {
+		a := ok()
+		mod(&a)
+		err := DeltaRuleRecurrent(s, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt)
+		if !errors.Is(err, ErrShape) {
+			t.Errorf("%s: got %v, want ErrShape", name, err)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,117 @@
+// Delta rule, recurrent form (DeltaNet / gated DeltaNet; DESIGN.md section 5), included by
+// delta_rec.comp and delta_rec_f16.comp. One invocation owns columns vt*TV .. vt*TV+TV-1 of one
+// sequence's state for one head (all K rows, padded to the spec constant KP): each column of the
+// state evolves independently given k_t, beta_t and g_t, so no invocation talks to another.
+// Per token, in two passes over the register tile:
+//   S' = exp(g_t) S                       (pass 1, with kS = S'^T k_t, |k_t|^2, |q_t|^2)
+//   u  = beta_t (v_t - kS / |k_t|)         (|k_t| = 1 without L2)
+//   S  = S' + (k_t / |k_t|) u^T;  o_t = S^T q_t * scale / |q_t|   (pass 2)
+// reading and writing state [N, H, K, V] (float32) in place. beta and g are [B, T, H].
+// Sequences are cu[n] .. cu[n+1] (VARLEN; offsets clamped into [0, T]) or the T rows of batch n.
+#include "gla_io.glsl"
+#include "grid.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int KP = 64; // K rounded up to a multiple of 4
+layout(constant_id = 2) const int TV = 16;
+layout(constant_id = 3) const bool K4 = false; // K % 4 == 0
+layout(constant_id = 4) const bool V4 = false; // V % 4 == 0
+layout(constant_id = 5) const bool GATED = false; // g given
+layout(constant_id = 6) const bool L2 = false; // normalise q and k in-kernel
+const int KP4 = KP / 4, TV4 = TV / 4;
+
+layout(std430, binding = 0) readonly buffer Cu { int cu[]; };
+SEQ_BUF(1, q, readonly)
+SEQ_BUF(2, k, readonly)
+SEQ_BUF(3, v, readonly)
+SEQ_BUF(4, beta, readonly)
+SEQ_BUF(5, g, readonly)
+SEQ_BUF(6, o, writeonly)
+F32_BUF(7, st, )
+layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; } p;
+SEQ_LOAD(q, K4)
+SEQ_LOAD(k, K4)
+SEQ_LOAD(v, V4)
+SEQ_STORE(o, V4)
+F32_LOAD(st, V4)
+F32_STORE(st, V4)
+
+void main() {
+    int id = int(linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
+    const int H = p.H, K = p.K, V = p.V;
+    int vt = id % p.nVT;
+    id /= p.nVT;
+    int h = id % H, n = id / H;
+    if (n >= p.N) return;
+    int a = n * p.T, b = a + p.T;
+    if (p.varlen != 0) {
+        a = clamp(cu[n], 0, p.T);
+        b = clamp(cu[n + 1], a, p.T);
+    }
+    int v0 = vt * TV;
+
+    vec4 S[KP][TV4];
+    uint sbase = uint(n * H + h) * uint(K) * uint(V);
+    // 4 rows at a time into the bottom rows, shifting the tile up: few load sites (compile time)
+    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) {
+        [[unroll]] for (int r = 0; r < KP - 4; r++)
+            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
+        [[unroll]] for (int c = 0; c < 4; c++) {
+            int d = d4 + c;
+            uint rb = sbase + uint(min(d, K - 1)) * uint(V);
+            [[unroll]] for (int j = 0; j < TV4; j++) S[KP - 4 + c][j] = mix(vec4(0.0), ld_st(rb, v0 + 4 * j, V), bvec4(d < K));
+        }
+    }
+
+    for (int t = a; t < b; t++) {
+        uint eh = uint(t * H + h);
+        uint ek = eh * uint(K), ev = eh * uint(V);
+        float dec = GATED ? exp(float(g1[eh])) : 1.0;
+        float bt = float(beta1[eh]);
+        vec4 kS[TV4], acc[TV4];
+        [[unroll]] for (int j = 0; j < TV4; j++) {
+            kS[j] = vec4(0.0);
+            acc[j] = vec4(0.0);
+        }
+        float kk = 0.0, qq = 0.0;
+        [[unroll]] for (int a4 = 0; a4 < KP4; a4++) {
+            vec4 kr = ld_k(ek, 4 * a4, K);
+            if (L2) {
+                vec4 qr = ld_q(ek, 4 * a4, K);
+                kk += dot(kr, kr);
+                qq += dot(qr, qr);
+            }
+            [[unroll]] for (int c = 0; c < 4; c++)
+                [[unroll]] for (int j = 0; j < TV4; j++) {
+                    vec4 s = GATED ? S[4 * a4 + c][j] * dec : S[4 * a4 + c][j];
+                    S[4 * a4 + c][j] = s;
+                    kS[j] += kr[c] * s;
+                }
+        }
+        float rk = L2 ? 1.0 / sqrt(kk + 1e-6) : 1.0;
+        float rq = L2 ? p.scale / sqrt(qq + 1e-6) : p.scale;
+        vec4 u[TV4];
+        [[unroll]] for (int j = 0; j < TV4; j++) u[j] = bt * (ld_v(ev, v0 + 4 * j, V) - kS[j] * rk);
+        [[unroll]] for (int a4 = 0; a4 < KP4; a4++) {
+            vec4 kr = ld_k(ek, 4 * a4, K) * rk;
+            vec4 qr = ld_q(ek, 4 * a4, K);
+            [[unroll]] for (int c = 0; c < 4; c++)
+                [[unroll]] for (int j = 0; j < TV4; j++) {
+                    vec4 s = S[4 * a4 + c][j] + kr[c] * u[j];
+                    S[4 * a4 + c][j] = s;
+                    acc[j] += qr[c] * s;
+                }
+        }
+        [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev, v0 + 4 * j, V, acc[j] * rq);
+    }
+
+    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) { // 4 rows at a time from the top, shifting up
+        [[unroll]] for (int c = 0; c < 4; c++) {
+            int d = d4 + c;
+            if (d < K) {
+                [[unroll]] for (int j = 0; j < TV4; j++) st_st(sbase + uint(d) * uint(V), v0 + 4 * j, V, S[c][j]);
+            }
+        }
+        [[unroll]] for (int r = 0; r < KP - 4; r++)
+            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
+    }
+}

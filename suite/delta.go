@@ -1,0 +1,367 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/ops"
+	"github.com/vkseq/vkseq/reference"
+	"github.com/vkseq/vkseq/tensorio"
+)
+
+func init() {
+	Register(Op{
+		Name:    "delta_rule",
+		Summary: "delta rule / gated delta rule (DeltaNet; fla's fused_recurrent_(gated_)delta_rule), recurrent form, float32 or float16 activations",
+		Inputs: "q, k [B,T,H,K], v [B,T,H,V], beta [B,T,H], [g [B,T,H] (log decays; absent: plain delta rule)], " +
+			"[initial_state [N,H,K,V]], [cu_seqlens [N+1] (I32 or I64; B = 1)]",
+		Outputs: "o [B,T,H,V], final_state [N,H,K,V] (N = B, or len(cu_seqlens)-1)",
+		ParamsDoc: "scale (default K^-0.5), use_qk_l2norm (0 or 1, default 0: keys should then be unit vectors); bench: B, T, H, K, V, " +
+			"gated (0 or 1, default 1), variant (recurrent), dtype (default: T sweep 512..8192 at B=1 H=4 K=V=64 gated, and the " +
+			"peer shape B=1 T=512 H=32 K=V=128 gated; -quick: T=512 and 2048 and the peer shape)",
+		Verify: verifyDelta,
+		Bench:  benchDelta,
+		Run:    runDelta,
+		Example: func() ([]tensorio.Tensor, Params) {
+			beta := ExampleTensor("beta", 1, 1, 9, 2)
+			for i, x := range beta.F32 {
+				beta.F32[i] = float32(2 / (1 + math.Exp(-float64(x)))) // in (0, 2)
+			}
+			g := ExampleTensor("g", 1, 1, 9, 2)
+			for i, x := range g.F32 {
+				g.F32[i] = float32(logSigmoid(float64(x) + 3))
+			}
+			return []tensorio.Tensor{ExampleTensor("q", 1, 1, 9, 2, 8), ExampleTensor("k", 1, 1, 9, 2, 8), ExampleTensor("v", 1, 1, 9, 2, 4), beta, g,
+					ExampleTensor("initial_state", 1, 2, 2, 8, 4), {Name: "cu_seqlens", DType: tensorio.I32, Shape: []int{3}, I32: []int32{0, 4, 9}}},
+				Params{"scale": "0.5", "use_qk_l2norm": "1"}
+		},
+	})
+}
+
+// deltaShape is one delta-rule problem: initial state always, cu_seqlens when given (then B = 1).
+// Without l2 the keys are unit vectors from the host; with it, the kernel normalises q and k.
+type deltaShape struct {
+	B, T, H, K, V int
+	cu            []int32
+	gated, l2     bool
+}
+
+// String formats the case for reports.
+func (sh deltaShape) String() string {
+	s := fmt.Sprintf("B=%d T=%d H=%d K=%d V=%d gated=%v l2norm=%v", sh.B, sh.T, sh.H, sh.K, sh.V, sh.gated, sh.l2)
+	if sh.cu != nil {
+		s += fmt.Sprintf(" cu_seqlens=%v", sh.cu)
+	}
+	return s
+}
+
+func (sh deltaShape) n() int {
+	if sh.cu != nil {
+		return len(sh.cu) - 1
+	}
+	return sh.B
+}
+
+// flops of the recurrent form: per token, head and state element the decay multiply (gated),
+// S'ᵀk, the rank-1 update and the output (a multiply-add each).
+func (sh deltaShape) flops() float64 {
+	per := 6.0
+	if sh.gated {
+		per = 7
+	}
+	return per * float64(sh.B*sh.T*sh.H) * float64(sh.K*sh.V)
+}
+
+// bytes is what must move: q, k, v, beta, g in, o out, the states in and out.
+func (sh deltaShape) bytes(dt gpu.DType) float64 {
+	return float64(dt.Size())*float64(sh.B*sh.T*sh.H)*float64(2*sh.K+2*sh.V+2) + 8*float64(sh.n()*sh.H*sh.K*sh.V)
+}
+
+type deltaProblem struct {
+	sh                         deltaShape
+	q, k, v, beta, g, o        *gpu.Tensor
+	h0, fin, cu                *gpu.Tensor
+	qv, kv, vv, betav, gv, h0v []float64
+}
+
+func newDeltaProblem(ts *Tensors, dt gpu.DType, sh deltaShape) (*deltaProblem, error) {
+	r := Rand()
+	pr := &deltaProblem{sh: sh}
+	nk, nv, nh := sh.B*sh.T*sh.H*sh.K, sh.B*sh.T*sh.H*sh.V, sh.B*sh.T*sh.H
+	keys := Randn(r, nk, 1)
+	if !sh.l2 {
+		for i := 0; i < nk; i += sh.K {
+			var ss float64
+			for _, x := range keys[i : i+sh.K] {
+				ss += x * x
+			}
+			for j := i; j < i+sh.K; j++ {
+				keys[j] /= math.Sqrt(ss)
+			}
+		}
+	}
+	var err error
+	up := func(x []float64, shape ...int) (*gpu.Tensor, []float64) {
+		if err != nil {
+			return nil, nil
+		}
+		var t *gpu.Tensor
+		var v []float64
+		t, v, err = ts.uploadRounded(dt, x, shape...)
+		return t, v
+	}
+	pr.q, pr.qv = up(Randn(r, nk, 1), sh.B, sh.T, sh.H, sh.K)
+	pr.k, pr.kv = up(keys, sh.B, sh.T, sh.H, sh.K)
+	pr.v, pr.vv = up(Randn(r, nv, 1), sh.B, sh.T, sh.H, sh.V)
+	pr.beta, pr.betav = up(ssmUniform(r, nh, 0, 2), sh.B, sh.T, sh.H)
+	if sh.gated {
+		gates := ssmUniform(r, nh, 0.5, 1)
+		for i, x := range gates {
+			gates[i] = math.Log(x)
+		}
+		pr.g, pr.gv = up(gates, sh.B, sh.T, sh.H)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st := []int{sh.n(), sh.H, sh.K, sh.V}
+	pr.h0v = Randn(r, sh.n()*sh.H*sh.K*sh.V, 1)
+	if pr.h0, err = ts.Upload(gpu.F32, pr.h0v, st...); err != nil {
+		return nil, err
+	}
+	if pr.fin, err = ts.Output(gpu.F32, st...); err != nil {
+		return nil, err
+	}
+	if pr.o, err = ts.Output(dt, sh.B, sh.T, sh.H, sh.V); err != nil {
+		return nil, err
+	}
+	if sh.cu != nil {
+		if pr.cu, err = ts.d.FromInt32(sh.cu, len(sh.cu)); err != nil {
+			return nil, err
+		}
+		ts.list = append(ts.list, pr.cu)
+	}
+	return pr, nil
+}
+
+func (pr *deltaProblem) reference() (o, fin []float64, err error) {
+	sh := pr.sh
+	return reference.DeltaRule(pr.qv, pr.kv, pr.vv, pr.betav, reference.LinearAttnShape{B: sh.B, T: sh.T, H: sh.H, K: sh.K, V: sh.V},
+		reference.DeltaOptions{G: pr.gv, UseQKL2Norm: sh.l2, InitialState: pr.h0v, CuSeqlens: sh.cu})
+}
+
+// recurrent records the recurrent form over all tokens: fin = h0, then advanced in place.
+func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
+	if err := s.Copy(pr.fin, pr.h0); err != nil {
+		return err
+	}
+	return ops.DeltaRuleRecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g, pr.fin,
+		ops.DeltaOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+}
+
+func deltaCaseResult(d *gpu.Device, dt gpu.DType, sh deltaShape) VerifyResult {
+	res := VerifyResult{Op: "delta_rule", Case: sh.String() + " recurrent", DType: dt.String(), Tol: 1e-5}
+	if dt == gpu.F16 {
+		res.Tol = 2e-3
+	}
+	ts := NewTensors(d)
+	defer ts.Close()
+	pr, err := newDeltaProblem(ts, dt, sh)
+	if err == nil {
+		err = RunStream(d, pr.recurrent)
+	}
+	if err == nil {
+		var want, wantFin []float64
+		if want, wantFin, err = pr.reference(); err == nil {
+			res.RelErr, err = worstErr([]*gpu.Tensor{pr.o, pr.fin}, [][]float64{want, wantFin})
+		}
+	}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	return res
+}
+
+func verifyDelta(ctx context.Context, d *gpu.Device, long bool, report func(VerifyResult)) error {
+	shapes := []deltaShape{
+		{B: 2, T: 1, H: 2, K: 64, V: 64, gated: true},
+		{B: 2, T: 100, H: 2, K: 48, V: 100, gated: true, l2: true},
+		{B: 1, T: 1000, H: 4, K: 64, V: 64},
+		{B: 1, T: 300, H: 2, K: 64, V: 64, gated: true, cu: []int32{0, 0, 1, 65, 130, 300}},
+		{B: 1, T: 200, H: 1, K: 128, V: 128, gated: true, l2: true},
+	}
+	if long {
+		shapes = append(shapes, deltaShape{B: 1, T: 8192, H: 2, K: 64, V: 64, gated: true})
+	}
+	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh deltaShape) VerifyResult { return deltaCaseResult(d, dt, sh) })
+}
+
+func benchDelta(ctx context.Context, b *Bencher, p Params) error {
+	dt, p, err := ssmDType(b.Device, p)
+	if err != nil {
+		return err
+	}
+	if err := p.Check("delta_rule", "B", "T", "H", "K", "V", "gated", "variant"); err != nil {
+		return err
+	}
+	if v := p.String("variant", "recurrent"); v != "recurrent" {
+		return fmt.Errorf("delta_rule: variant=%q: want recurrent (the only form so far)", v)
+	}
+	delete(p, "variant")
+	var shapes []deltaShape
+	if len(p) == 0 {
+		ts := []int{512, 1024, 2048, 4096, 8192}
+		if b.Quick {
+			ts = []int{512, 2048}
+		}
+		for _, t := range ts {
+			shapes = append(shapes, deltaShape{B: 1, T: t, H: 4, K: 64, V: 64, gated: true})
+		}
+		shapes = append(shapes, deltaShape{B: 1, T: 512, H: 32, K: 128, V: 128, gated: true})
+	} else {
+		sh := deltaShape{}
+		for _, k := range []struct {
+			name string
+			v    *int
+			def  int
+		}{{"B", &sh.B, 1}, {"T", &sh.T, 512}, {"H", &sh.H, 4}, {"K", &sh.K, 64}, {"V", &sh.V, 64}} {
+			if *k.v, err = p.Int(k.name, k.def); err != nil {
+				return err
+			}
+			if *k.v < 1 {
+				return fmt.Errorf("delta_rule: %s=%d, want ≥ 1", k.name, *k.v)
+			}
+		}
+		if sh.K > 256 || sh.V > 256 {
+			return fmt.Errorf("delta_rule: K=%d V=%d, want K, V ≤ 256", sh.K, sh.V)
+		}
+		if sh.gated, err = p.Bool("gated", true); err != nil {
+			return err
+		}
+		shapes = append(shapes, sh)
+	}
+	for _, sh := range shapes {
+		if err := benchDeltaOne(ctx, b, dt, sh); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchDeltaOne(ctx context.Context, b *Bencher, dt gpu.DType, sh deltaShape) error {
+	ts := NewTensors(b.Device)
+	defer ts.Close()
+	pr, err := newDeltaProblem(ts, dt, sh)
+	if err != nil {
+		return err
+	}
+	med, mn, err := b.Measure(ctx, pr.recurrent)
+	if err != nil {
+		return fmt.Errorf("delta_rule recurrent %v: %w", sh, err)
+	}
+	refT, err := refTime(b, 4*float64(sh.B*sh.T*sh.H)*float64(sh.K*sh.V), func() error { _, _, err := pr.reference(); return err })
+	if err != nil {
+		return err
+	}
+	gated := 0
+	if sh.gated {
+		gated = 1
+	}
+	b.Add(Result{Op: "delta_rule", Variant: "recurrent", DType: dt.String(),
+		Shape:    map[string]int{"B": sh.B, "T": sh.T, "H": sh.H, "K": sh.K, "V": sh.V, "gated": gated},
+		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refT.Nanoseconds(), Note: perToken(med, sh.B*sh.T)},
+		sh.flops(), sh.bytes(dt))
+	return nil
+}
+
+func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error) {
+	const op = "delta_rule"
+	if err := p.Check(op, "scale", "use_qk_l2norm"); err != nil {
+		return nil, err
+	}
+	var scale *float32
+	if _, ok := p["scale"]; ok {
+		s, err := p.Float("scale", 0)
+		if err != nil {
+			return nil, err
+		}
+		s32 := float32(s)
+		scale = &s32
+	}
+	l2, err := p.Bool("use_qk_l2norm", false)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.CheckKnown("q", "k", "v", "beta", "g", "initial_state", "cu_seqlens"); err != nil {
+		return nil, err
+	}
+	if _, err := in.Float32("q", tensorio.Any, tensorio.Any, tensorio.Any, tensorio.Any); err != nil {
+		return nil, err
+	}
+	qs, _ := in.Shape("q")
+	bs, t, h, k := qs[0], qs[1], qs[2], qs[3]
+	if _, err := in.Float32("v", bs, t, h, tensorio.Any); err != nil {
+		return nil, err
+	}
+	vs, _ := in.Shape("v")
+	n := bs
+	cu, hasCu, err := in.OptionalInt32("cu_seqlens", tensorio.Any)
+	if err != nil {
+		return nil, err
+	}
+	if hasCu {
+		if _, err := reference.ValidateCuSeqlens(cu, bs, t); err != nil {
+			return nil, fmt.Errorf("delta_rule: cu_seqlens: %w", err)
+		}
+		n = len(cu) - 1
+	}
+	ts := NewTensors(d)
+	defer ts.Close()
+	var x [6]*gpu.Tensor
+	for i, s := range []struct {
+		name     string
+		optional bool
+		shape    []int
+	}{{"q", false, qs}, {"k", false, qs}, {"v", false, vs}, {"beta", false, []int{bs, t, h}}, {"g", true, []int{bs, t, h}},
+		{"initial_state", true, []int{n, h, k, vs[3]}}} {
+		if s.optional {
+			x[i], err = ssmOptional(ts, in, s.name, s.shape...)
+		} else {
+			x[i], err = ssmRequired(ts, in, s.name, s.shape...)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	var cuT *gpu.Tensor
+	if hasCu {
+		if cuT, err = d.FromInt32(cu, len(cu)); err != nil {
+			return nil, err
+		}
+		ts.list = append(ts.list, cuT)
+	}
+	o, err := ts.Output(gpu.F32, vs...)
+	if err != nil {
+		return nil, err
+	}
+	fin, err := ts.Output(gpu.F32, n, h, k, vs[3])
+	if err != nil {
+		return nil, err
+	}
+	err = RunStream(d, func(s *gpu.Stream) error {
+		if x[5] != nil {
+			if err := s.Copy(fin, x[5]); err != nil {
+				return err
+			}
+		} else if err := s.Fill(fin, 0); err != nil {
+			return err
+		}
+		return ops.DeltaRuleRecurrent(s, o, x[0], x[1], x[2], x[3], x[4], fin, ops.DeltaOptions{Scale: scale, UseQKL2Norm: l2, CuSeqlens: cuT})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ssmOutputs([]string{"o", "final_state"}, o, fin)
+}
