@@ -443,6 +443,12 @@ func (p *RFFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
+		if p.st.big != nil {
+			if err := p.st.big.inverse(s, p.st.p, sv, sb, nr, 1, f, 1, 1, yv, yb, float32(1/float64(p.n))); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			continue
+		}
 		units := nr
 		if odd {
 			units = ceilDiv(nr, 2)

@@ -47,8 +47,17 @@ func TestPlanFFT(t *testing.T) {
 		for n := 1; n <= 4500; n++ {
 			pl, err := planFFT(n, 8, classes, few)
 			if err != nil {
-				if n <= 4096 {
-					t.Errorf("planFFT(%d): %v", n, err)
+				// the large path must take it
+				info := gpu.DeviceInfo{Type: gpu.CPU, SubgroupSize: 8, SubgroupInCompute: true, SubgroupOps: []string{"shuffle"}}
+				if !few {
+					info.Type = gpu.Discrete
+				}
+				b, err := planBig(info, n)
+				switch {
+				case err != nil:
+					t.Errorf("planFFT(%d) and planBig: %v", n, err)
+				case b.p1.N*b.p2.N != b.M || b.M < n || (b.blue && b.M < 2*n-1) || (!b.blue && b.M != n):
+					t.Errorf("planBig(%d) = %+v: inconsistent", n, b)
 				}
 				continue
 			}

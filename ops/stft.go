@@ -122,6 +122,7 @@ type STFTPlan struct {
 	pl  fftPlan
 	tab *gpu.Tensor // fft.comp tables
 	ola *gpu.Tensor // wsq [n], per [hop]
+	big *bigPlan    // the large-size path, when pl does not fit one group of lanes
 
 	mu     sync.Mutex
 	closed bool
@@ -138,8 +139,12 @@ func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 		return nil, err
 	}
 	pl, err := planUnit(d.Info(), p.nfft)
+	var big *bigPlan
 	if err != nil {
-		return nil, err
+		if big, err = newBigPlan(d, p.nfft, p.window); err != nil {
+			return nil, err
+		}
+		pl = fftPlan{N: 1, M: 1, P: 1, E: 1, emax: fftClasses(d.Info())[0]} // unused
 	}
 	tabs := fftTables(pl, p.nfft, p.window)
 	tab, err := d.FromFloat32(gpu.F32, tabs, len(tabs))
@@ -159,9 +164,12 @@ func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 	olaT, err := d.FromFloat32(gpu.F32, ola, len(ola))
 	if err != nil {
 		tab.Close()
+		if big != nil {
+			big.close()
+		}
 		return nil, err
 	}
-	return &STFTPlan{d: d, p: p, pl: pl, tab: tab, ola: olaT}, nil
+	return &STFTPlan{d: d, p: p, pl: pl, tab: tab, ola: olaT, big: big}, nil
 }
 
 // Close frees the plan's tensors. It is idempotent.
@@ -177,6 +185,9 @@ func (pl *STFTPlan) Close() error {
 	pl.closed = true
 	pl.tab.Close()
 	pl.ola.Close()
+	if pl.big != nil {
+		pl.big.close()
+	}
 	return nil
 }
 
@@ -325,6 +336,12 @@ func (pl *STFTPlan) forward(s *gpu.Stream, out, x *gpu.Tensor, rows, l, frames, 
 			units := nframes
 			if odd {
 				units = ceilDiv(nframes, 2)
+			}
+			if pl.big != nil {
+				if err := pl.big.forward(s, pl.p, xv, ov, xb, ob, nr, l, frames, f, f0, f1, flags, scale); err != nil {
+					return fmt.Errorf("%s: %w", op, err)
+				}
+				continue
 			}
 			p := fftPush{nfft: uint32(pl.p.nfft), hop: uint32(pl.p.hop), pad: uint32(pl.p.pad()), L: uint32(l),
 				frames: uint32(frames), nframes: uint32(nframes), flags: flags, xBase: uint32(xb), oBase: uint32(ob),
@@ -517,7 +534,11 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 			if q0 < total && mlo <= mhi {
 				mc = mhi - mlo + 1
 			}
-			if mc > 0 {
+			if mc > 0 && pl.big != nil {
+				if err := pl.big.inverse(s, p, sv, sb+2*mlo, nr, mc, rowLen/2, frames, 1, fbT, 0, scale); err != nil {
+					return fmt.Errorf("%s: %w", op, err)
+				}
+			} else if mc > 0 {
 				nframes := nr * mc
 				units := nframes
 				if odd {

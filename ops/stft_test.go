@@ -384,3 +384,67 @@ func TestSTFTErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSTFTLarge checks sizes beyond one lane group's private arrays, which take the four-step
+// path through scratch tensors (ops/fft_big.go): odd sizes above 2048, sizes whose half has a
+// large prime factor, and (-long) sizes above 8192.
+func TestSTFTLarge(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	sizes := []int{2049, 4097 * 2}
+	if *long {
+		sizes = append(sizes, 3001, 4099, 10000, 12289, 16384)
+	}
+	for i, n := range sizes {
+		opt := stftVariant(n, i, r)
+		t.Run(optString(opt), func(t *testing.T) {
+			pl, err := NewSTFTPlan(d, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pl.Close()
+			if pl.big == nil {
+				t.Fatalf("n_fft %d: expected the large path", n)
+			}
+			b, l := 2, n+2*opt.HopLength+3
+			x := rounded(randn(r, b*l, 1))
+			want, _, frames, err := reference.STFT(x, b, l, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runSTFT(t, d, pl, x, b, l)
+			checkErr(t, fmt.Sprintf("stft (M=%d blue=%v, %d×%d)", pl.big.M, pl.big.blue, pl.big.p1.N, pl.big.p2.N), got, want, tolF32)
+			spec := rounded(randn(r, b*pl.Freqs()*frames*2, 1))
+			if wantY, _, err := reference.ISTFT(spec, b, pl.Freqs(), frames, opt); err == nil {
+				checkErr(t, "istft", runISTFT(t, d, pl, spec, b, frames, 0), wantY, tolF32)
+			} else {
+				t.Logf("no istft: %v", err)
+			}
+		})
+	}
+	// the batched real FFT, odd batch of an odd size
+	for _, n := range []int{2049} {
+		pl, err := NewRFFTPlan(d, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := 3
+		x := rounded(randn(r, batch*n, 1))
+		xt := upload(t, d, gpu.F32, x, batch, n)
+		out := poisoned(t, d, gpu.F32, batch, n/2+1, 2)
+		y := poisoned(t, d, gpu.F32, batch, n)
+		s := stream(t, d)
+		if err := pl.Forward(s, out, xt); err != nil {
+			t.Fatal(err)
+		}
+		if err := pl.Inverse(s, y, out); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		checkErr(t, "rfft", read(t, out), refRFFT(x, batch, n), tolF32)
+		checkErr(t, "irfft(rfft)", read(t, y), x, tolF32)
+		pl.Close()
+	}
+}

@@ -46,7 +46,7 @@ layout(push_constant) uniform PC {
     uint units;  // frame units in this dispatch
     uint K;      // units per invocation
     uint flags;  // 1: odd n (two frames per unit), 2: reflect padding, 4: two-sided spectrum,
-                 // 8: inverse (spectrum in, windowed frames out)
+                 // 8: inverse (spectrum in, windowed frames out), 16: columns (below)
     uint xBase;  // element offset of the dispatch's first row in binding 0 (floats)
     uint oBase;  // element offset in binding 2 (floats)
     uint F;      // frequency bins of a frame in the spectrum tensor
@@ -204,6 +204,7 @@ void main() {
     const bool odd = (pc.flags & 1u) != 0u;
     const bool twoSided = (pc.flags & 4u) != 0u;
     const bool inverse = (pc.flags & 8u) != 0u;
+    const bool columns = (pc.flags & 16u) != 0u;
     const uint sgl = gl_SubgroupInvocationID;
     lane = sgl & (P - 1u);
     laneBase = sgl & ~(P - 1u);
@@ -256,7 +257,28 @@ void main() {
         const uint bB = cB / pc.frames, mB = cB - bB * pc.frames;
         uint cur = 0;
 
-        if (!inverse) {
+        if (columns) {
+            // columns: the forward DFT of N complex values of a scratch tensor (the passes of the
+            // large-size path, ops/fft_big.go). Unit u = (u1, u2) with u2 < frames reads
+            // in2[xBase/2 + u1 L + u2 hop + j pad] and writes out2[oBase/2 + u1 sB + u2 sF + k sM],
+            // multiplied by tab2[f0 + u2 k] (the four-step twiddle) when f1 != 0.
+            const uint uc = min(unit, pc.units - 1u);
+            const uint u1 = uc / pc.frames, u2 = uc - u1 * pc.frames;
+            const uint ib = pc.xBase / 2u + u1 * pc.L + u2 * pc.hop;
+            for (uint e = 0; e < E; e++) {
+                uint j = BLUE ? E * lane + e : lane + P * e;
+                vec2 z = in2[ib + min(j, N - 1u) * pc.pad];
+                buf[e] = j < N ? z : vec2(0.0);
+            }
+            cur = run(0u);
+            const uint ob = pc.oBase / 2u + u1 * pc.sB + u2 * pc.sF;
+            for (uint k2 = 0; k2 < E; k2++) {
+                uint k = E * lane + k2;
+                vec2 v = buf[cur + k2] * pc.scale;
+                if (pc.f1 != 0u) v = cmul(v, tab2[pc.f0 + u2 * min(k, N - 1u)]);
+                if (okU && k < N) out2[ob + k * pc.sM] = v;
+            }
+        } else if (!inverse) {
             // load (strided for the normal order, blocked for Bluestein), window; frames that need
             // no padding take the direct path (no reflection, clamps or masks per sample)
             const int sA = int(mA * pc.hop), sB = int(mB * pc.hop);
