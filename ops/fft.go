@@ -138,7 +138,7 @@ func planUnit(info gpu.DeviceInfo, nfft int) (fftPlan, error) {
 	if nfft%2 == 0 {
 		n = nfft / 2
 	}
-	pl, err := planFFT(n, fftLanesMax(info), fftClasses(info), info.Type == gpu.CPU)
+	pl, err := planFFT(n, fftLanesMax(info), fftClasses(info), fftFewLanes(info))
 	if err != nil {
 		return pl, shapeErr("fft", "n_fft = %d is larger than this device's FFT kernels take", nfft)
 	}

@@ -67,7 +67,7 @@ func splitSize(m, pmax int, classes []int, few, direct bool) (p1, p2 fftPlan, ok
 func planBig(info gpu.DeviceInfo, n int) (bigPlan, error) {
 	// a split into two direct transforms, else Bluestein over a smooth size split so, else a
 	// split whose halves use Bluestein themselves
-	pmax, classes, few := fftLanesMax(info), fftClasses(info), info.Type == gpu.CPU
+	pmax, classes, few := fftLanesMax(info), fftClasses(info), fftFewLanes(info)
 	if p1, p2, ok := splitSize(n, pmax, classes, few, true); ok {
 		return bigPlan{N: n, M: n, p1: p1, p2: p2}, nil
 	}

@@ -216,8 +216,12 @@ void main() {
     // units), window (n floats) after them.
     const uint oStep = E, oPost = E + M, oChirp = E + M + N, oBh = E + M + 2u * N;
     const uint oWin = 2u * (E + 2u * M + 2u * N);
+    // w_E^j is the same for every lane: each loads every P-th value and the others come by shuffle
+    for (uint e0 = 0; e0 < E; e0 += P) {
+        vec2 mine = tab2[min(e0 + lane, E - 1u)];
+        for (uint t = 0; t < P && e0 + t < E; t++) ST(twl, e0 + t, subgroupShuffle(mine, laneBase + t));
+    }
     for (uint e = 0; e < E; e++) {
-        ST(twl, e, tab2[e]);
         ST(tws, e, tab2[oStep + lane * e]);
         uint k = min(E * lane + e, N - 1u);
         ST(twp, e, tab2[oPost + k]);
