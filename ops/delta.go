@@ -91,10 +91,11 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 		return nil // no token: the state is unchanged
 	}
 	tile := glaTileFor(d.Info(), z.K, z.V)
-	nVT := ceilDiv(z.Vp, tile.RecTV)
+	tv := deltaRecTV(d.Info(), z.K, z.V)
+	nVT := ceilDiv(z.Vp, tv)
 	R := gpu.Read
 	kern, err := glaKernel(d, "delta_rec", z.dt, []gpu.Access{R, R, R, R, R, R, gpu.Write, gpu.ReadWrite}, 32,
-		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(g != nil), b2u(opt.UseQKL2Norm))
+		uint32(tile.LX), uint32(z.Kp), uint32(tv), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(g != nil), b2u(opt.UseQKL2Norm))
 	if err != nil {
 		return err
 	}
