@@ -186,11 +186,12 @@ func ssdTileFor(info gpu.DeviceInfo, vec bool) ssdTile {
 // invocation, so more units amortise them) and the fewest workgroups worth keeping.
 type fftShape struct{ Local, K, MinGroups int }
 
-// fftShapeFor: lavapipe loads every table value lane by lane (about as costly as a frame's
-// samples), so each invocation walks up to 16 units; GPUs want one unit per invocation.
+// fftShapeFor: lavapipe loads every table value lane by lane (together about as costly as a few
+// frames' samples), so each invocation walks up to 32 units, keeping 8 workgroups for its
+// threads; GPUs want few units per invocation and many workgroups.
 func fftShapeFor(info gpu.DeviceInfo, pl fftPlan) fftShape {
 	if info.Type == gpu.CPU {
-		return fftShape{Local: 32, K: 16, MinGroups: 16}
+		return fftShape{Local: 32, K: 32, MinGroups: 8}
 	}
 	return fftShape{Local: 64, K: 2, MinGroups: 256}
 }
@@ -201,6 +202,11 @@ func fftShapeFor(info gpu.DeviceInfo, pl fftPlan) fftShape {
 func fftClasses(info gpu.DeviceInfo) []int {
 	return []int{64, 128, 256, 512}
 }
+
+// fftFewLanes: on lavapipe a unit should use as few lanes as its private-array class allows (a
+// SIMD batch then carries several units, which amortises the loops' overhead: n_fft 16 ran 5x
+// faster on one lane per unit than on eight); GPUs spread a unit over as many lanes as they can.
+func fftFewLanes(info gpu.DeviceInfo) bool { return info.Type == gpu.CPU }
 
 // deltaRecTV is the number of state columns each invocation of the recurrent delta-rule kernel
 // (ops/delta.go) owns, with all K rows in registers. On lavapipe every k and q load is paid lane by
