@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -114,4 +115,46 @@ func clampBelow(x []float64, lo float64) []float64 {
 		x[i] = max(x[i], lo)
 	}
 	return x
+}
+
+// TestUnaryGrid checks every unary function element by element on a dense grid of inputs, so that
+// an inaccurate range (like log(1+u) for small u through the driver's log) cannot hide in the
+// norm of a large random vector.
+func TestUnaryGrid(t *testing.T) {
+	d := device(t)
+	var x []float64
+	for v := -80.0; v <= 40; v += 0.0137 {
+		x = append(x, v)
+	}
+	x = rounded(x)
+	n := len(x)
+	xt := upload(t, d, gpu.F32, x, n)
+	for _, op := range []UnaryOp{Exp, SiLU, Sigmoid, Softplus} {
+		out := poisoned(t, d, gpu.F32, n)
+		s := stream(t, d)
+		if err := Unary(s, op, out, xt); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		got := read(t, out)
+		want, err := reference.Unary(op.String(), x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// exp evaluated as exp2(x·log2 e) in float32 loses about |x| ulps: allow for it.
+		worst, at := 0.0, 0
+		for i := range x {
+			e := math.Abs(float64(got[i])-want[i]) / math.Abs(want[i]) / (2e-6 + 1e-7*math.Abs(x[i]))
+			if !(e <= worst) {
+				worst, at = e, i
+			}
+		}
+		if !(worst <= 1) {
+			t.Errorf("%v: relative error %.3g × (2e-6 + 1e-7|x|) at x = %v (got %v, want %v)", op, worst, x[at], got[at], want[at])
+		} else {
+			t.Logf("%v: worst relative error %.3g × (2e-6 + 1e-7|x|) at x = %v", op, worst, x[at])
+		}
+	}
 }

@@ -1,9 +1,23 @@
 // Numerically careful scalar functions shared by the shaders.
 
-// log1p(u) for u >= 0, accurate for small u (GLSL has none): log(1+u) * u / ((1+u) - 1).
+// log1p(u) for 0 <= u <= 1, to float32 precision without relying on the driver's log (whose
+// absolute error near 1 is too large for small u on some devices, lavapipe among them):
+// log1p(u) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), s = u / (2 + u) <= 1/3; the terms up to
+// s^19 leave a relative error below 1e-10.
 float log1p_pos(float u) {
-    float w = 1.0 + u;
-    return w == 1.0 ? u : log(w) * u / (w - 1.0);
+    float s = u / (2.0 + u);
+    float s2 = s * s;
+    float p = 1.0 / 19.0;
+    p = p * s2 + 1.0 / 17.0;
+    p = p * s2 + 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    p = p * s2 + 1.0;
+    return 2.0 * s * p;
 }
 
 // softplus(x) = log(1 + exp(x)), and x itself above 20 (torch's threshold).
