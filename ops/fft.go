@@ -281,17 +281,33 @@ const (
 	fftInverse  = 8
 )
 
-// fftUnitKernel returns the pipeline of fft.comp for a plan (both directions share it).
+// fftUnitKernel returns the pipeline of fft.comp for a plan (both directions share it). Some small
+// one-lane plans (fftFixed) get a pipeline of their own with the sizes fixed, whose loops LLVM
+// unrolls into registers.
 func fftUnitKernel(d *gpu.Device, pl fftPlan) (*gpu.Kernel, fftShape, error) {
 	sh := fftShapeFor(d.Info(), pl)
+	spec := []uint32{uint32(sh.Local), uint32(pl.emax), b2u(pl.blue), 0, 0, 0}
+	if pl.P == 1 && fftFixed(d.Info(), pl.E) {
+		word, _ := fftPlanWord(pl)
+		spec[1] = uint32(pl.E + pl.E%2)
+		spec[3], spec[4], spec[5] = uint32(pl.E), word, uint32(len(pl.radices))
+	}
 	if testFFTAlt != nil {
 		k, err := d.Kernel(gpu.KernelSpec{Name: "fft_alt", SPIRV: testFFTAlt, Bindings: []gpu.Access{gpu.Read, gpu.Read, gpu.Write},
-			PushSize: fftPushSize, Spec: []uint32{uint32(sh.Local), uint32(pl.emax), b2u(pl.blue)}})
+			PushSize: fftPushSize, Spec: spec})
 		return k, sh, err
 	}
-	k, err := kernel(d, "fft", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, fftPushSize,
-		uint32(sh.Local), uint32(pl.emax), b2u(pl.blue))
+	k, err := kernel(d, "fft", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, fftPushSize, spec...)
 	return k, sh, err
+}
+
+// fftPlanWord packs a plan's radices, 4 bits each, first pass lowest.
+func fftPlanWord(pl fftPlan) (uint32, uint32) {
+	var w uint32
+	for i, r := range pl.radices {
+		w |= uint32(r) << (4 * i)
+	}
+	return w, uint32(len(pl.radices))
 }
 
 // Test knobs: a step program and units per invocation replacing the planned ones.
@@ -312,10 +328,7 @@ func fftDispatch(s *gpu.Stream, k *gpu.Kernel, sh fftShape, pl fftPlan, p fftPus
 		kk /= 2
 	}
 	p.N, p.E, p.P = uint32(pl.N), uint32(pl.E), uint32(pl.P)
-	p.plan, p.npass = 0, uint32(len(pl.radices))
-	for i, r := range pl.radices {
-		p.plan |= uint32(r) << (4 * i)
-	}
+	p.plan, p.npass = fftPlanWord(pl)
 	if testFFTK > 0 {
 		kk = testFFTK
 	}

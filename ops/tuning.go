@@ -220,3 +220,11 @@ func deltaRecTV(info gpu.DeviceInfo, K, V int) int {
 	}
 	return min(tv, ceilDiv(V, 4)*4)
 }
+
+// fftFixed reports whether a one-lane unit of E values gets a pipeline with its sizes fixed,
+// unrolled into registers. On lavapipe that removes loop and private-array overheads: the batched
+// n_fft 16 FFT ran about 30% faster; but each such size costs a pipeline (seconds of LLVM), so
+// only the small sizes people use take it: n_fft 16 (iSTFTNet) and 20 (StyleTTS2).
+func fftFixed(info gpu.DeviceInfo, e int) bool {
+	return info.Type == gpu.CPU && (e == 8 || e == 10)
+}

@@ -20,6 +20,14 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int EMAX = 64;  // largest E (even)
 layout(constant_id = 2) const bool BLUE = false; // Bluestein tables
+// A pipeline may be built for one small transform: EFIX values per lane, one lane per unit, the
+// passes' radices PLANFIX (NPASSFIX of them). Every loop then has a constant trip count, LLVM
+// unrolls them and the private arrays become registers (lavapipe: the loops' and arrays'
+// overheads dominate transforms as small as n_fft 16). 0: sizes come from the push constants.
+layout(constant_id = 3) const uint EFIX = 0;
+layout(constant_id = 4) const uint PLANFIX = 0;
+layout(constant_id = 5) const uint NPASSFIX = 0;
+const bool FIX = EFIX > 0u;
 
 #include "fft_radix.glsl"
 #include "grid.glsl"
@@ -110,14 +118,14 @@ DEFPASS(8)
 
 // exactDiv is a / b when b divides a (both below 2^24): a float division, since lavapipe emits a
 // vector integer division as one scalar division per lane.
-uint exactDiv(uint a, uint b) { return uint(float(a) / float(b) + 0.5); }
+uint exactDiv(uint a, uint b) { return FIX ? a / b : uint(float(a) / float(b) + 0.5); }
 
 // localFFT transforms the E values at buf[cur..] (natural order in and out) and returns the
 // offset of the result.
 uint localFFT(uint cur) {
-    uint E = pc.E, Ns = 1;
-    for (uint p = 0; p < pc.npass; p++) {
-        uint R = (pc.plan >> (4 * p)) & 15u;
+    uint E = FIX ? EFIX : pc.E, Ns = 1;
+    for (uint p = 0; p < (FIX ? NPASSFIX : pc.npass); p++) {
+        uint R = ((FIX ? PLANFIX : pc.plan) >> (4 * p)) & 15u;
         uint dst = E - cur;
         uint nb = exactDiv(E, R);
         uint ts = exactDiv(nb, Ns);
@@ -145,7 +153,7 @@ vec2 stw[3];
 void cross(uint cur, bool pre, bool post, bool conjIn, bool conjOut) {
     uint P = pc.P;
     uint rev = P > 1u ? bitfieldReverse(lane) >> (32u - uint(findLSB(P))) : 0u;
-    for (uint k2 = 0; k2 < pc.E; k2++) {
+    for (uint k2 = 0; k2 < (FIX ? EFIX : pc.E); k2++) {
         vec2 v = buf[cur + k2];
         if (conjIn) v = conjc(v);
         if (pre) v = cmul(v, LD(tws, k2));
@@ -172,7 +180,7 @@ uint run(uint cur) {
         } else if (op == S_CROSS_PRE || op == S_CROSS_POST) {
             cross(cur, op == S_CROSS_PRE, op == S_CROSS_POST, false, false);
         } else {
-            for (uint e = 0; e < pc.E; e++) {
+            for (uint e = 0; e < (FIX ? EFIX : pc.E); e++) {
                 vec2 v = buf[cur + e];
                 if (op == S_CONJ) v = conjc(v);
                 else if (op == S_CHIRP) v = cmul(v, LD(chp, e));
@@ -200,7 +208,7 @@ float padded(uint b, int pos, bool ok) {
 }
 
 void main() {
-    const uint P = pc.P, E = pc.E, N = pc.N, M = P * E;
+    const uint P = FIX ? 1u : pc.P, E = FIX ? EFIX : pc.E, N = pc.N, M = P * E;
     const bool odd = (pc.flags & 1u) != 0u;
     const bool twoSided = (pc.flags & 4u) != 0u;
     const bool inverse = (pc.flags & 8u) != 0u;
