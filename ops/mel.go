@@ -82,9 +82,9 @@ func (m *Mel) Close() error {
 	return nil
 }
 
-// replicated returns a [rows, r, c] tensor holding mat (r×c, row-major) rows times, from the
-// cached tensor *t when it has enough rows.
-func (m *Mel) replicated(t **gpu.Tensor, have *int, mat []float64, rows, r, c int) (*gpu.Tensor, error) {
+// replicated returns a [rows, rp, cp] tensor holding the r×c matrix mat (row-major) zero-padded
+// to rp×cp, rows times, from the cached tensor *t when it has enough rows.
+func (m *Mel) replicated(t **gpu.Tensor, have *int, mat []float64, rows, r, c, rp, cp int) (*gpu.Tensor, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -95,22 +95,26 @@ func (m *Mel) replicated(t **gpu.Tensor, have *int, mat []float64, rows, r, c in
 			// recordings may still use the smaller copy: keep it until Close
 			m.retired = append(m.retired, *t)
 		}
-		data := make([]float32, rows*r*c)
-		one := reference.ToFloat32(mat)
-		for i := 0; i < rows; i++ {
-			copy(data[i*r*c:], one)
+		data := make([]float32, rows*rp*cp)
+		for i := 0; i < r; i++ {
+			for j := 0; j < c; j++ {
+				data[i*cp+j] = float32(mat[i*c+j])
+			}
 		}
-		nt, err := m.d.FromFloat32(gpu.F32, data, rows*r*c)
+		for k := 1; k < rows; k++ {
+			copy(data[k*rp*cp:], data[:rp*cp])
+		}
+		nt, err := m.d.FromFloat32(gpu.F32, data, rows*rp*cp)
 		if err != nil {
 			return nil, err
 		}
 		*t, *have = nt, rows
 	}
-	w, err := (*t).Window(0, rows*r*c)
+	w, err := (*t).Window(0, rows*rp*cp)
 	if err != nil {
 		return nil, err
 	}
-	return w.Reshape(rows, r, c)
+	return w.Reshape(rows, rp, cp)
 }
 
 // melRows is the most batch rows one GEMM of the mel projection takes: its operands must fit the
@@ -119,14 +123,16 @@ func melRows(d *gpu.Device, rowBytes uint64) int {
 	return max(int((bindLimit(d)-64)/max(rowBytes, 1)), 1)
 }
 
+func ceil4(n int) int { return (n + 3) / 4 * 4 }
+
 // Spectrogram records the mel spectrogram of a complex spectrum spec [B, F, frames, 2] (F32, as
 // STFTPlan.Forward writes it; F = freqs): mel [B, mels, frames] (F32) with
 //
 //	mel[b, j, m] = Σ_f |spec[b, f, m]|^power · fb[f, j]
 //
 // (torchaudio's Spectrogram(power) then MelScale). power must be finite and > 0 (2: power, 1:
-// magnitude). The power spectrogram goes through a scratch tensor of the stream; spec is not
-// modified.
+// magnitude). The power spectrogram and the GEMM's product go through scratch tensors of the
+// stream, padded to multiples of 4 so that GEMM takes its vec4 path; spec is not modified.
 func (m *Mel) Spectrogram(s *gpu.Stream, mel, spec *gpu.Tensor, power float64) error {
 	const op = "mel_spectrogram"
 	if s == nil {
@@ -153,63 +159,75 @@ func (m *Mel) Spectrogram(s *gpu.Stream, mel, spec *gpu.Tensor, power float64) e
 		return nil
 	}
 	d := s.Device()
-	rowIn, rowOut := m.freqs*frames, m.mels*frames
-	per := min(melRows(d, uint64(rowIn)*8), b)
+	f, nm := m.freqs, m.mels
+	fp, tp, mp := ceil4(f), ceil4(frames), ceil4(nm)
+	per := min(melRows(d, uint64(fp*tp)*8), b)
 	limit := bindLimit(d)
 	for b0 := 0; b0 < b; b0 += per {
 		nb := min(per, b-b0)
-		pw, err := s.Temp(gpu.F32, nb, m.freqs, frames)
+		pw, err := s.Temp(gpu.F32, nb, fp, tp)
 		if err != nil {
 			return err
 		}
-		sv, sb, err := alignedWindow(spec, 2*b0*rowIn, 2*nb*rowIn, limit)
+		if fp != f || tp != frames {
+			if err := s.Fill(pw, 0); err != nil {
+				return err
+			}
+		}
+		sv, sb, err := alignedWindow(spec, 2*b0*f*frames, 2*nb*f*frames, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		if err := melElementwise(s, 0, pw, sv, nb*rowIn, float32(power), sb/2, 0); err != nil {
+		if err := melElementwise(s, 0, pw, sv, melCopy{rows: nb * f, cols: frames, rpb: f, ib: sb / 2, iRS: frames, iBS: f * frames,
+			oRS: tp, oBS: fp * tp, p: float32(power)}); err != nil {
 			return err
 		}
-		a, err := m.replicated(&m.fbT, &m.fbTRows, transpose(m.fb, m.freqs, m.mels), nb, m.mels, m.freqs)
+		a, err := m.replicated(&m.fbT, &m.fbTRows, transpose(m.fb, f, nm), nb, nm, f, mp, fp)
 		if err != nil {
 			return err
 		}
-		if nb == b {
-			return GEMM(s, mel, a, pw, GEMMOptions{})
-		}
-		part, err := s.Temp(gpu.F32, nb, m.mels, frames)
+		prod, err := s.Temp(gpu.F32, nb, mp, tp)
 		if err != nil {
 			return err
 		}
-		if err := GEMM(s, part, a, pw, GEMMOptions{}); err != nil {
+		if err := GEMM(s, prod, a, pw, GEMMOptions{}); err != nil {
 			return err
 		}
-		if err := placeRows(s, mel, part, b0*rowOut, nb*rowOut); err != nil {
+		mv, mb, err := alignedWindow(mel, b0*nm*frames, nb*nm*frames, limit)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if err := melElementwise(s, 2, mv, prod, melCopy{rows: nb * nm, cols: frames, rpb: nm, iRS: tp, iBS: mp * tp,
+			ob: mb, oRS: frames, oBS: nm * frames}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// placeRows copies part (n elements) to element off of dst.
-func placeRows(s *gpu.Stream, dst, part *gpu.Tensor, off, n int) error {
-	dv, db, err := alignedWindow(dst, off, n, bindLimit(s.Device()))
-	if err != nil {
-		return err
-	}
-	return melElementwise(s, 2, dv, part, n, 0, 0, db)
+// melCopy is a problem of stft_mel.comp: rows (row r is row r mod rpb of matrix r / rpb) of cols
+// elements, with element offsets and row and matrix strides on each side.
+type melCopy struct {
+	rows, cols, rpb, ib, iRS, iBS, ob, oRS, oBS int
+	p                                           float32
 }
 
-// melElementwise records stft_mel.comp in the given mode over n elements.
-func melElementwise(s *gpu.Stream, mode int, out, in *gpu.Tensor, n int, p float32, iBase, oBase int) error {
-	k, err := kernel(s.Device(), "stft_mel", []gpu.Access{gpu.Read, gpu.Write}, 16, uint32(mode))
+// melElementwise records stft_mel.comp in the given mode.
+func melElementwise(s *gpu.Stream, mode int, out, in *gpu.Tensor, c melCopy) error {
+	if c.rows == 0 || c.cols == 0 {
+		return nil
+	}
+	k, err := kernel(s.Device(), "stft_mel", []gpu.Access{gpu.Read, gpu.Write}, 40, uint32(mode))
 	if err != nil {
 		return err
 	}
-	groups, err := group1D(s.Device(), ceilDiv(n, 4), 64)
+	groups, err := group1D(s.Device(), c.rows*ceilDiv(c.cols, 4), 64)
 	if err != nil {
 		return err
 	}
-	return s.Dispatch(k, groups, gpu.Push(uint32(n), p, uint32(iBase), uint32(oBase)), in, out)
+	push := gpu.Push(uint32(c.rows), uint32(c.cols), uint32(c.rpb), uint32(c.ib), uint32(c.iRS), uint32(c.iBS),
+		uint32(c.ob), uint32(c.oRS), uint32(c.oBS), c.p)
+	return s.Dispatch(k, groups, push, in, out)
 }
 
 func transpose(a []float64, r, c int) []float64 {
@@ -259,7 +277,7 @@ func LogMel(s *gpu.Stream, out, x *gpu.Tensor, floor float64) error {
 		if err != nil {
 			return err
 		}
-		if err := melElementwise(s, 1, ov, xv, c, float32(floor), xb, ob); err != nil {
+		if err := melElementwise(s, 1, ov, xv, melCopy{rows: 1, cols: c, rpb: 1, ib: xb, ob: ob, p: float32(floor)}); err != nil {
 			return err
 		}
 	}
@@ -317,37 +335,46 @@ func (m *Mel) ToLinear(s *gpu.Stream, linear, mel *gpu.Tensor, pinv bool) error 
 		m.mu.Unlock()
 	}
 	d := s.Device()
-	rowIn, rowOut := m.mels*frames, m.freqs*frames
-	per := min(melRows(d, uint64(rowOut)*4), b)
+	f, nm := m.freqs, m.mels
+	fp, tp, mp := ceil4(f), ceil4(frames), ceil4(nm)
+	per := min(melRows(d, uint64(fp*tp)*4), b)
 	limit := bindLimit(d)
 	for b0 := 0; b0 < b; b0 += per {
 		nb := min(per, b-b0)
-		at, err := m.replicated(&m.lin[idx], &m.linRows[idx], a, nb, m.freqs, m.mels)
+		at, err := m.replicated(&m.lin[idx], &m.linRows[idx], a, nb, f, nm, fp, mp)
 		if err != nil {
 			return err
 		}
-		if nb == b {
-			return GEMM(s, linear, at, mel, GEMMOptions{})
-		}
-		mv, mb, err := alignedWindow(mel, b0*rowIn, nb*rowIn, limit)
+		mv, mb, err := alignedWindow(mel, b0*nm*frames, nb*nm*frames, limit)
 		if err != nil {
 			return err
 		}
-		in, err := s.Temp(gpu.F32, nb, m.mels, frames)
+		in, err := s.Temp(gpu.F32, nb, mp, tp)
 		if err != nil {
 			return err
 		}
-		if err := melElementwise(s, 2, in, mv, nb*rowIn, 0, mb, 0); err != nil {
+		if mp != nm || tp != frames {
+			if err := s.Fill(in, 0); err != nil {
+				return err
+			}
+		}
+		if err := melElementwise(s, 2, in, mv, melCopy{rows: nb * nm, cols: frames, rpb: nm, ib: mb, iRS: frames, iBS: nm * frames,
+			oRS: tp, oBS: mp * tp}); err != nil {
 			return err
 		}
-		part, err := s.Temp(gpu.F32, nb, m.freqs, frames)
+		prod, err := s.Temp(gpu.F32, nb, fp, tp)
 		if err != nil {
 			return err
 		}
-		if err := GEMM(s, part, at, in, GEMMOptions{}); err != nil {
+		if err := GEMM(s, prod, at, in, GEMMOptions{}); err != nil {
 			return err
 		}
-		if err := placeRows(s, linear, part, b0*rowOut, nb*rowOut); err != nil {
+		lv, lb, err := alignedWindow(linear, b0*f*frames, nb*f*frames, limit)
+		if err != nil {
+			return err
+		}
+		if err := melElementwise(s, 2, lv, prod, melCopy{rows: nb * f, cols: frames, rpb: f, iRS: tp, iBS: fp * tp,
+			ob: lb, oRS: frames, oBS: f * frames}); err != nil {
 			return err
 		}
 	}

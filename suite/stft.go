@@ -388,6 +388,9 @@ func benchSTFT(ctx context.Context, b *Bencher, p Params) error {
 				return err
 			}
 		}
+		if err := benchIRFFT(ctx, b, 512, 4096); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -519,7 +522,42 @@ func benchRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	return nil
 }
 
-// runTensorsSTFT reads the optional window input.
+// benchIRFFT measures the batched inverse real FFT (C2R) at n × batch against PEERS.md's VkFFT
+// C2R figure (512 × 4096: 18.6 ms), scaled by this run's copy ceiling.
+func benchIRFFT(ctx context.Context, b *Bencher, n, batch int) error {
+	d := b.Device
+	pl, err := ops.NewRFFTPlan(d, n)
+	if err != nil {
+		return err
+	}
+	defer pl.Close()
+	ts := NewTensors(d)
+	defer ts.Close()
+	spec, err := ts.Upload(gpu.F32, Randn(Rand(), batch*(n/2+1)*2, 1), batch, n/2+1, 2)
+	if err != nil {
+		return err
+	}
+	y, err := ts.Output(gpu.F32, batch, n)
+	if err != nil {
+		return err
+	}
+	med, mn, err := b.Measure(ctx, func(s *gpu.Stream) error { return pl.Inverse(s, y, spec) })
+	if err != nil {
+		return fmt.Errorf("irfft n=%d: %w", n, err)
+	}
+	fps := float64(batch) / med.Seconds()
+	note := fmt.Sprintf("%.3g frames/s", fps)
+	if n == 512 && batch == 4096 && b.Ceilings.CopyGBps > 0 {
+		peerFPS := float64(batch) / 18.6e-3
+		scaled := peerFPS * b.Ceilings.CopyGBps / peerCopyGBps
+		note += fmt.Sprintf("; VkFFT C2R %.3g frames/s on PEERS.md's machine, scaled to this run's copy ceiling: %.3g frames/s, ours %.2fx that", peerFPS, scaled, fps/scaled)
+	}
+	b.Add(Result{Op: "stft", Variant: "irfft", DType: "f32", Shape: map[string]int{"n_fft": n, "B": batch}, MedianNS: med.Nanoseconds(),
+		MinNS: mn.Nanoseconds(), Note: note}, float64(batch)*fftFlops(n), float64(batch)*(float64(n)*4+float64(n/2+1)*8))
+	return nil
+}
+
+// stftWindowInput reads the optional window input.
 func stftWindowInput(in *tensorio.File) ([]float32, error) {
 	w, ok, err := in.OptionalFloat32("window", tensorio.Any)
 	if err != nil || !ok {
