@@ -242,7 +242,11 @@ func benchGLA(ctx context.Context, b *Bencher, p Params) error {
 	var jobs []job
 	defaults := len(p) == 0
 	if defaults {
-		for t := 512; t <= 32768; t *= 4 {
+		maxT := 32768
+		if b.Quick {
+			maxT = 2048
+		}
+		for t := 512; t <= maxT; t *= 4 {
 			sh := glaShape{B: 1, T: t, H: 4, K: 64, V: 64, gateN: 1}
 			jobs = append(jobs, job{sh: sh}, job{sh: sh, recurrent: true})
 		}

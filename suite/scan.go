@@ -271,7 +271,11 @@ func benchScan(ctx context.Context, b *Bencher, p Params) error {
 	var shapes []scanShape
 	decode := len(p) == 0
 	if len(p) == 0 {
-		for l := 512; l <= 32768; l *= 2 {
+		maxL := 32768
+		if b.Quick {
+			maxL = 2048
+		}
+		for l := 512; l <= maxL; l *= 2 {
 			shapes = append(shapes, scanShape{B: 1, D: 1536, L: l, N: 16, G: 1})
 		}
 	} else {

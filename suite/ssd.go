@@ -191,7 +191,11 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 	var jobs []job
 	defaults := len(p) == 0
 	if defaults {
-		for l := 512; l <= 32768; l *= 2 {
+		maxL := 32768
+		if b.Quick {
+			maxL = 1024
+		}
+		for l := 512; l <= maxL; l *= 2 {
 			jobs = append(jobs, job{sh: ssdShape{B: 1, L: l, H: 24, P: 64, G: 1, N: 128}})
 		}
 		peer := ssdShape{B: 1, L: 512, H: 48, P: 64, G: 1, N: 128}
