@@ -2,8 +2,9 @@
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
-// Real FFTs of framed, windowed signals: the STFT (MODE 0) and the inverse FFT + window of the
-// iSTFT (MODE 1, writing windowed frames for stft_ola.comp to overlap-add).
+// Real FFTs of framed, windowed signals: the STFT (forward: signal in, spectrum bins out) and the
+// inverse FFT + window of the iSTFT (flag 8: spectrum in, windowed frames out for istft_ola.comp
+// to overlap-add); flag 16 runs plain complex FFTs over a scratch tensor for ops/fft_big.go.
 //
 // A frame unit is one real frame of even length n (packed as N = n/2 complex values z[j] =
 // x[2j] + i x[2j+1]), or two real frames of odd length n (z = xA + i xB, N = n). Its complex FFT
@@ -16,7 +17,11 @@
 // Bluestein runs transposed, multiplies by the chirp filter's spectrum, and runs the normal order on
 // the conjugate; the FFT itself never leaves the lane's registers and private arrays, the signal is
 // read once per frame and every twiddle comes from a float64-computed table (binding 1), copied
-// into private arrays once per invocation, which then walks K frame units.
+// into private arrays once per invocation, which then walks K frame units. The steps between load
+// and store come as a program in the push constants (one copy of each heavy block of code: LLVM's
+// compile time on lavapipe grows with code size), so one pipeline serves every size of a class.
+// No shared memory: on lavapipe every shared or buffer access is emitted lane by lane, while
+// private arrays are gathered and shuffles are register moves.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int EMAX = 64;  // largest E (even)
 layout(constant_id = 2) const bool BLUE = false; // Bluestein tables
