@@ -243,6 +243,8 @@ func handle(h any) C.uint64_t {
 		p = unsafe.Pointer(x)
 	case vk.QueryPool:
 		p = unsafe.Pointer(x)
+	case vk.ShaderModule:
+		p = unsafe.Pointer(x)
 	default:
 		panic(fmt.Sprintf("gpu: handle of %T", h)) // unreachable: only the types above are passed
 	}

@@ -1,8 +1,7 @@
 package gpu
 
 /*
-#include <stdlib.h>
-#include <string.h>
+#include "shim.h"
 */
 import "C"
 
@@ -196,40 +195,20 @@ func (c *kernelCache) build(spec KernelSpec) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	stage := vk.PipelineShaderStageCreateInfo{
-		SType:  vk.StructureTypePipelineShaderStageCreateInfo,
-		Stage:  vk.ShaderStageComputeBit,
-		Module: mod,
-		PName:  "main\x00",
+	// The pipeline is created from C memory alone (the shim): the binding's slice conversions can
+	// be freed by finalizers while a long driver compile is still reading them.
+	var spec0 *C.uint32_t
+	if len(spec.Spec) > 0 {
+		spec0 = (*C.uint32_t)(unsafe.Pointer(&spec.Spec[0]))
 	}
-	var specData unsafe.Pointer
-	if n := len(spec.Spec); n > 0 {
-		// The constants live in C memory: the binding stores PData in a C struct.
-		specData = C.malloc(C.size_t(4 * n))
-		defer C.free(specData)
-		copy(unsafe.Slice((*uint32)(specData), n), spec.Spec)
-		entries := make([]vk.SpecializationMapEntry, n)
-		for i := range entries {
-			entries[i] = vk.SpecializationMapEntry{ConstantID: uint32(i), Offset: uint32(4 * i), Size: 4}
-		}
-		stage.PSpecializationInfo = []vk.SpecializationInfo{{
-			MapEntryCount: uint32(n),
-			PMapEntries:   entries,
-			DataSize:      uint(4 * n),
-			PData:         specData,
-		}}
-	}
-	infos := []vk.ComputePipelineCreateInfo{{
-		SType:  vk.StructureTypeComputePipelineCreateInfo,
-		Stage:  stage,
-		Layout: pl,
-	}}
-	pipes := make([]vk.Pipeline, 1)
-	r := vk.CreateComputePipelines(c.d.dev, vk.NullPipelineCache, 1, infos, nil, pipes)
+	var pipe C.uint64_t
+	r := vk.Result(C.vks_create_pipeline(c.d.fast, handle(mod), handle(pl), C.uint32_t(len(spec.Spec)), spec0, &pipe))
 	if err := check("vkCreateComputePipelines", r); err != nil {
 		return nil, err
 	}
-	return &Kernel{d: c.d, spec: spec, setLayout: sl, layout: pl, pipeline: pipes[0]}, nil
+	var p vk.Pipeline
+	*(*C.uint64_t)(unsafe.Pointer(&p)) = pipe
+	return &Kernel{d: c.d, spec: spec, setLayout: sl, layout: pl, pipeline: p}, nil
 }
 
 func (c *kernelCache) destroy() {

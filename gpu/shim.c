@@ -178,6 +178,7 @@ typedef void (*vks_write_ts_t)(void* cmd, uint32_t stage, uint64_t pool, uint32_
 typedef void (*vks_fill_t)(void* cmd, uint64_t buf, uint64_t off, uint64_t size, uint32_t data);
 typedef void (*vks_copy_t)(void* cmd, uint64_t src, uint64_t dst, uint32_t n, const void* regions);
 typedef int32_t (*vks_queue_submit_t)(void* queue, uint32_t n, const void* submits, uint64_t fence);
+typedef int32_t (*vks_create_pipelines_t)(void* device, uint64_t cache, uint32_t n, const void* infos, const void* alloc, uint64_t* pipelines);
 
 struct vks_dev {
 	void* device;
@@ -192,6 +193,7 @@ struct vks_dev {
 	vks_fill_t fill;
 	vks_copy_t copy;
 	vks_queue_submit_t submit;
+	vks_create_pipelines_t create_pipelines;
 };
 
 vks_dev* vks_dev_new(void* gipa, void* instance, void* device) {
@@ -211,8 +213,9 @@ vks_dev* vks_dev_new(void* gipa, void* instance, void* device) {
 	d->fill = (vks_fill_t)gdpa(device, "vkCmdFillBuffer");
 	d->copy = (vks_copy_t)gdpa(device, "vkCmdCopyBuffer");
 	d->submit = (vks_queue_submit_t)gdpa(device, "vkQueueSubmit");
+	d->create_pipelines = (vks_create_pipelines_t)gdpa(device, "vkCreateComputePipelines");
 	if (!d->alloc_sets || !d->update_sets || !d->bind_pipeline || !d->bind_sets || !d->push || !d->dispatch ||
-	    !d->barrier || !d->write_ts || !d->fill || !d->copy || !d->submit) {
+	    !d->barrier || !d->write_ts || !d->fill || !d->copy || !d->submit || !d->create_pipelines) {
 		free(d);
 		return NULL;
 	}
@@ -287,4 +290,46 @@ int32_t vks_submit(vks_dev* d, void* queue, void* cmd, uint64_t fence) {
 	void* cmds[1] = {cmd};
 	vks_submit_info si = {4 /* SUBMIT_INFO */, NULL, 0, NULL, NULL, 1, cmds, 0, NULL};
 	return d->submit(queue, 1, &si, fence);
+}
+
+typedef struct { uint32_t constantID, offset; size_t size; } vks_spec_entry;
+typedef struct { uint32_t count; const vks_spec_entry* entries; size_t dataSize; const void* data; } vks_spec_info;
+typedef struct {
+	uint32_t sType; const void* pNext; uint32_t flags; uint32_t stage; uint64_t module;
+	const char* pName; const vks_spec_info* pSpecializationInfo;
+} vks_stage_info;
+typedef struct {
+	uint32_t sType; const void* pNext; uint32_t flags; vks_stage_info stage;
+	uint64_t layout; uint64_t basePipelineHandle; int32_t basePipelineIndex;
+} vks_compute_info;
+
+int32_t vks_create_pipeline(vks_dev* d, uint64_t module, uint64_t layout, uint32_t n, const uint32_t* spec, uint64_t* pipeline) {
+	vks_spec_entry* entries = NULL;
+	uint32_t* data = NULL;
+	vks_spec_info si;
+	memset(&si, 0, sizeof si);
+	if (n > 0) {
+		entries = calloc(n, sizeof(vks_spec_entry));
+		data = calloc(n, sizeof(uint32_t));
+		if (!entries || !data) { free(entries); free(data); return -1; /* VK_ERROR_OUT_OF_HOST_MEMORY */ }
+		for (uint32_t i = 0; i < n; i++) {
+			entries[i].constantID = i; entries[i].offset = 4 * i; entries[i].size = 4;
+			data[i] = spec[i];
+		}
+		si.count = n; si.entries = entries; si.dataSize = 4 * (size_t)n; si.data = data;
+	}
+	vks_compute_info ci;
+	memset(&ci, 0, sizeof ci);
+	ci.sType = 29; /* COMPUTE_PIPELINE_CREATE_INFO */
+	ci.stage.sType = 18; /* PIPELINE_SHADER_STAGE_CREATE_INFO */
+	ci.stage.stage = 0x20; /* COMPUTE */
+	ci.stage.module = module;
+	ci.stage.pName = "main";
+	ci.stage.pSpecializationInfo = n > 0 ? &si : NULL;
+	ci.layout = layout;
+	ci.basePipelineIndex = -1;
+	int32_t r = d->create_pipelines(d->device, 0, 1, &ci, NULL, pipeline);
+	free(entries);
+	free(data);
+	return r;
 }

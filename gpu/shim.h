@@ -51,3 +51,7 @@ void vks_timestamp(vks_dev* d, void* cmd, uint32_t stage, uint64_t pool, uint32_
 void vks_fill(vks_dev* d, void* cmd, uint64_t buffer, uint64_t offset, uint64_t size, uint32_t value);
 void vks_copy(vks_dev* d, void* cmd, uint64_t src, uint64_t src_off, uint64_t dst, uint64_t dst_off, uint64_t size);
 int32_t vks_submit(vks_dev* d, void* queue, void* cmd, uint64_t fence);
+// vks_create_pipeline builds a compute pipeline with entry point "main" and n specialization
+// constants (ids 0..n-1, 4 bytes each) from C memory only, so no Go-owned memory is referenced
+// while the driver compiles. Returns a VkResult.
+int32_t vks_create_pipeline(vks_dev* d, uint64_t module, uint64_t layout, uint32_t n, const uint32_t* spec, uint64_t* pipeline);
