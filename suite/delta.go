@@ -297,26 +297,11 @@ func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 	if err := in.CheckKnown("q", "k", "v", "beta", "g", "initial_state", "cu_seqlens"); err != nil {
 		return nil, err
 	}
-	if _, err := in.Float32("q", tensorio.Any, tensorio.Any, tensorio.Any, tensorio.Any); err != nil {
-		return nil, err
-	}
-	qs, _ := in.Shape("q")
-	bs, t, h, k := qs[0], qs[1], qs[2], qs[3]
-	if _, err := in.Float32("v", bs, t, h, tensorio.Any); err != nil {
-		return nil, err
-	}
-	vs, _ := in.Shape("v")
-	n := bs
-	cu, hasCu, err := in.OptionalInt32("cu_seqlens", tensorio.Any)
+	qs, vs, n, cu, hasCu, err := linearAttnShapes("delta_rule", in)
 	if err != nil {
 		return nil, err
 	}
-	if hasCu {
-		if _, err := reference.ValidateCuSeqlens(cu, bs, t); err != nil {
-			return nil, fmt.Errorf("delta_rule: cu_seqlens: %w", err)
-		}
-		n = len(cu) - 1
-	}
+	bs, t, h, k := qs[0], qs[1], qs[2], qs[3]
 	ts := NewTensors(d)
 	defer ts.Close()
 	var x [6]*gpu.Tensor

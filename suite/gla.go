@@ -366,26 +366,11 @@ func runGLA(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 	if err := in.CheckKnown("q", "k", "v", "g", "initial_state", "cu_seqlens"); err != nil {
 		return nil, err
 	}
-	if _, err := in.Float32("q", tensorio.Any, tensorio.Any, tensorio.Any, tensorio.Any); err != nil {
-		return nil, err
-	}
-	qs, _ := in.Shape("q")
-	bs, t, h, k := qs[0], qs[1], qs[2], qs[3]
-	if _, err := in.Float32("v", bs, t, h, tensorio.Any); err != nil {
-		return nil, err
-	}
-	vs, _ := in.Shape("v")
-	n := bs
-	cu, hasCu, err := in.OptionalInt32("cu_seqlens", tensorio.Any)
+	qs, vs, n, cu, hasCu, err := linearAttnShapes("gla", in)
 	if err != nil {
 		return nil, err
 	}
-	if hasCu {
-		if _, err := reference.ValidateCuSeqlens(cu, bs, t); err != nil {
-			return nil, fmt.Errorf("gla: cu_seqlens: %w", err)
-		}
-		n = len(cu) - 1
-	}
+	h, k := qs[2], qs[3]
 	ts := NewTensors(d)
 	defer ts.Close()
 	var x [5]*gpu.Tensor
@@ -440,4 +425,27 @@ func runGLA(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 		return nil, err
 	}
 	return ssmOutputs([]string{"o", "final_state"}, o, fin)
+}
+
+// linearAttnShapes reads the shapes shared by the linear-attention ops' files: q [B,T,H,K],
+// v [B,T,H,V], and optional cu_seqlens [N+1] (validated); n is the number of sequences.
+func linearAttnShapes(op string, in *tensorio.File) (qs, vs []int, n int, cu []int32, hasCu bool, err error) {
+	if _, err = in.Float32("q", tensorio.Any, tensorio.Any, tensorio.Any, tensorio.Any); err != nil {
+		return
+	}
+	qs, _ = in.Shape("q")
+	if _, err = in.Float32("v", qs[0], qs[1], qs[2], tensorio.Any); err != nil {
+		return
+	}
+	vs, _ = in.Shape("v")
+	n = qs[0]
+	if cu, hasCu, err = in.OptionalInt32("cu_seqlens", tensorio.Any); err != nil || !hasCu {
+		return
+	}
+	if _, err = reference.ValidateCuSeqlens(cu, qs[0], qs[1]); err != nil {
+		err = fmt.Errorf("%s: cu_seqlens: %w", op, err)
+		return
+	}
+	n = len(cu) - 1
+	return
 }
