@@ -14,10 +14,11 @@ import (
 //	S_t = S' + k_t u_tᵀ
 //	o_t = S_tᵀ (scale · q_t)
 //
-// DeltaRuleRecurrent computes it token by token and agrees with reference.DeltaRule.
+// DeltaRule computes it chunk by chunk for prefill (the WY / UT form), DeltaRuleRecurrent token
+// by token for decode; both agree with reference.DeltaRule.
 
-// DeltaOptions are the optional inputs of DeltaRuleRecurrent.
-type DeltaOptions struct {
+// DeltaRecurrentOptions are the optional inputs of DeltaRuleRecurrent.
+type DeltaRecurrentOptions struct {
 	// Scale multiplies q; nil means K^-0.5. It must be finite.
 	Scale *float32
 	// UseQKL2Norm normalises every head vector of q and k in the kernel to x / sqrt(Σx² + 1e-6)
@@ -50,7 +51,7 @@ type DeltaOptions struct {
 // long prefills take time proportional to T. An error wrapping ErrShape says which tensor or
 // option is wrong; one wrapping gpu.ErrUnsupported means the device cannot run the request (f16
 // without 16-bit storage, a tensor larger than one binding).
-func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, opt DeltaOptions) error {
+func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, opt DeltaRecurrentOptions) error {
 	const op = "delta_rule_recurrent"
 	if s == nil {
 		return shapeErr(op, "nil stream")
@@ -113,6 +114,272 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 	}
 	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, beta, gb, o, state); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// DeltaOptions are the optional inputs and outputs of DeltaRule.
+type DeltaOptions struct {
+	// Scale multiplies q; nil means K^-0.5. It must be finite.
+	Scale *float32
+	// UseQKL2Norm normalises every head vector of q and k in the kernel to x / sqrt(Σx² + 1e-6)
+	// before use (reference.L2Norm with reference.L2NormEps); q and k themselves are not modified.
+	UseQKL2Norm bool
+	// InitialState is the state each sequence starts from, F32 [N,H,K,V]; nil means zeros.
+	InitialState *gpu.Tensor
+	// FinalState, when not nil, receives each sequence's state after its last token, F32
+	// [N,H,K,V]. It may be the same tensor as InitialState (the state is then advanced in place).
+	FinalState *gpu.Tensor
+	// CuSeqlens switches to variable-length mode: an I32 tensor [N+1] of offsets into T
+	// (starting at 0, non-decreasing, ending at T) splitting the T tokens of the single batch
+	// row (B must be 1) into N independent sequences; empty sequences are legal. DeltaRule reads
+	// it back to the host when recording (to validate it and to size the chunk grid), so its
+	// contents must be final then.
+	CuSeqlens *gpu.Tensor
+}
+
+// DeltaRule records the chunked (WY / UT) form of the delta rule, gated when g is not nil
+// (prefill).
+//
+// Shapes: q, k [B,T,H,K], v and o [B,T,H,V], beta and g [B,T,H], all F32, or all F16 where the
+// device has 16-bit storage (Device.Info().Float16Storage); 1 <= K, V <= 256 (any size), H >= 1,
+// B, T >= 0. States (DeltaOptions) are F32 [N,H,K,V] with N = B, or N = len(cu_seqlens)-1 in
+// variable-length mode. o is overwritten; q, k, v, beta, g, the initial state and cu_seqlens are
+// not modified. beta is used as given (no clamping: beta in (1, 2] gives the transition a
+// negative eigenvalue along a unit key). Keys should have unit norm (or set UseQKL2Norm). g nil is
+// the plain delta rule. Accumulation is float32 whatever the storage.
+//
+// Per chunk of 64 tokens, with G the cumulative gate inside the chunk (DESIGN.md section 5):
+//
+//	A  = strictly_lower(diag(beta) K Kᵀ ⊙ exp(G_i − G_j))
+//	T  = (I + A)⁻¹                      (blocked forward substitution, 16×16 blocks)
+//	W  = T (K ⊙ beta ⊙ exp(G)),  U = T (V ⊙ beta)
+//	Vn = U − W H                        (H: the state entering the chunk)
+//	O  = scale [ (Q H) ⊙ exp(G) + tril(Q Kᵀ ⊙ exp(G_i − G_j)) Vn ]
+//	H' = exp(G_last) H + Kᵀ (Vn ⊙ exp(G_last − G))
+//
+// so the product of the chunk's (I − beta k kᵀ) factors is never formed. Work per segment of
+// chunks: the per-row operands (parallel over chunks and heads), the 16×16 blocks of A and of the
+// masked attention, T by column blocks, W and U (GLA's output kernel), the states and Vn
+// (sequential over a sequence's chunks, parallel over sequences, heads and state columns) and the
+// output (GLA's output kernel). With g <= 0 (as from logsigmoid) every exponential it evaluates
+// has an exponent <= 0; positive gates are growth factors that overflow float32 sooner than in
+// DeltaRuleRecurrent.
+//
+// ws holds the scratch; long inputs are split into segments so that each scratch buffer stays
+// within 64 MiB and the device's binding range. ws may be nil: the scratch then comes from s.Temp
+// and is freed when the submission completes. An error wrapping ErrShape says which tensor or
+// option is wrong; one wrapping gpu.ErrUnsupported means the device cannot run the request (f16
+// without 16-bit storage, a tensor larger than one binding).
+func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, opt DeltaOptions) error {
+	const op = "delta_rule"
+	if s == nil {
+		return shapeErr(op, "nil stream")
+	}
+	z, err := glaCheck(op, o, q, k, v, k, opt.Scale, opt.CuSeqlens)
+	if err != nil {
+		return err
+	}
+	d := q.Device()
+	if s.Device() != d || (ws != nil && ws.d != d) {
+		return shapeErr(op, "the stream, workspace and tensors must share one device")
+	}
+	if err := checkTensor(op, "beta", beta, z.dt, z.B, z.T, z.H); err != nil {
+		return err
+	}
+	if beta.Device() != d {
+		return shapeErr(op, "beta is on another device")
+	}
+	if g != nil {
+		if err := checkTensor(op, "g", g, z.dt, z.B, z.T, z.H); err != nil {
+			return err
+		}
+		if g.Device() != d {
+			return shapeErr(op, "g is on another device")
+		}
+	}
+	if err := z.checkState(op, "initial_state", opt.InitialState, d); err != nil {
+		return err
+	}
+	if err := z.checkState(op, "final_state", opt.FinalState, d); err != nil {
+		return err
+	}
+	if err := checkBindable(op, d, []string{"q", "k", "v", "beta", "g", "o", "initial_state", "final_state"},
+		q, k, v, beta, g, o, opt.InitialState, opt.FinalState); err != nil {
+		return err
+	}
+	chunkRow, chunkLen, err := glaChunks(op, z, opt.CuSeqlens)
+	if err != nil {
+		return err
+	}
+	NC := len(chunkRow)
+	if z.N == 0 {
+		return nil
+	}
+	if NC == 0 {
+		return carryState(s, opt.InitialState, opt.FinalState)
+	}
+	scratch := func(name string, dt gpu.DType, n int) (*gpu.Tensor, error) { return ws.scratch(s, name, dt, n) }
+	fin := opt.FinalState
+	if fin == nil {
+		if fin, err = scratch("delta_carry", gpu.F32, z.N*z.H*z.K*z.V); err != nil {
+			return err
+		}
+	}
+
+	info := d.Info()
+	tile := glaTileFor(info, z.K, z.V)
+	tv := 4 // the state pass's columns: the recurrent kernel's, rounded down to a power of two
+	for 2*tv <= deltaRecTV(info, z.K, z.V) {
+		tv *= 2
+	}
+	Vh := ceilDiv(z.Vp, max(tv, tile.OutTV)) * max(tv, tile.OutTV) // hbuf's padded width: both tiles divide it
+	nVTs, nVTo := Vh/tv, ceilDiv(z.Vp, tile.OutTV)
+	lim := uint64(glaSegBytes)
+	if ws != nil && ws.segBytes > 0 {
+		lim = ws.segBytes
+	}
+	lim = min(lim, info.MaxStorageBufferRange)
+	hPerChunk := uint64(z.H*z.Kp*Vh) * 4
+	rowBytes := uint64(z.H*max(z.Kp, z.V, glaChunk)) * 4
+	if hPerChunk > lim || glaChunk*rowBytes > lim {
+		return fmt.Errorf("%w: %s: one chunk's scratch (H=%d K=%d V=%d) exceeds %d bytes", gpu.ErrUnsupported, op, z.H, z.K, z.V, lim)
+	}
+	segs := glaSegments(chunkRow, chunkLen, hPerChunk, rowBytes, lim)
+	maxC, maxR := segMax(segs)
+
+	var bufs [13]*gpu.Tensor
+	for i, b := range []struct {
+		name string
+		n    int
+	}{
+		{"table", 2*z.N + 2*NC},
+		{"delta_kn", maxR * z.H * z.Kp}, {"delta_qn", maxR * z.H * z.Kp},
+		{"delta_qs", maxR * z.H * z.Kp}, {"delta_kw", maxR * z.H * z.Kp},
+		{"delta_vb", maxR * z.H * z.V}, {"delta_gb", maxR * z.H * 2},
+		{"delta_amat", maxR * z.H * glaChunk}, {"delta_attn", maxR * z.H * glaChunk},
+		{"delta_tmat", maxR * z.H * glaChunk}, {"delta_w", maxR * z.H * z.Kp},
+		{"delta_u", maxR * z.H * z.V}, {"delta_states", maxC * z.H * z.Kp * Vh},
+	} {
+		dt := gpu.F32
+		if i == 0 {
+			dt = gpu.I32
+		}
+		if bufs[i], err = scratch(b.name, dt, b.n); err != nil {
+			return err
+		}
+	}
+	tab, kn, qn, qs, kw, vb, gbb, amat, abuf, tbuf, wbuf, ubuf, hbuf := bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5], bufs[6], bufs[7], bufs[8], bufs[9], bufs[10], bufs[11], bufs[12]
+
+	R, W, RW := gpu.Read, gpu.Write, gpu.ReadWrite
+	plan, err := kernel(d, "gla_plan", []gpu.Access{R, W}, 16)
+	if err != nil {
+		return err
+	}
+	cuT, varlen := tab, 0
+	if opt.CuSeqlens != nil {
+		cuT, varlen = opt.CuSeqlens, 1
+	}
+	if err := s.Dispatch(plan, [3]uint32{1, 1, 1}, gpu.Push(z.N, z.T, NC, varlen), cuT, tab); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	k4, v4 := b2u(z.K%4 == 0), b2u(z.V%4 == 0)
+	prep, err := glaKernel(d, "delta_prep", z.dt, []gpu.Access{R, R, R, R, R, R, W, W, W, W, W, W}, 36,
+		uint32(tile.LX), k4, v4, b2u(g != nil), b2u(opt.UseQKL2Norm))
+	if err != nil {
+		return err
+	}
+	kk, err := kernel(d, "delta_kk", []gpu.Access{R, R, R, R, W, W}, 28, uint32(tile.LX))
+	if err != nil {
+		return err
+	}
+	inv, err := kernel(d, "delta_inv", []gpu.Access{R, R, RW}, 20, uint32(tile.LX))
+	if err != nil {
+		return err
+	}
+	outAccess := []gpu.Access{R, R, R, R, R, W}
+	gemmW, err := kernel(d, "gla_out", outAccess, 48, uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), 1)
+	if err != nil {
+		return err
+	}
+	gemmU, err := kernel(d, "gla_out", outAccess, 48, uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
+	if err != nil {
+		return err
+	}
+	state, err := kernel(d, "delta_state", []gpu.Access{R, R, R, RW, R, R, RW, W}, 40,
+		uint32(tile.LX), uint32(z.Kp), uint32(tv), v4)
+	if err != nil {
+		return err
+	}
+	outName := "gla_out"
+	if z.dt == gpu.F16 {
+		outName = "delta_out_f16"
+	}
+	out, err := kernel(d, outName, outAccess, 48, uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
+	if err != nil {
+		return err
+	}
+
+	gb := g
+	if gb == nil {
+		gb = beta // not read: GATED is false
+	}
+	nRB := glaChunk / tile.OutTM
+	h0 := opt.InitialState
+	for i, sg := range segs {
+		segC := sg.b - sg.a
+		grid, err := glaGrid(d, segC*z.H, tile.LX, 1)
+		if err != nil {
+			return err
+		}
+		if err := s.Dispatch(prep, grid, gpu.Push(z.H, z.K, z.V, z.Kp, z.N, sg.a, sg.b, sg.r0, z.scale),
+			tab, q, k, v, beta, gb, kn, qn, qs, kw, vb, gbb); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		grid[2] = uint32(min(10, ceilDiv(sg.maxLen, glaSub)*(ceilDiv(sg.maxLen, glaSub)+1)/2))
+		if err := s.Dispatch(kk, grid, gpu.Push(z.H, z.Kp, z.N, sg.a, sg.b, sg.r0, z.scale), tab, kn, qn, gbb, amat, abuf); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		grid[2] = uint32(ceilDiv(sg.maxLen, glaSub))
+		if err := s.Dispatch(inv, grid, gpu.Push(z.H, z.N, sg.a, sg.b, sg.r0), tab, amat, tbuf); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		// W = T kw and U = T vb: the output kernel without its state term (Kp = 0)
+		for _, m := range []struct {
+			k       *gpu.Kernel
+			x, y    *gpu.Tensor
+			width   int
+			columns int
+		}{{gemmW, kw, wbuf, z.Kp, ceilDiv(z.Kp, tile.OutTV)}, {gemmU, vb, ubuf, z.V, nVTo}} {
+			if grid, err = glaGrid(d, segC*z.H, tile.LX, nRB*m.columns); err != nil {
+				return err
+			}
+			if err := s.Dispatch(m.k, grid, gpu.Push(z.H, m.width, 0, 0, 0, z.N, sg.a, sg.b, sg.r0, m.columns, sg.r0, sg.r0),
+				tab, kw, tbuf, hbuf, m.x, m.y); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
+		mode, h0b := 0, fin
+		if i == 0 {
+			mode = 2
+			if h0 != nil {
+				mode, h0b = 1, h0
+			}
+		}
+		if grid, err = glaGrid(d, z.N*z.H*nVTs, tile.LX, 1); err != nil {
+			return err
+		}
+		if err := s.Dispatch(state, grid, gpu.Push(z.H, z.K, z.V, Vh, z.N, sg.a, sg.b, nVTs, mode, sg.r0),
+			tab, kn, wbuf, ubuf, gbb, h0b, fin, hbuf); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if grid, err = glaGrid(d, segC*z.H, tile.LX, nRB*nVTo); err != nil {
+			return err
+		}
+		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, z.Kp, Vh, z.N, sg.a, sg.b, sg.r0, nVTo, sg.r0, 0),
+			tab, qs, abuf, hbuf, ubuf, o); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	return nil
 }

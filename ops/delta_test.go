@@ -20,6 +20,8 @@ type deltaCase struct {
 	cu            []int32
 	parity        bool // beta = 2 everywhere
 	f16           bool
+	strong        bool // gates log(uniform(0.5, 1)) - uniform(0, 20): strong decay
+	seg           int  // chunked form: segment cap in bytes (0: default), forcing several segments
 }
 
 func (c deltaCase) String() string {
@@ -38,6 +40,12 @@ func (c deltaCase) String() string {
 	}
 	if c.f16 {
 		s += "_f16"
+	}
+	if c.strong {
+		s += "_strong"
+	}
+	if c.seg > 0 {
+		s += fmt.Sprintf("_seg%d", c.seg)
 	}
 	return s
 }
@@ -86,6 +94,9 @@ func deltaMake(t testing.TB, r *rand.Rand, c deltaCase) deltaInputs {
 		if c.gate == 1 {
 			for i := range in.g {
 				in.g[i] = math.Log(0.5 + 0.5*r.Float64())
+				if c.strong {
+					in.g[i] -= 20 * r.Float64()
+				}
 			}
 		}
 	}
@@ -109,7 +120,9 @@ func deltaMake(t testing.TB, r *rand.Rand, c deltaCase) deltaInputs {
 	return in
 }
 
-func deltaRun(t *testing.T, c deltaCase) {
+// deltaRun runs one case through the chunked form (DeltaRule) or the recurrent one and compares
+// o and the final state with the float64 reference.
+func deltaRun(t *testing.T, c deltaCase, chunked bool) {
 	d := device(t)
 	if c.f16 && !d.Info().Float16Storage {
 		t.Skip("no 16-bit storage")
@@ -134,17 +147,31 @@ func deltaRun(t *testing.T, c deltaCase) {
 		h0 = make([]float64, c.n()*c.H*c.K*c.V)
 	}
 	state := upload(t, d, gpu.F32, h0, c.n(), c.H, c.K, c.V)
-	opt := DeltaOptions{UseQKL2Norm: c.l2}
+	var cu *gpu.Tensor
 	if c.cu != nil {
-		cu, err := d.FromInt32(c.cu, len(c.cu))
-		if err != nil {
+		var err error
+		if cu, err = d.FromInt32(c.cu, len(c.cu)); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cu.Close() })
-		opt.CuSeqlens = cu
 	}
 	s := stream(t, d)
-	if err := DeltaRuleRecurrent(s, o, q, k, v, beta, g, state, opt); err != nil {
+	if chunked {
+		opt := DeltaOptions{UseQKL2Norm: c.l2, CuSeqlens: cu, FinalState: poisoned(t, d, gpu.F32, c.n(), c.H, c.K, c.V)}
+		if c.h0 {
+			opt.InitialState = state
+		}
+		var ws *Workspace
+		if c.seg > 0 {
+			ws = NewWorkspace(d)
+			ws.segBytes = uint64(c.seg)
+			t.Cleanup(func() { ws.Close() })
+		}
+		if err := DeltaRule(s, ws, o, q, k, v, beta, g, opt); err != nil {
+			t.Fatal(err)
+		}
+		state = opt.FinalState
+	} else if err := DeltaRuleRecurrent(s, o, q, k, v, beta, g, state, DeltaRecurrentOptions{UseQKL2Norm: c.l2, CuSeqlens: cu}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -181,7 +208,45 @@ func TestDeltaRuleRecurrent(t *testing.T) {
 		{B: 1, T: 65, H: 2, K: 64, V: 64, gate: 1, h0: true, f16: true},
 	}
 	for _, c := range cases {
-		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c) })
+		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c, false) })
+	}
+}
+
+// TestDeltaRule checks the chunked (WY / UT) form against the float64 recurrence: the T sweep the
+// issue names (1, 16, 63, 64, 65, 1000, 8192; chunk edges at 64), K and V from 16 to 256 with
+// sizes that are not multiples of 4 or of the 16-row blocks, plain, gated (log uniform(0.5, 1))
+// and zero gates, strong decay, in-kernel L2 norms, initial states, variable lengths with empty
+// and one-token sequences, several segments, beta = 2 parity, and f16 storage.
+func TestDeltaRule(t *testing.T) {
+	cases := []deltaCase{
+		{B: 2, T: 1, H: 2, K: 64, V: 64, gate: 1, h0: true},
+		{B: 2, T: 16, H: 2, K: 64, V: 64, gate: 1},
+		{B: 1, T: 63, H: 2, K: 64, V: 64, gate: 1, h0: true},
+		{B: 1, T: 64, H: 2, K: 64, V: 64, gate: 0},
+		{B: 1, T: 65, H: 2, K: 64, V: 64, gate: 2, h0: true},
+		{B: 1, T: 1000, H: 2, K: 64, V: 64, gate: 1, h0: true},
+		{B: 1, T: 1000, H: 1, K: 64, V: 64, gate: 0, l2: true},
+		{B: 1, T: 1000, H: 2, K: 64, V: 64, gate: 1, strong: true, h0: true},
+		{B: 1, T: 8192, H: 1, K: 64, V: 64, gate: 1, h0: true},
+		{B: 1, T: 200, H: 2, K: 16, V: 16, gate: 1, h0: true},
+		{B: 1, T: 200, H: 2, K: 32, V: 100, gate: 0, l2: true},
+		{B: 1, T: 130, H: 1, K: 100, V: 32, gate: 1, h0: true},
+		{B: 1, T: 130, H: 1, K: 100, V: 100, gate: 2, l2: true},
+		{B: 1, T: 130, H: 2, K: 128, V: 128, gate: 1, h0: true, l2: true},
+		{B: 1, T: 130, H: 1, K: 256, V: 256, gate: 1, h0: true},
+		{B: 1, T: 77, H: 1, K: 16, V: 128, gate: 0},
+		{B: 1, T: 77, H: 1, K: 7, V: 5, gate: 1, h0: true},
+		{B: 1, T: 81, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 0, 1, 1, 40, 41, 81, 81}},
+		{B: 1, T: 3, H: 2, K: 32, V: 32, gate: 0, l2: true, cu: []int32{0, 1, 2, 2, 3}},
+		{B: 1, T: 300, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 70, 71, 200, 300}, seg: 64 << 10},
+		{B: 2, T: 700, H: 2, K: 32, V: 48, gate: 1, seg: 48 << 10},
+		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 0, parity: true, h0: true},
+		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 1, parity: true, h0: true},
+		{B: 1, T: 200, H: 2, K: 64, V: 64, gate: 1, h0: true, f16: true},
+		{B: 1, T: 130, H: 1, K: 100, V: 36, gate: 0, l2: true, f16: true, cu: []int32{0, 1, 66, 130}},
+	}
+	for _, c := range cases {
+		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c, true) })
 	}
 }
 
@@ -210,7 +275,7 @@ func TestDeltaRuleDecode(t *testing.T) {
 		outs = append(outs, o)
 		if err := DeltaRuleRecurrent(s, o, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
 			slice(in.v, c.V, t0, t1, c.B, n, c.H, c.V), slice(in.beta, 1, t0, t1, c.B, n, c.H), slice(in.g, 1, t0, t1, c.B, n, c.H),
-			state, DeltaOptions{}); err != nil {
+			state, DeltaRecurrentOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -240,10 +305,10 @@ func TestDeltaRuleEmpty(t *testing.T) {
 	h0v := rounded(randn(r, 2*2*8*4, 1))
 	h0 := upload(t, d, gpu.F32, h0v, 2, 2, 8, 4)
 	s := stream(t, d)
-	if err := DeltaRuleRecurrent(s, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2), h0, DeltaOptions{}); err != nil {
+	if err := DeltaRuleRecurrent(s, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2), h0, DeltaRecurrentOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := DeltaRuleRecurrent(s, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, f(0, 2, 8, 4), DeltaOptions{}); err != nil {
+	if err := DeltaRuleRecurrent(s, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, f(0, 2, 8, 4), DeltaRecurrentOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -271,10 +336,10 @@ func TestDeltaRuleErrors(t *testing.T) {
 	t.Cleanup(func() { i32.Close() })
 	type args struct {
 		o, q, k, v, beta, g, state *gpu.Tensor
-		opt                        DeltaOptions
+		opt                        DeltaRecurrentOptions
 	}
 	ok := func() args {
-		return args{f(1, 10, 2, 4), f(1, 10, 2, 8), f(1, 10, 2, 8), f(1, 10, 2, 4), f(1, 10, 2), f(1, 10, 2), f(1, 2, 8, 4), DeltaOptions{}}
+		return args{f(1, 10, 2, 4), f(1, 10, 2, 8), f(1, 10, 2, 8), f(1, 10, 2, 4), f(1, 10, 2), f(1, 10, 2), f(1, 2, 8, 4), DeltaRecurrentOptions{}}
 	}
 	nan := float32(math.NaN())
 	bad := map[string]func(a *args){

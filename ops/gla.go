@@ -232,55 +232,18 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 		return err
 	}
 
-	// Sequences and chunks, from the host copy of cu_seqlens.
-	starts := make([]int, z.N+1)
-	if opt.CuSeqlens != nil {
-		cu, err := opt.CuSeqlens.ReadInt32()
-		if err != nil {
-			return fmt.Errorf("gla: reading cu_seqlens: %w", err)
-		}
-		if cu[0] != 0 {
-			return shapeErr(op, "cu_seqlens[0] = %d, want 0", cu[0])
-		}
-		for i := 1; i < len(cu); i++ {
-			if cu[i] < cu[i-1] {
-				return shapeErr(op, "cu_seqlens[%d] = %d < cu_seqlens[%d] = %d, want non-decreasing offsets", i, cu[i], i-1, cu[i-1])
-			}
-		}
-		if last := cu[len(cu)-1]; int(last) != z.T {
-			return shapeErr(op, "cu_seqlens[%d] = %d (last), want T = %d", len(cu)-1, last, z.T)
-		}
-		for i, c := range cu {
-			starts[i] = int(c)
-		}
-	} else {
-		for n := range starts {
-			starts[n] = n * z.T
-		}
+	chunkRow, chunkLen, err := glaChunks(op, z, opt.CuSeqlens)
+	if err != nil {
+		return err
 	}
+	NC := len(chunkRow)
 	if z.N == 0 {
 		return nil
 	}
-	var chunkRow, chunkLen []int
-	for n := 0; n < z.N; n++ {
-		for r := starts[n]; r < starts[n+1]; r += glaChunk {
-			chunkRow = append(chunkRow, r)
-			chunkLen = append(chunkLen, min(glaChunk, starts[n+1]-r))
-		}
-	}
-	NC := len(chunkRow)
-
-	fin := opt.FinalState
 	if NC == 0 { // no token at all: the final states are the initial ones
-		switch {
-		case fin == nil || fin == opt.InitialState:
-			return nil
-		case opt.InitialState == nil:
-			return s.Fill(fin, 0)
-		default:
-			return s.Copy(fin, opt.InitialState)
-		}
+		return carryState(s, opt.InitialState, opt.FinalState)
 	}
+	fin := opt.FinalState
 	if fin == nil {
 		if fin, err = scratch("carry", gpu.F32, z.N*z.H*z.K*z.V); err != nil {
 			return err
@@ -302,20 +265,8 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 	if hPerChunk > lim || glaChunk*rowBytes > lim {
 		return fmt.Errorf("%w: gla: one chunk's scratch (H=%d K=%d V=%d) exceeds %d bytes", gpu.ErrUnsupported, z.H, z.K, z.V, lim)
 	}
-	var segs []glaSegment
-	for c := 0; c < NC; {
-		sg := glaSegment{a: c, r0: chunkRow[c]}
-		for c < NC && uint64(c+1-sg.a)*hPerChunk <= lim && uint64(chunkRow[c]+chunkLen[c]-sg.r0)*rowBytes <= lim {
-			sg.maxLen = max(sg.maxLen, chunkLen[c])
-			c++
-		}
-		sg.b, sg.r1 = c, chunkRow[c-1]+chunkLen[c-1]
-		segs = append(segs, sg)
-	}
-	maxC, maxR := 0, 0
-	for _, sg := range segs {
-		maxC, maxR = max(maxC, sg.b-sg.a), max(maxR, sg.r1-sg.r0)
-	}
+	segs := glaSegments(chunkRow, chunkLen, hPerChunk, rowBytes, lim)
+	maxC, maxR := segMax(segs)
 
 	tab, err := scratch("table", gpu.I32, 2*z.N+2*NC)
 	if err != nil {
@@ -366,7 +317,7 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 		return err
 	}
 	nRB, nVTo := glaChunk/tile.OutTM, ceilDiv(z.Vp, tile.OutTV)
-	out, err := glaKernel(d, "gla_out", z.dt, []gpu.Access{R, R, R, R, R, W}, 40,
+	out, err := glaKernel(d, "gla_out", z.dt, []gpu.Access{R, R, R, R, R, W}, 48,
 		uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
 	if err != nil {
 		return err
@@ -405,7 +356,7 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 		if grid, err = glaGrid(d, segC*z.H, tile.LX, nRB*nVTo); err != nil {
 			return err
 		}
-		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, Kh, Vh, z.N, sg.a, sg.b, sg.r0, nVTo),
+		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, Kh, Vh, z.N, sg.a, sg.b, sg.r0, nVTo, 0, 0),
 			tab, qsb, abuf, hbuf, v, o); err != nil {
 			return fmt.Errorf("gla: %w", err)
 		}
@@ -469,4 +420,79 @@ func GLARecurrent(s *gpu.Stream, o, q, k, v, g, state *gpu.Tensor, opt GLARecurr
 		return fmt.Errorf("gla_recurrent: %w", err)
 	}
 	return nil
+}
+
+// glaChunks lists the chunks of the chunked forms (GLA, the delta rule): their first rows and
+// lengths (1..glaChunk), sequence after sequence, from the host copy of cu_seqlens (validated
+// here: it must start at 0, never decrease and end at T) or the B rows of T tokens.
+func glaChunks(op string, z glaDims, cuT *gpu.Tensor) (chunkRow, chunkLen []int, err error) {
+	starts := make([]int, z.N+1)
+	if cuT != nil {
+		cu, err := cuT.ReadInt32()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: reading cu_seqlens: %w", op, err)
+		}
+		if cu[0] != 0 {
+			return nil, nil, shapeErr(op, "cu_seqlens[0] = %d, want 0", cu[0])
+		}
+		for i := 1; i < len(cu); i++ {
+			if cu[i] < cu[i-1] {
+				return nil, nil, shapeErr(op, "cu_seqlens[%d] = %d < cu_seqlens[%d] = %d, want non-decreasing offsets", i, cu[i], i-1, cu[i-1])
+			}
+		}
+		if last := cu[len(cu)-1]; int(last) != z.T {
+			return nil, nil, shapeErr(op, "cu_seqlens[%d] = %d (last), want T = %d", len(cu)-1, last, z.T)
+		}
+		for i, c := range cu {
+			starts[i] = int(c)
+		}
+	} else {
+		for n := range starts {
+			starts[n] = n * z.T
+		}
+	}
+	for n := 0; n < z.N; n++ {
+		for r := starts[n]; r < starts[n+1]; r += glaChunk {
+			chunkRow = append(chunkRow, r)
+			chunkLen = append(chunkLen, min(glaChunk, starts[n+1]-r))
+		}
+	}
+	return chunkRow, chunkLen, nil
+}
+
+// glaSegments splits the chunks into runs whose scratch fits lim bytes: hPerChunk bytes of
+// states per chunk and rowBytes per row of every row-indexed buffer.
+func glaSegments(chunkRow, chunkLen []int, hPerChunk, rowBytes, lim uint64) []glaSegment {
+	var segs []glaSegment
+	for c, NC := 0, len(chunkRow); c < NC; {
+		sg := glaSegment{a: c, r0: chunkRow[c]}
+		for c < NC && uint64(c+1-sg.a)*hPerChunk <= lim && uint64(chunkRow[c]+chunkLen[c]-sg.r0)*rowBytes <= lim {
+			sg.maxLen = max(sg.maxLen, chunkLen[c])
+			c++
+		}
+		sg.b, sg.r1 = c, chunkRow[c-1]+chunkLen[c-1]
+		segs = append(segs, sg)
+	}
+	return segs
+}
+
+// segMax returns the most chunks and the most rows of any segment.
+func segMax(segs []glaSegment) (maxC, maxR int) {
+	for _, sg := range segs {
+		maxC, maxR = max(maxC, sg.b-sg.a), max(maxR, sg.r1-sg.r0)
+	}
+	return maxC, maxR
+}
+
+// carryState records what a chunked form does without any token: the final states (when asked
+// for) are the initial ones, or zeros.
+func carryState(s *gpu.Stream, h0, fin *gpu.Tensor) error {
+	switch {
+	case fin == nil || fin == h0:
+		return nil
+	case h0 == nil:
+		return s.Fill(fin, 0)
+	default:
+		return s.Copy(fin, h0)
+	}
 }

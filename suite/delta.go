@@ -158,7 +158,7 @@ func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
 		return err
 	}
 	return ops.DeltaRuleRecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g, pr.fin,
-		ops.DeltaOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+		ops.DeltaRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
 }
 
 func deltaCaseResult(d *gpu.Device, dt gpu.DType, sh deltaShape) VerifyResult {
@@ -343,7 +343,7 @@ func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 		} else if err := s.Fill(fin, 0); err != nil {
 			return err
 		}
-		return ops.DeltaRuleRecurrent(s, o, x[0], x[1], x[2], x[3], x[4], fin, ops.DeltaOptions{Scale: scale, UseQKL2Norm: l2, CuSeqlens: cuT})
+		return ops.DeltaRuleRecurrent(s, o, x[0], x[1], x[2], x[3], x[4], fin, ops.DeltaRecurrentOptions{Scale: scale, UseQKL2Norm: l2, CuSeqlens: cuT})
 	})
 	if err != nil {
 		return nil, err

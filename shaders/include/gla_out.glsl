@@ -5,6 +5,10 @@
 // (qs and abuf from gla_intra carry scale and the gates, hbuf from gla_state is the state
 // entering the chunk, [Kh, Vh] padded). Both sums are stepped 4 terms at a time with vec4 loads.
 // TM is 16 or 32 (abuf holds zeros up to the end of the second sub-chunk of a pair).
+// The delta rule (ops/delta.go) reuses it: with Kp = 0 it is the product of a chunk's lower
+// triangular matrix with a [rows, V] block (its W and U), and for its output v is the float32
+// scratch of corrected values (GLA_V_F32 before the include: float32 v, f16 o). v's and o's rows
+// are counted from vBase and oBase (0 for tensors indexed by absolute row, rowBase for scratch).
 #include "gla_io.glsl"
 #include "grid.glsl"
 layout(local_size_x_id = 0) in;
@@ -17,10 +21,15 @@ layout(std430, binding = 0) readonly buffer Tab { int tab[]; };
 layout(std430, binding = 1) readonly buffer Qs { vec4 qs4[]; };
 layout(std430, binding = 2) readonly buffer Ab { vec4 ab4[]; };
 layout(std430, binding = 3) readonly buffer Hb { vec4 hb4[]; };
+#ifdef GLA_V_F32
+F32_BUF(4, v, readonly)
+F32_LOAD(v, V4)
+#else
 SEQ_BUF(4, v, readonly)
-SEQ_BUF(5, o, writeonly)
-layout(push_constant) uniform P { int H, V, Kp, Kh, Vh, N, segA, segB, rowBase, nVT; } p;
 SEQ_LOAD(v, V4)
+#endif
+SEQ_BUF(5, o, writeonly)
+layout(push_constant) uniform P { int H, V, Kp, Kh, Vh, N, segA, segB, rowBase, nVT, vBase, oBase; } p;
 SEQ_STORE(o, V4)
 
 void main() {
@@ -65,7 +74,7 @@ void main() {
         vec4 x[TM];
         [[unroll]] for (int i = 0; i < TM; i++) x[i] = ab4[xa[i] + uint(s >> 2)];
         [[unroll]] for (int c4 = 0; c4 < 4; c4++) {
-            uint e = uint((row0 + min(s + c4, len - 1)) * H + h) * uint(V);
+            uint e = uint((row0 + min(s + c4, len - 1) - p.vBase) * H + h) * uint(V);
             vec4 y[TV4];
             [[unroll]] for (int j = 0; j < TV4; j++) y[j] = ld_v(e, v0 + 4 * j, V);
             [[unroll]] for (int i = 0; i < TM; i++)
@@ -76,7 +85,7 @@ void main() {
     // row by row from the top row, shifting the tile up: TV4 store sites (LLVM compile time)
     [[dont_unroll]] for (int i = 0; i < TM; i++) {
         if (i0 + i < len) {
-            uint e = uint((row0 + i0 + i) * H + h) * uint(V);
+            uint e = uint((row0 + i0 + i - p.oBase) * H + h) * uint(V);
             [[unroll]] for (int j = 0; j < TV4; j++) st_o(e, v0 + 4 * j, V, acc[0][j]);
         }
         [[unroll]] for (int r = 0; r < TM - 1; r++)
