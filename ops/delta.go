@@ -229,10 +229,7 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 
 	info := d.Info()
 	tile := glaTileFor(info, z.K, z.V)
-	tv := 4 // the state pass's columns: the recurrent kernel's, rounded down to a power of two
-	for 2*tv <= deltaRecTV(info, z.K, z.V) {
-		tv *= 2
-	}
+	tv := deltaStateTV(info, z.N*z.H, z.K, z.V)
 	Vh := ceilDiv(z.Vp, max(tv, tile.OutTV)) * max(tv, tile.OutTV) // hbuf's padded width: both tiles divide it
 	nVTs, nVTo := Vh/tv, ceilDiv(z.Vp, tile.OutTV)
 	lim := uint64(glaSegBytes)

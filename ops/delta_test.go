@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -250,12 +251,13 @@ func TestDeltaRule(t *testing.T) {
 	}
 }
 
-// TestDeltaRuleDecode runs a sequence in pieces (a prefill and single-token steps) on one stream,
-// carrying the state, against one reference run.
+// TestDeltaRuleDecode runs a sequence in pieces on one stream, carrying the state, against one
+// reference run: a chunked prefill of 70 tokens (two chunks), a recurrent piece of 20, then
+// single-token recurrent steps.
 func TestDeltaRuleDecode(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	c := deltaCase{B: 2, T: 24, H: 2, K: 64, V: 64, gate: 1, h0: true}
+	c := deltaCase{B: 2, T: 94, H: 2, K: 64, V: 64, gate: 1, h0: true}
 	in := deltaMake(t, r, c)
 	state := upload(t, d, gpu.F32, in.h0, c.B, c.H, c.K, c.V)
 	slice := func(x []float64, dim, t0, t1 int, shape ...int) *gpu.Tensor {
@@ -266,13 +268,21 @@ func TestDeltaRuleDecode(t *testing.T) {
 		return upload(t, d, gpu.F32, out, shape...)
 	}
 	s := stream(t, d)
-	bounds := []int{0, 20, 21, 22, 23, 24}
+	bounds := []int{0, 70, 90, 91, 92, 93, 94}
 	var outs []*gpu.Tensor
 	for i := 0; i+1 < len(bounds); i++ {
 		t0, t1 := bounds[i], bounds[i+1]
 		n := t1 - t0
 		o := poisoned(t, d, gpu.F32, c.B, n, c.H, c.V)
 		outs = append(outs, o)
+		if i == 0 {
+			if err := DeltaRule(s, nil, o, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
+				slice(in.v, c.V, t0, t1, c.B, n, c.H, c.V), slice(in.beta, 1, t0, t1, c.B, n, c.H), slice(in.g, 1, t0, t1, c.B, n, c.H),
+				DeltaOptions{InitialState: state, FinalState: state}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		if err := DeltaRuleRecurrent(s, o, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
 			slice(in.v, c.V, t0, t1, c.B, n, c.H, c.V), slice(in.beta, 1, t0, t1, c.B, n, c.H), slice(in.g, 1, t0, t1, c.B, n, c.H),
 			state, DeltaRecurrentOptions{}); err != nil {
@@ -315,6 +325,27 @@ func TestDeltaRuleEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkErr(t, "T=0 state", read(t, h0), h0v, 0)
+
+	// the chunked form: no token copies the initial state to the final one, or zeros it
+	fin, fin0 := f(2, 2, 8, 4), f(2, 2, 8, 4)
+	if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2),
+		DeltaOptions{InitialState: h0, FinalState: fin}); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), nil,
+		DeltaOptions{FinalState: fin0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeltaRule(s, nil, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, DeltaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "chunked T=0 final state", read(t, fin), h0v, 0)
+	if z := read(t, fin0); slices.ContainsFunc(z, func(x float32) bool { return x != 0 }) {
+		t.Errorf("chunked T=0 without initial state: final state not zero: %v", z[:8])
+	}
 }
 
 // TestDeltaRuleErrors checks that bad shapes, dtypes and options return ErrShape.
@@ -368,22 +399,114 @@ func TestDeltaRuleErrors(t *testing.T) {
 		"cu state N": func(a *args) { a.opt.CuSeqlens = cu(0, 5, 10) },
 		"cu f32":     func(a *args) { a.opt.CuSeqlens = f(2) },
 	}
-	s := stream(t, d)
-	a := ok()
-	if err := DeltaRuleRecurrent(s, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt); err != nil {
-		t.Fatalf("valid arguments: %v", err)
+	// the chunked form reads cu_seqlens on the host and checks its contents too
+	chunkedOnly := map[string]func(a *args){
+		"cu first":      func(a *args) { a.opt.CuSeqlens, a.state = cu(1, 10), f(1, 2, 8, 4) },
+		"cu decreasing": func(a *args) { a.opt.CuSeqlens, a.state = cu(0, 6, 5, 10), f(3, 2, 8, 4) },
+		"cu last":       func(a *args) { a.opt.CuSeqlens, a.state = cu(0, 5, 9), f(2, 2, 8, 4) },
 	}
-	if err := DeltaRuleRecurrent(nil, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt); !errors.Is(err, ErrShape) {
-		t.Errorf("nil stream: got %v, want ErrShape", err)
-	}
-	for name, mod := range bad {
-		a := ok()
-		mod(&a)
-		err := DeltaRuleRecurrent(s, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt)
-		if !errors.Is(err, ErrShape) {
-			t.Errorf("%s: got %v, want ErrShape", name, err)
-		} else {
-			t.Logf("%s: %v", name, err)
+	call := func(s *gpu.Stream, chunked bool, a args) error {
+		if chunked {
+			return DeltaRule(s, nil, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaOptions{Scale: a.opt.Scale, UseQKL2Norm: a.opt.UseQKL2Norm,
+				CuSeqlens: a.opt.CuSeqlens, InitialState: a.state, FinalState: a.state})
 		}
+		return DeltaRuleRecurrent(s, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt)
+	}
+	s := stream(t, d)
+	for _, chunked := range []bool{false, true} {
+		a := ok()
+		if err := call(s, chunked, a); err != nil {
+			t.Fatalf("chunked=%v: valid arguments: %v", chunked, err)
+		}
+		if err := call(nil, chunked, a); !errors.Is(err, ErrShape) {
+			t.Errorf("chunked=%v: nil stream: got %v, want ErrShape", chunked, err)
+		}
+		for name, mod := range bad {
+			if chunked && name == "state nil" {
+				continue // legal: no initial state, no final state wanted
+			}
+			a := ok()
+			mod(&a)
+			if err := call(s, chunked, a); !errors.Is(err, ErrShape) {
+				t.Errorf("chunked=%v: %s: got %v, want ErrShape", chunked, name, err)
+			} else {
+				t.Logf("chunked=%v: %s: %v", chunked, name, err)
+			}
+		}
+		if !chunked {
+			continue
+		}
+		for name, mod := range chunkedOnly {
+			a := ok()
+			mod(&a)
+			if err := call(s, chunked, a); !errors.Is(err, ErrShape) {
+				t.Errorf("chunked: %s: got %v, want ErrShape", name, err)
+			} else {
+				t.Logf("chunked: %s: %v", name, err)
+			}
+		}
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeltaRuleParity shows the negative eigenvalue at work: one unit key k repeated, v = 0,
+// beta = 2 and no gate make every step the reflection S <- (I - 2 k kᵀ) S, so with q = k the
+// output o_t = scale Sₜᵀk = scale (-1)^(t+1) S₀ᵀk flips sign at every token for T = 4096 tokens
+// (beta clamped to 1 would give o_t = 0 for every t). Both forms, against that closed form.
+func TestDeltaRuleParity(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	const T, K, V = 4096, 64, 64
+	k := randn(r, K, 1)
+	unitRows(k, K)
+	k = rounded(k)
+	h0 := rounded(randn(r, K*V, 1))
+	kS := make([]float64, V) // S₀ᵀk
+	for j := range V {
+		for i := range K {
+			kS[j] += k[i] * h0[i*V+j]
+		}
+	}
+	qk := make([]float64, 0, T*K)
+	for range T {
+		qk = append(qk, k...)
+	}
+	want := make([]float64, T*V)
+	for i := range T {
+		sign := 1.0
+		if i%2 == 0 {
+			sign = -1
+		}
+		for j := range V {
+			want[i*V+j] = sign * kS[j] / 8 // scale = K^-0.5 = 1/8
+		}
+	}
+	two := make([]float64, T)
+	for i := range two {
+		two[i] = 2
+	}
+	for _, chunked := range []bool{false, true} {
+		q := upload(t, d, gpu.F32, qk, 1, T, 1, K)
+		v := upload(t, d, gpu.F32, make([]float64, T*V), 1, T, 1, V)
+		beta := upload(t, d, gpu.F32, two, 1, T, 1)
+		o := poisoned(t, d, gpu.F32, 1, T, 1, V)
+		state := upload(t, d, gpu.F32, h0, 1, 1, K, V)
+		s := stream(t, d)
+		var err error
+		if chunked {
+			err = DeltaRule(s, nil, o, q, q, v, beta, nil, DeltaOptions{InitialState: state, FinalState: state})
+		} else {
+			err = DeltaRuleRecurrent(s, o, q, q, v, beta, nil, state, DeltaRecurrentOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		checkErr(t, fmt.Sprintf("chunked=%v o", chunked), read(t, o), want, tolF32)
+		checkErr(t, fmt.Sprintf("chunked=%v final state", chunked), read(t, state), h0, tolF32) // an even number of reflections
 	}
 }

@@ -1,6 +1,11 @@
 package ops
 
-import "github.com/vkseq/vkseq/gpu"
+import (
+	"os"
+	"strconv"
+
+	"github.com/vkseq/vkseq/gpu"
+)
 
 // Tile shapes per kind of device. CPU devices (lavapipe) run each invocation as a SIMD lane and
 // emit every buffer access lane by lane, so they want large register tiles, vec4 accesses and no
@@ -227,4 +232,24 @@ func deltaRecTV(info gpu.DeviceInfo, K, V int) int {
 // only the small sizes people use take it: n_fft 16 (iSTFTNet) and 20 (StyleTTS2).
 func fftFixed(info gpu.DeviceInfo, e int) bool {
 	return info.Type == gpu.CPU && (e == 8 || e == 10)
+}
+
+// deltaStateTV is the number of state columns each invocation of the chunked delta rule's state
+// pass owns (a power of two, so that it divides the output tiles): the recurrent kernel's width,
+// narrowed while fewer than minLanes invocations would share the heads (rows = sequences × heads).
+// On lavapipe a workgroup of 8 lanes runs on one thread, so at B=1 H=4 K=V=64 the recurrent
+// kernel's 32 columns would leave one of two cores idle.
+func deltaStateTV(info gpu.DeviceInfo, rows, K, V int) int {
+	tv := 4
+	for 2*tv <= deltaRecTV(info, K, V) {
+		tv *= 2
+	}
+	minLanes := 2 * glaTileFor(info, K, V).LX
+	if s := os.Getenv("VKSEQ_DELTA_LANES"); s != "" {
+		minLanes, _ = strconv.Atoi(s)
+	}
+	for tv > 4 && rows*ceilDiv(V, tv) < minLanes {
+		tv /= 2
+	}
+	return tv
 }

@@ -14,13 +14,14 @@ import (
 func init() {
 	Register(Op{
 		Name:    "delta_rule",
-		Summary: "delta rule / gated delta rule (DeltaNet; fla's fused_recurrent_(gated_)delta_rule), recurrent form, float32 or float16 activations",
+		Summary: "delta rule / gated delta rule (DeltaNet; fla's chunk_ and fused_recurrent_(gated_)delta_rule): chunked WY/UT form and recurrent form, float32 or float16 activations",
 		Inputs: "q, k [B,T,H,K], v [B,T,H,V], beta [B,T,H], [g [B,T,H] (log decays; absent: plain delta rule)], " +
 			"[initial_state [N,H,K,V]], [cu_seqlens [N+1] (I32 or I64; B = 1)]",
 		Outputs: "o [B,T,H,V], final_state [N,H,K,V] (N = B, or len(cu_seqlens)-1)",
-		ParamsDoc: "scale (default K^-0.5), use_qk_l2norm (0 or 1, default 0: keys should then be unit vectors); bench: B, T, H, K, V, " +
-			"gated (0 or 1, default 1), variant (recurrent), dtype (default: T sweep 512..8192 at B=1 H=4 K=V=64 gated, and the " +
-			"peer shape B=1 T=512 H=32 K=V=128 gated; -quick: T=512 and 2048 and the peer shape)",
+		ParamsDoc: "scale (default K^-0.5), use_qk_l2norm (0 or 1, default 0: keys should then be unit vectors), form (chunked (default) " +
+			"or recurrent); bench: B, T, H, K, V, gated (0 or 1, default 1), variant (chunked, recurrent, both), dtype (default: T sweep " +
+			"512..32768 at B=1 H=4 K=V=64 gated, both forms, and the peer shape B=1 T=512 H=32 K=V=128 gated; -quick: T=512 and 2048 " +
+			"and the peer shape)",
 		Verify: verifyDelta,
 		Bench:  benchDelta,
 		Run:    runDelta,
@@ -62,6 +63,15 @@ func (sh deltaShape) n() int {
 		return len(sh.cu) - 1
 	}
 	return sh.B
+}
+
+// chunkedFLOPs is the chunked form's arithmetic (chunk 64), per token and head: Vn = U − W·H, the
+// state update and the inter-chunk output (2KV each); A and Q·Kᵀ (32 columns on average, 2K
+// each); W = T·(β e^G K) and U = T·(β V) (32 columns on average); the masked attention times Vn;
+// and T itself (64³/3 per chunk).
+func (sh deltaShape) chunkedFLOPs() float64 {
+	k, v := float64(sh.K), float64(sh.V)
+	return float64(sh.B*sh.T*sh.H) * (6*k*v + 128*k + 64*(k+v) + 64*v + 64*64/3)
 }
 
 // flops of the recurrent form: per token, head and state element the decay multiply (gated),
@@ -152,6 +162,14 @@ func (pr *deltaProblem) reference() (o, fin []float64, err error) {
 		reference.DeltaOptions{G: pr.gv, UseQKL2Norm: sh.l2, InitialState: pr.h0v, CuSeqlens: sh.cu})
 }
 
+// chunked records the chunked form from h0 into fin.
+func (pr *deltaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
+	return func(s *gpu.Stream) error {
+		return ops.DeltaRule(s, ws, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g,
+			ops.DeltaOptions{UseQKL2Norm: pr.sh.l2, InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
+	}
+}
+
 // recurrent records the recurrent form over all tokens: fin = h0, then advanced in place.
 func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
 	if err := s.Copy(pr.fin, pr.h0); err != nil {
@@ -161,8 +179,12 @@ func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
 		ops.DeltaRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
 }
 
-func deltaCaseResult(d *gpu.Device, dt gpu.DType, sh deltaShape) VerifyResult {
-	res := VerifyResult{Op: "delta_rule", Case: sh.String() + " recurrent", DType: dt.String(), Tol: 1e-5}
+func deltaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh deltaShape, recurrent bool) VerifyResult {
+	form := "chunked"
+	if recurrent {
+		form = "recurrent"
+	}
+	res := VerifyResult{Op: "delta_rule", Case: sh.String() + " " + form, DType: dt.String(), Tol: 1e-5}
 	if dt == gpu.F16 {
 		res.Tol = 2e-3
 	}
@@ -170,7 +192,11 @@ func deltaCaseResult(d *gpu.Device, dt gpu.DType, sh deltaShape) VerifyResult {
 	defer ts.Close()
 	pr, err := newDeltaProblem(ts, dt, sh)
 	if err == nil {
-		err = RunStream(d, pr.recurrent)
+		if recurrent {
+			err = RunStream(d, pr.recurrent)
+		} else {
+			err = RunStream(d, pr.chunked(ws))
+		}
 	}
 	if err == nil {
 		var want, wantFin []float64
@@ -195,7 +221,17 @@ func verifyDelta(ctx context.Context, d *gpu.Device, long bool, report func(Veri
 	if long {
 		shapes = append(shapes, deltaShape{B: 1, T: 8192, H: 2, K: 64, V: 64, gated: true})
 	}
-	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh deltaShape) VerifyResult { return deltaCaseResult(d, dt, sh) })
+	type job struct {
+		sh        deltaShape
+		recurrent bool
+	}
+	var jobs []job
+	for _, sh := range shapes {
+		jobs = append(jobs, job{sh, false}, job{sh, true})
+	}
+	ws := ops.NewWorkspace(d)
+	defer ws.Close()
+	return VerifyEach(ctx, d, jobs, report, func(dt gpu.DType, j job) VerifyResult { return deltaCaseResult(d, ws, dt, j.sh, j.recurrent) })
 }
 
 func benchDelta(ctx context.Context, b *Bencher, p Params) error {
@@ -206,17 +242,18 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("delta_rule", "B", "T", "H", "K", "V", "gated", "variant"); err != nil {
 		return err
 	}
-	if v := p.String("variant", "recurrent"); v != "recurrent" {
-		return fmt.Errorf("delta_rule: variant=%q: want recurrent (the only form so far)", v)
+	variant := p.String("variant", "both")
+	if variant != "both" && variant != "chunked" && variant != "recurrent" {
+		return fmt.Errorf("delta_rule: variant=%q: want chunked, recurrent or both", variant)
 	}
 	delete(p, "variant")
 	var shapes []deltaShape
 	if len(p) == 0 {
-		ts := []int{512, 1024, 2048, 4096, 8192}
+		maxT := 32768
 		if b.Quick {
-			ts = []int{512, 2048}
+			maxT = 2048
 		}
-		for _, t := range ts {
+		for t := 512; t <= maxT; t *= 4 {
 			shapes = append(shapes, deltaShape{B: 1, T: t, H: 4, K: 64, V: 64, gated: true})
 		}
 		shapes = append(shapes, deltaShape{B: 1, T: 512, H: 32, K: 128, V: 128, gated: true})
@@ -242,44 +279,63 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 		}
 		shapes = append(shapes, sh)
 	}
+	ws := ops.NewWorkspace(b.Device)
+	defer ws.Close()
 	for _, sh := range shapes {
-		if err := benchDeltaOne(ctx, b, dt, sh); err != nil {
-			return err
+		for _, rec := range []bool{false, true} {
+			if (rec && variant == "chunked") || (!rec && variant == "recurrent") {
+				continue
+			}
+			if err := benchDeltaOne(ctx, b, ws, dt, sh, rec); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func benchDeltaOne(ctx context.Context, b *Bencher, dt gpu.DType, sh deltaShape) error {
+func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh deltaShape, recurrent bool) error {
 	ts := NewTensors(b.Device)
 	defer ts.Close()
 	pr, err := newDeltaProblem(ts, dt, sh)
 	if err != nil {
 		return err
 	}
-	med, mn, err := b.Measure(ctx, pr.recurrent)
-	if err != nil {
-		return fmt.Errorf("delta_rule recurrent %v: %w", sh, err)
+	variant, flops, record := "chunked", sh.chunkedFLOPs(), pr.chunked(ws)
+	if recurrent {
+		variant, flops, record = "recurrent", sh.flops(), pr.recurrent
 	}
-	refT, err := refTime(b, 4*float64(sh.B*sh.T*sh.H)*float64(sh.K*sh.V), func() error { _, _, err := pr.reference(); return err })
+	med, mn, err := b.Measure(ctx, record)
 	if err != nil {
-		return err
+		return fmt.Errorf("delta_rule %s %v: %w", variant, sh, err)
+	}
+	var refNS int64
+	if !recurrent {
+		refT, err := refTime(b, 4*float64(sh.B*sh.T*sh.H)*float64(sh.K*sh.V), func() error { _, _, err := pr.reference(); return err })
+		if err != nil {
+			return err
+		}
+		refNS = refT.Nanoseconds()
 	}
 	gated := 0
 	if sh.gated {
 		gated = 1
 	}
-	b.Add(Result{Op: "delta_rule", Variant: "recurrent", DType: dt.String(),
+	b.Add(Result{Op: "delta_rule", Variant: variant, DType: dt.String(),
 		Shape:    map[string]int{"B": sh.B, "T": sh.T, "H": sh.H, "K": sh.K, "V": sh.V, "gated": gated},
-		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refT.Nanoseconds(), Note: perToken(med, sh.B*sh.T)},
-		sh.flops(), sh.bytes(dt))
+		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refNS, Note: perToken(med, sh.B*sh.T)},
+		flops, sh.bytes(dt))
 	return nil
 }
 
 func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error) {
 	const op = "delta_rule"
-	if err := p.Check(op, "scale", "use_qk_l2norm"); err != nil {
+	if err := p.Check(op, "scale", "use_qk_l2norm", "form"); err != nil {
 		return nil, err
+	}
+	form := p.String("form", "chunked")
+	if form != "chunked" && form != "recurrent" {
+		return nil, fmt.Errorf("delta_rule: form=%q: want chunked or recurrent", form)
 	}
 	var scale *float32
 	if _, ok := p["scale"]; ok {
@@ -336,6 +392,10 @@ func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 		return nil, err
 	}
 	err = RunStream(d, func(s *gpu.Stream) error {
+		if form == "chunked" {
+			return ops.DeltaRule(s, nil, o, x[0], x[1], x[2], x[3], x[4],
+				ops.DeltaOptions{Scale: scale, UseQKL2Norm: l2, InitialState: x[5], FinalState: fin, CuSeqlens: cuT})
+		}
 		if x[5] != nil {
 			if err := s.Copy(fin, x[5]); err != nil {
 				return err

@@ -35,8 +35,6 @@ void main() {
     }
     [[dont_unroll]] for (int I = J; I < GLA_C / GLA_SUB && GLA_SUB * I < len; I++) {
         int pi = GLA_SUB * I;
-        uint ra[GLA_SUB]; // the block's rows, clamped into the chunk
-        [[unroll]] for (int a = 0; a < GLA_SUB; a++) ra[a] = ROW4(min(pi + a, len - 1));
         // right-hand side: the unit block on the diagonal, minus sum_L A_IL T_LJ below it
         vec4 x[GLA_SUB][4];
         [[unroll]] for (int a = 0; a < GLA_SUB; a++)
@@ -50,22 +48,33 @@ void main() {
                 [[unroll]] for (int e = 0; e < 4; e++)
                     [[unroll]] for (int b = 0; b < 4; b++) t[e][b] = tb4[ROW4(GLA_SUB * L + 4 * s4 + e) + uint(J * 4 + b)];
                 [[unroll]] for (int a = 0; a < GLA_SUB; a++) {
-                    vec4 av = am4[ra[a] + uint(L * 4 + s4)];
+                    vec4 av = am4[ROW4(min(pi + a, len - 1)) + uint(L * 4 + s4)];
                     [[unroll]] for (int e = 0; e < 4; e++)
                         [[unroll]] for (int b = 0; b < 4; b++) x[a][b] -= av[e] * t[e][b];
                 }
             }
         }
-        // forward substitution with the diagonal block: x_a -= sum_{b < a} A_II[a, b] x_b
-        [[unroll]] for (int a = 1; a < GLA_SUB; a++) {
+        // forward substitution with the diagonal block, row by row (a loop: every array index stays
+        // constant, so the tiles stay in registers): y_a = x_a - sum_b A_II[a, b] y_b over all 16
+        // columns b (A_II is 0 on and above its diagonal, and rows not yet solved hold 0); the
+        // right-hand sides rotate up, the solved row is selected into place.
+        vec4 y[GLA_SUB][4];
+        [[unroll]] for (int a = 0; a < GLA_SUB; a++)
+            [[unroll]] for (int b = 0; b < 4; b++) y[a][b] = vec4(0.0);
+        [[dont_unroll]] for (int a = 0; a < GLA_SUB; a++) {
+            uint rr = ROW4(min(pi + a, len - 1)) + uint(I * 4);
             vec4 a4[4];
-            [[unroll]] for (int b = 0; b < 4; b++) a4[b] = am4[ra[a] + uint(I * 4 + b)];
-            [[unroll]] for (int b = 0; b < a; b++)
-                [[unroll]] for (int e = 0; e < 4; e++) x[a][e] -= a4[b / 4][b % 4] * x[b][e];
-        }
-        [[unroll]] for (int a = 0; a < GLA_SUB; a++) {
+            [[unroll]] for (int b = 0; b < 4; b++) a4[b] = am4[rr + uint(b)];
+            vec4 r[4];
+            [[unroll]] for (int e = 0; e < 4; e++) r[e] = x[0][e];
+            [[unroll]] for (int b = 0; b < GLA_SUB; b++)
+                [[unroll]] for (int e = 0; e < 4; e++) r[e] -= a4[b / 4][b % 4] * y[b][e];
+            [[unroll]] for (int b = 0; b < GLA_SUB; b++)
+                [[unroll]] for (int e = 0; e < 4; e++) y[b][e] = b == a ? r[e] : y[b][e];
+            [[unroll]] for (int t = 0; t < GLA_SUB - 1; t++)
+                [[unroll]] for (int e = 0; e < 4; e++) x[t][e] = x[t + 1][e];
             if (pi + a < len) {
-                [[unroll]] for (int b = 0; b < 4; b++) tb4[ra[a] + uint(J * 4 + b)] = x[a][b];
+                [[unroll]] for (int e = 0; e < 4; e++) tb4[rr - uint(I * 4) + uint(J * 4 + e)] = r[e];
             }
         }
     }
