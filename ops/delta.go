@@ -92,7 +92,7 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 		return nil // no token: the state is unchanged
 	}
 	tile := glaTileFor(d.Info(), z.K, z.V)
-	tv := deltaRecTV(d.Info(), z.K, z.V)
+	tv := deltaRecTV(d.Info(), z.N*z.H, z.K, z.V)
 	nVT := ceilDiv(z.Vp, tv)
 	R := gpu.Read
 	kern, err := glaKernel(d, "delta_rec", z.dt, []gpu.Access{R, R, R, R, R, R, gpu.Write, gpu.ReadWrite}, 32,

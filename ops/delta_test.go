@@ -199,6 +199,7 @@ func TestDeltaRuleRecurrent(t *testing.T) {
 		{B: 1, T: 65, H: 1, K: 100, V: 100, gate: 2, l2: true},
 		{B: 1, T: 65, H: 1, K: 128, V: 128, gate: 1, h0: true, l2: true},
 		{B: 1, T: 16, H: 1, K: 16, V: 128, gate: 0},
+		{B: 1, T: 40, H: 1, K: 256, V: 256, gate: 1, h0: true},
 		{B: 1, T: 16, H: 1, K: 7, V: 5, gate: 1, h0: true},
 		// variable length with empty and one-token sequences
 		{B: 1, T: 81, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 0, 1, 1, 40, 41, 81, 81}},

@@ -1,11 +1,6 @@
 package ops
 
-import (
-	"os"
-	"strconv"
-
-	"github.com/vkseq/vkseq/gpu"
-)
+import "github.com/vkseq/vkseq/gpu"
 
 // Tile shapes per kind of device. CPU devices (lavapipe) run each invocation as a SIMD lane and
 // emit every buffer access lane by lane, so they want large register tiles, vec4 accesses and no
@@ -214,16 +209,26 @@ func fftClasses(info gpu.DeviceInfo) []int {
 func fftFewLanes(info gpu.DeviceInfo) bool { return info.Type == gpu.CPU }
 
 // deltaRecTV is the number of state columns each invocation of the recurrent delta-rule kernel
-// (ops/delta.go) owns, with all K rows in registers. On lavapipe every k and q load is paid lane by
-// lane and the delta rule reads k twice per token, so wide tiles pay: about 2048 state values per
-// lane (K=64: 32 columns, 1.45x faster than 16; K=128: 16, 1.6x faster than 8 at the peer shape),
-// for about 20 s of LLVM per pipeline the first time. Never wider than V. GPUs keep GLA's tile.
-func deltaRecTV(info gpu.DeviceInfo, K, V int) int {
-	tv := glaTileFor(info, K, V).RecTV
-	if info.Type == gpu.CPU {
-		tv = min(32, max(4, 2048/(ceilDiv(K, 4)*4)/4*4))
+// (ops/delta.go) owns, with all K rows in registers, for rows = sequences × heads. On lavapipe
+// every k and q load is paid lane by lane and the delta rule reads k twice per token, so wide
+// tiles pay (up to 4096 state values per lane, 2048 for K > 128: compile time), as long as there are enough lanes for the
+// device's threads (a workgroup of 8 lanes runs on one thread): measured at H=4 K=V=64, 16
+// columns 151 ms against 32 columns (one workgroup, one core) 217 ms; at the peer shape H=32
+// K=V=128, 32 columns 220 ms against 16 294 ms. Never wider than V. GPUs keep GLA's tile.
+func deltaRecTV(info gpu.DeviceInfo, rows, K, V int) int {
+	vp := ceilDiv(V, 4) * 4
+	if info.Type != gpu.CPU {
+		return min(glaTileFor(info, K, V).RecTV, vp)
 	}
-	return min(tv, ceilDiv(V, 4)*4)
+	kp, budget := ceilDiv(K, 4)*4, 4096
+	if kp > 128 {
+		budget = 2048 // K=256 with 16 columns: 52 s of LLVM for the first build
+	}
+	tv := min(32, max(4, budget/kp/4*4))
+	for tv > 4 && rows*ceilDiv(vp, tv) < 2*glaTileFor(info, K, V).LX {
+		tv /= 2
+	}
+	return min(tv, vp)
 }
 
 // fftFixed reports whether a one-lane unit of E values gets a pipeline with its sizes fixed,
@@ -235,21 +240,17 @@ func fftFixed(info gpu.DeviceInfo, e int) bool {
 }
 
 // deltaStateTV is the number of state columns each invocation of the chunked delta rule's state
-// pass owns (a power of two, so that it divides the output tiles): the recurrent kernel's width,
-// narrowed while fewer than minLanes invocations would share the heads (rows = sequences × heads).
-// On lavapipe a workgroup of 8 lanes runs on one thread, so at B=1 H=4 K=V=64 the recurrent
-// kernel's 32 columns would leave one of two cores idle.
+// pass owns: the recurrent kernel's width rounded down to a power of two (so that it divides the
+// output tiles), and at most 2048 state values per lane on lavapipe (this kernel holds the tile
+// through more code than the recurrent one, and LLVM's compile time grows with both).
 func deltaStateTV(info gpu.DeviceInfo, rows, K, V int) int {
+	rec := deltaRecTV(info, rows, K, V)
+	if info.Type == gpu.CPU {
+		rec = min(rec, max(4, 2048/(ceilDiv(K, 4)*4))) // LLVM: K=256 with 16 columns took 138 s
+	}
 	tv := 4
-	for 2*tv <= deltaRecTV(info, K, V) {
+	for 2*tv <= rec {
 		tv *= 2
-	}
-	minLanes := 2 * glaTileFor(info, K, V).LX
-	if s := os.Getenv("VKSEQ_DELTA_LANES"); s != "" {
-		minLanes, _ = strconv.Atoi(s)
-	}
-	for tv > 4 && rows*ceilDiv(V, tv) < minLanes {
-		tv /= 2
 	}
 	return tv
 }
