@@ -6,6 +6,14 @@ import "github.com/vkseq/vkseq/gpu"
 // emit every buffer access lane by lane, so they want large register tiles, vec4 accesses and no
 // shared memory; GPUs want many invocations with modest register tiles.
 
+// gpuTilesOnCPU makes the tile choices below treat a CPU device as a GPU. Tests set it to run the
+// GPU shapes (small register tiles, many lanes) on lavapipe, so that those code paths are checked
+// for correctness on machines without a GPU; it is never set outside tests.
+var gpuTilesOnCPU bool
+
+// cpuTiles reports whether a device gets the CPU (lavapipe) tile shapes.
+func cpuTiles(info gpu.DeviceInfo) bool { return info.Type == gpu.CPU && !gpuTilesOnCPU }
+
 // gemmTile is the work of one GEMM invocation and the workgroup shape.
 type gemmTile struct{ LX, LY, TM, TN int }
 
@@ -13,7 +21,7 @@ type gemmTile struct{ LX, LY, TM, TN int }
 // GFLOP/s against an FMA ceiling of about 8.5), but so does LLVM's compile time (64×32: minutes
 // per pipeline), so the vec4 path takes 32×32 and the bounds-checked scalar path a small tile.
 func gemmTileFor(info gpu.DeviceInfo, vec bool) gemmTile {
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		if vec {
 			return gemmTile{LX: 8, LY: 1, TM: 32, TN: 32}
 		}
@@ -25,7 +33,7 @@ func gemmTileFor(info gpu.DeviceInfo, vec bool) gemmTile {
 // rowsLocal is the number of invocations that reduce one row (a power of two).
 func rowsLocal(info gpu.DeviceInfo, c int) int {
 	limit := 256
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		limit = 8 // one SIMD batch of lavapipe: the tree costs little
 	}
 	l := 1
@@ -44,7 +52,7 @@ func conv1dTileFor(info gpu.DeviceInfo, update bool) conv1dTile {
 	if update {
 		return conv1dTile{Local: 64, T: 4}
 	}
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		return conv1dTile{Local: 64, T: 32}
 	}
 	return conv1dTile{Local: 64, T: 8}
@@ -68,7 +76,7 @@ type scanTile struct {
 // eight channels), so TL = 1. GPUs take TL lanes of a subgroup over time and one channel each.
 func scanTileFor(info gpu.DeviceInfo, rows, l int) scanTile {
 	tl := min(scanClusterMax(info), 32)
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		// Enough channel groups for the device's SIMD batches (two cores of 8 lanes here, and
 		// some slack), else lanes on the time axis: measured at D=8, L=16384: 8 lanes over time
 		// per channel about as fast as 8 channels in one SIMD batch, and both cores busy.
@@ -151,7 +159,7 @@ type glaTile struct{ LX, StateTK, StateTV, OutTM, OutTV, RecTV int }
 // pipelines get built. GPUs get smaller tiles and more lanes.
 func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
 	kp, vp := ceilDiv(K, 4)*4, ceilDiv(V, 4)*4
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		t := glaTile{LX: 8, StateTK: 16, StateTV: 64, OutTM: 32, OutTV: 64, RecTV: min(16, max(4, 1024/kp/4*4))}
 		if vp <= 32 {
 			t.StateTV, t.OutTM, t.OutTV = 32, 16, 32
@@ -175,7 +183,7 @@ func ssdTileFor(info gpu.DeviceInfo, vec bool) ssdTile {
 	if !vec {
 		return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 4, StP: 4, StN: 4, OutI: 4, OutP: 4, RecT: 4, RecP: 4}
 	}
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		return ssdTile{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16, RecT: 4, RecP: 8}
 	}
 	return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 8, StP: 4, StN: 8, OutI: 4, OutP: 8, RecT: 4, RecP: 4}
@@ -190,7 +198,7 @@ type fftShape struct{ Local, K, MinGroups int }
 // frames' samples), so each invocation walks up to 32 units, keeping 8 workgroups for its
 // threads; GPUs want few units per invocation and many workgroups.
 func fftShapeFor(info gpu.DeviceInfo, pl fftPlan) fftShape {
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		return fftShape{Local: 32, K: 32, MinGroups: 8}
 	}
 	return fftShape{Local: 64, K: 2, MinGroups: 256}
@@ -206,7 +214,7 @@ func fftClasses(info gpu.DeviceInfo) []int {
 // fftFewLanes: on lavapipe a unit should use as few lanes as its private-array class allows (a
 // SIMD batch then carries several units, which amortises the loops' overhead: n_fft 16 ran 5x
 // faster on one lane per unit than on eight); GPUs spread a unit over as many lanes as they can.
-func fftFewLanes(info gpu.DeviceInfo) bool { return info.Type == gpu.CPU }
+func fftFewLanes(info gpu.DeviceInfo) bool { return cpuTiles(info) }
 
 // deltaRecTV is the number of state columns each invocation of the recurrent delta-rule kernel
 // (ops/delta.go) owns, with all K rows in registers, for rows = sequences × heads. On lavapipe
@@ -217,7 +225,7 @@ func fftFewLanes(info gpu.DeviceInfo) bool { return info.Type == gpu.CPU }
 // K=V=128, 32 columns 220 ms against 16 294 ms. Never wider than V. GPUs keep GLA's tile.
 func deltaRecTV(info gpu.DeviceInfo, rows, K, V int) int {
 	vp := ceilDiv(V, 4) * 4
-	if info.Type != gpu.CPU {
+	if !cpuTiles(info) {
 		return min(glaTileFor(info, K, V).RecTV, vp)
 	}
 	kp, budget := ceilDiv(K, 4)*4, 4096
@@ -236,7 +244,7 @@ func deltaRecTV(info gpu.DeviceInfo, rows, K, V int) int {
 // n_fft 16 FFT ran about 30% faster; but each such size costs a pipeline (seconds of LLVM), so
 // only the small sizes people use take it: n_fft 16 (iSTFTNet) and 20 (StyleTTS2).
 func fftFixed(info gpu.DeviceInfo, e int) bool {
-	return info.Type == gpu.CPU && (e == 8 || e == 10)
+	return cpuTiles(info) && (e == 8 || e == 10)
 }
 
 // deltaStateTV is the number of state columns each invocation of the chunked delta rule's state
@@ -245,7 +253,7 @@ func fftFixed(info gpu.DeviceInfo, e int) bool {
 // through more code than the recurrent one, and LLVM's compile time grows with both).
 func deltaStateTV(info gpu.DeviceInfo, rows, K, V int) int {
 	rec := deltaRecTV(info, rows, K, V)
-	if info.Type == gpu.CPU {
+	if cpuTiles(info) {
 		rec = min(rec, max(4, 2048/(ceilDiv(K, 4)*4))) // LLVM: K=256 with 16 columns took 138 s
 	}
 	tv := 4
