@@ -56,26 +56,11 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
-	// q, k, v and o as GLA's (k stands in for GLA's per-channel gates, which the delta rule lacks).
-	z, err := glaCheck(op, o, q, k, v, k, opt.Scale, opt.CuSeqlens)
+	z, err := deltaCheck(op, o, q, k, v, beta, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
 	}
 	d := q.Device()
-	if err := checkTensor(op, "beta", beta, z.dt, z.B, z.T, z.H); err != nil {
-		return err
-	}
-	if beta.Device() != d {
-		return shapeErr(op, "beta is on another device")
-	}
-	if g != nil {
-		if err := checkTensor(op, "g", g, z.dt, z.B, z.T, z.H); err != nil {
-			return err
-		}
-		if g.Device() != d {
-			return shapeErr(op, "g is on another device")
-		}
-	}
 	if s.Device() != d {
 		return shapeErr(op, "the stream and tensors must share one device")
 	}
@@ -176,27 +161,13 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
-	z, err := glaCheck(op, o, q, k, v, k, opt.Scale, opt.CuSeqlens)
+	z, err := deltaCheck(op, o, q, k, v, beta, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
 	}
 	d := q.Device()
 	if s.Device() != d || (ws != nil && ws.d != d) {
 		return shapeErr(op, "the stream, workspace and tensors must share one device")
-	}
-	if err := checkTensor(op, "beta", beta, z.dt, z.B, z.T, z.H); err != nil {
-		return err
-	}
-	if beta.Device() != d {
-		return shapeErr(op, "beta is on another device")
-	}
-	if g != nil {
-		if err := checkTensor(op, "g", g, z.dt, z.B, z.T, z.H); err != nil {
-			return err
-		}
-		if g.Device() != d {
-			return shapeErr(op, "g is on another device")
-		}
 	}
 	if err := z.checkState(op, "initial_state", opt.InitialState, d); err != nil {
 		return err
@@ -232,11 +203,7 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 	tv := deltaStateTV(info, z.N*z.H, z.K, z.V)
 	Vh := ceilDiv(z.Vp, max(tv, tile.OutTV)) * max(tv, tile.OutTV) // hbuf's padded width: both tiles divide it
 	nVTs, nVTo := Vh/tv, ceilDiv(z.Vp, tile.OutTV)
-	lim := uint64(glaSegBytes)
-	if ws != nil && ws.segBytes > 0 {
-		lim = ws.segBytes
-	}
-	lim = min(lim, info.MaxStorageBufferRange)
+	lim := segLimit(ws, d)
 	hPerChunk := uint64(z.H*z.Kp*Vh) * 4
 	rowBytes := uint64(z.H*max(z.Kp, z.V, glaChunk)) * 4
 	if hPerChunk > lim || glaChunk*rowBytes > lim {
@@ -379,4 +346,29 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 		}
 	}
 	return nil
+}
+
+// deltaCheck validates the tensors of both delta-rule forms: q, k, v and o as GLA's (k standing in
+// for GLA's per-channel gates, which the delta rule lacks), beta and the optional g [B,T,H].
+func deltaCheck(op string, o, q, k, v, beta, g *gpu.Tensor, scale *float32, cu *gpu.Tensor) (glaDims, error) {
+	z, err := glaCheck(op, o, q, k, v, k, scale, cu)
+	if err != nil {
+		return z, err
+	}
+	d := q.Device()
+	for _, x := range []struct {
+		name string
+		t    *gpu.Tensor
+	}{{"beta", beta}, {"g", g}} {
+		if x.t == nil && x.name == "g" {
+			continue // the plain delta rule
+		}
+		if err := checkTensor(op, x.name, x.t, z.dt, z.B, z.T, z.H); err != nil {
+			return z, err
+		}
+		if x.t.Device() != d {
+			return z, shapeErr(op, "%s is on another device", x.name)
+		}
+	}
+	return z, nil
 }

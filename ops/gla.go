@@ -251,11 +251,7 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 	}
 
 	// Segments of chunks whose scratch fits the cap.
-	lim := uint64(glaSegBytes)
-	if ws != nil && ws.segBytes > 0 {
-		lim = ws.segBytes
-	}
-	lim = min(lim, d.Info().MaxStorageBufferRange)
+	lim := segLimit(ws, d)
 	info := d.Info()
 	tile := glaTileFor(info, z.K, z.V)
 	nKT, nVTs := ceilDiv(z.K, tile.StateTK), ceilDiv(z.Vp, tile.StateTV)
@@ -495,4 +491,14 @@ func carryState(s *gpu.Stream, h0, fin *gpu.Tensor) error {
 	default:
 		return s.Copy(fin, h0)
 	}
+}
+
+// segLimit is the cap on each scratch buffer of a chunked op's segment: 64 MiB (or the
+// workspace's test cap), and never more than the device binds at once.
+func segLimit(ws *Workspace, d *gpu.Device) uint64 {
+	lim := uint64(glaSegBytes)
+	if ws != nil && ws.segBytes > 0 {
+		lim = ws.segBytes
+	}
+	return min(lim, d.Info().MaxStorageBufferRange)
 }

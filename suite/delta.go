@@ -257,6 +257,12 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 			shapes = append(shapes, deltaShape{B: 1, T: t, H: 4, K: 64, V: 64, gated: true})
 		}
 		shapes = append(shapes, deltaShape{B: 1, T: 512, H: 32, K: 128, V: 128, gated: true})
+		if !b.Quick {
+			shapes = append(shapes, deltaShape{B: 1, T: 1024, H: 4, K: 128, V: 128, gated: true})
+		}
+		if variant != "chunked" {
+			shapes = append(shapes, deltaShape{B: 1, T: 1, H: 32, K: 128, V: 128, gated: true}) // decode
+		}
 	} else {
 		sh := deltaShape{}
 		for _, k := range []struct {
@@ -283,8 +289,8 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 	defer ws.Close()
 	for _, sh := range shapes {
 		for _, rec := range []bool{false, true} {
-			if (rec && variant == "chunked") || (!rec && variant == "recurrent") {
-				continue
+			if (rec && variant == "chunked") || (!rec && (variant == "recurrent" || sh.T == 1)) {
+				continue // one token: decode, the recurrent form's job
 			}
 			if err := benchDeltaOne(ctx, b, ws, dt, sh, rec); err != nil {
 				return err
@@ -305,9 +311,18 @@ func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DT
 	if recurrent {
 		variant, flops, record = "recurrent", sh.flops(), pr.recurrent
 	}
+	if sh.T == 1 { // decode: the state advanced in place, as a decode loop does
+		record = func(s *gpu.Stream) error {
+			return ops.DeltaRuleRecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g, pr.h0, ops.DeltaRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+		}
+	}
 	med, mn, err := b.Measure(ctx, record)
 	if err != nil {
 		return fmt.Errorf("delta_rule %s %v: %w", variant, sh, err)
+	}
+	note := perToken(med, sh.B*sh.T)
+	if sh.T == 1 {
+		variant, note = "decode", "one token per sequence, state in place, 1 dispatch"
 	}
 	var refNS int64
 	if !recurrent {
@@ -323,7 +338,7 @@ func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DT
 	}
 	b.Add(Result{Op: "delta_rule", Variant: variant, DType: dt.String(),
 		Shape:    map[string]int{"B": sh.B, "T": sh.T, "H": sh.H, "K": sh.K, "V": sh.V, "gated": gated},
-		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refNS, Note: perToken(med, sh.B*sh.T)},
+		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refNS, Note: note},
 		flops, sh.bytes(dt))
 	return nil
 }
