@@ -253,7 +253,8 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 	if err != nil {
 		return err
 	}
-	kk, err := kernel(d, "delta_kk", []gpu.Access{R, R, R, R, W, W}, 28, uint32(tile.LX))
+	kkRows := deltaKKRows(info)
+	kk, err := kernel(d, "delta_kk", []gpu.Access{R, R, R, R, W, W}, 28, uint32(tile.LX), uint32(kkRows))
 	if err != nil {
 		return err
 	}
@@ -300,7 +301,8 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 			tab, q, k, v, beta, gb, kn, qn, qs, kw, vb, gbb); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		grid[2] = uint32(min(10, ceilDiv(sg.maxLen, glaSub)*(ceilDiv(sg.maxLen, glaSub)+1)/2))
+		nb := ceilDiv(sg.maxLen, glaSub) // 16-row blocks of the longest chunk: nb(nb+1)/2 blocks (I, J)
+		grid[2] = uint32(nb * (nb + 1) / 2 * (glaSub / kkRows))
 		if err := s.Dispatch(kk, grid, gpu.Push(z.H, z.Kp, z.N, sg.a, sg.b, sg.r0, z.scale), tab, kn, qn, gbb, amat, abuf); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}

@@ -262,3 +262,14 @@ func deltaStateTV(info gpu.DeviceInfo, rows, K, V int) int {
 	}
 	return tv
 }
+
+// deltaKKRows is the rows of a 16×16 block of A and Q·Kᵀ that one invocation of delta_kk computes
+// (8 or 16). On lavapipe 16 (measured at T=8192 H=4 K=V=64 on a loaded machine: 221 ms against
+// 291 ms for 8; fully unrolled loops without the row rotation were 6-10× slower still: LLVM spills
+// them); GPUs take 8 for more lanes and fewer registers.
+func deltaKKRows(info gpu.DeviceInfo) int {
+	if cpuTiles(info) {
+		return 16
+	}
+	return 8
+}
