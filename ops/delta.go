@@ -103,6 +103,10 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 	return nil
 }
 
+// deltaSegBytes caps the scratch of one segment of DeltaRule: all its row-indexed buffers
+// together, and its states (each also within the device's binding range).
+const deltaSegBytes = 128 << 20
+
 // DeltaOptions are the optional inputs and outputs of DeltaRule.
 type DeltaOptions struct {
 	// Scale multiplies q; nil means K^-0.5. It must be finite.
@@ -151,8 +155,9 @@ type DeltaOptions struct {
 // has an exponent <= 0; positive gates are growth factors that overflow float32 sooner than in
 // DeltaRuleRecurrent.
 //
-// ws holds the scratch; long inputs are split into segments so that each scratch buffer stays
-// within 64 MiB and the device's binding range. ws may be nil: the scratch then comes from s.Temp
+// ws holds the scratch: about 4·(5K + 2V + 194) bytes per token and head (5.5 KiB at K=V=128),
+// plus a state per chunk; long inputs are split into segments of chunks so that it stays within
+// 128 MiB (and the device's binding range) whatever T is. ws may be nil: the scratch then comes from s.Temp
 // and is freed when the submission completes. An error wrapping ErrShape says which tensor or
 // option is wrong; one wrapping gpu.ErrUnsupported means the device cannot run the request (f16
 // without 16-bit storage, a tensor larger than one binding).
@@ -203,9 +208,15 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 	tv := deltaStateTV(info, z.N*z.H, z.K, z.V)
 	Vh := ceilDiv(z.Vp, max(tv, tile.OutTV)) * max(tv, tile.OutTV) // hbuf's padded width: both tiles divide it
 	nVTs, nVTo := Vh/tv, ceilDiv(z.Vp, tile.OutTV)
-	lim := segLimit(ws, d)
+	// Segments: all the row-indexed scratch of a segment (kn, qn, qs, kw, W: Kp; vb, U: V; A, the
+	// attention, T: 64; G and beta: 2 floats per row and head) within deltaSegBytes, its states too.
+	lim := uint64(deltaSegBytes)
+	if ws != nil && ws.segBytes > 0 {
+		lim = ws.segBytes
+	}
+	lim = min(lim, info.MaxStorageBufferRange)
 	hPerChunk := uint64(z.H*z.Kp*Vh) * 4
-	rowBytes := uint64(z.H*max(z.Kp, z.V, glaChunk)) * 4
+	rowBytes := uint64(z.H*(5*z.Kp+2*z.V+3*glaChunk+2)) * 4
 	if hPerChunk > lim || glaChunk*rowBytes > lim {
 		return fmt.Errorf("%w: %s: one chunk's scratch (H=%d K=%d V=%d) exceeds %d bytes", gpu.ErrUnsupported, op, z.H, z.K, z.V, lim)
 	}

@@ -240,8 +240,8 @@ func TestDeltaRule(t *testing.T) {
 		{B: 1, T: 77, H: 1, K: 7, V: 5, gate: 1, h0: true},
 		{B: 1, T: 81, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 0, 1, 1, 40, 41, 81, 81}},
 		{B: 1, T: 3, H: 2, K: 32, V: 32, gate: 0, l2: true, cu: []int32{0, 1, 2, 2, 3}},
-		{B: 1, T: 300, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 70, 71, 200, 300}, seg: 64 << 10},
-		{B: 2, T: 700, H: 2, K: 32, V: 48, gate: 1, seg: 48 << 10},
+		{B: 1, T: 300, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 70, 71, 200, 300}, seg: 700 << 10},
+		{B: 2, T: 700, H: 2, K: 32, V: 48, gate: 1, seg: 400 << 10},
 		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 0, parity: true, h0: true},
 		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 1, parity: true, h0: true},
 		{B: 1, T: 200, H: 2, K: 64, V: 64, gate: 1, h0: true, f16: true},
@@ -446,6 +446,16 @@ func TestDeltaRuleErrors(t *testing.T) {
 				t.Logf("chunked: %s: %v", name, err)
 			}
 		}
+	}
+	// a segment cap below one chunk's scratch: refused as unsupported, not run
+	ws := NewWorkspace(d)
+	ws.segBytes = 1 << 10
+	t.Cleanup(func() { ws.Close() })
+	a := ok()
+	if err := DeltaRule(s, ws, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaOptions{}); !errors.Is(err, gpu.ErrUnsupported) {
+		t.Errorf("scratch cap below one chunk: got %v, want gpu.ErrUnsupported", err)
+	} else {
+		t.Logf("scratch cap below one chunk: %v", err)
 	}
 	if err := s.Run(); err != nil {
 		t.Fatal(err)
