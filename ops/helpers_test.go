@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -51,8 +52,13 @@ func device(t testing.TB) *gpu.Device {
 	return sharedDevice
 }
 
+// newRand returns a generator with a fresh seed, logged so that a failure can be replayed:
+// VKSEQ_SEED=<seed> makes every test use that seed.
 func newRand(t testing.TB) *rand.Rand {
 	seed := rand.Uint64()
+	if s, err := strconv.ParseUint(os.Getenv("VKSEQ_SEED"), 10, 64); err == nil {
+		seed = s
+	}
 	t.Logf("seed %d", seed)
 	return rand.New(rand.NewPCG(seed, 0x5eed))
 }
