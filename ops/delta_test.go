@@ -246,6 +246,7 @@ func TestDeltaRule(t *testing.T) {
 		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 1, parity: true, h0: true},
 		{B: 1, T: 200, H: 2, K: 64, V: 64, gate: 1, h0: true, f16: true},
 		{B: 1, T: 130, H: 1, K: 100, V: 36, gate: 0, l2: true, f16: true, cu: []int32{0, 1, 66, 130}},
+		{B: 1, T: 70, H: 2, K: 7, V: 5, gate: 1, h0: true, f16: true},
 	}
 	for _, c := range cases {
 		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c, true) })
