@@ -155,7 +155,11 @@ type DeltaOptions struct {
 // has an exponent <= 0; positive gates are growth factors that overflow float32 sooner than in
 // DeltaRuleRecurrent.
 //
-// ws holds the scratch: about 4·(5K + 2V + 194) bytes per token and head (5.5 KiB at K=V=128),
+// The chunked form does all of the recurrence's arithmetic plus the intra-chunk products; it pays
+// on GPUs, but on a CPU device (lavapipe) DeltaRuleRecurrent was about 4× faster at every length
+// measured (docs/lavapipe-2026-11-27.md).
+//
+// ws holds the scratch: about 4·(5K + 2V + 194) bytes per token and head (4.3 KiB at K=V=128),
 // plus a state per chunk; long inputs are split into segments of chunks so that it stays within
 // 128 MiB (and the device's binding range) whatever T is. ws may be nil: the scratch then comes from s.Temp
 // and is freed when the submission completes. An error wrapping ErrShape says which tensor or
