@@ -251,16 +251,8 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 	tab, kn, qn, qs, kw, vb, gbb, amat, abuf, tbuf, wbuf, ubuf, hbuf := bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5], bufs[6], bufs[7], bufs[8], bufs[9], bufs[10], bufs[11], bufs[12]
 
 	R, W, RW := gpu.Read, gpu.Write, gpu.ReadWrite
-	plan, err := kernel(d, "gla_plan", []gpu.Access{R, W}, 16)
-	if err != nil {
+	if err := glaPlan(s, op, z, NC, opt.CuSeqlens, tab); err != nil {
 		return err
-	}
-	cuT, varlen := tab, 0
-	if opt.CuSeqlens != nil {
-		cuT, varlen = opt.CuSeqlens, 1
-	}
-	if err := s.Dispatch(plan, [3]uint32{1, 1, 1}, gpu.Push(z.N, z.T, NC, varlen), cuT, tab); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
 	}
 	k4, v4 := b2u(z.K%4 == 0), b2u(z.V%4 == 0)
 	prep, err := glaKernel(d, "delta_prep", z.dt, []gpu.Access{R, R, R, R, R, R, W, W, W, W, W, W}, 36,

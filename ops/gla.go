@@ -283,17 +283,8 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 
 	R, W, RW := gpu.Read, gpu.Write, gpu.ReadWrite
 
-	// plan
-	plan, err := kernel(d, "gla_plan", []gpu.Access{R, W}, 16)
-	if err != nil {
+	if err := glaPlan(s, op, z, NC, opt.CuSeqlens, tab); err != nil {
 		return err
-	}
-	cuT, varlen := tab, 0
-	if opt.CuSeqlens != nil {
-		cuT, varlen = opt.CuSeqlens, 1
-	}
-	if err := s.Dispatch(plan, [3]uint32{1, 1, 1}, gpu.Push(z.N, z.T, NC, varlen), cuT, tab); err != nil {
-		return fmt.Errorf("gla: %w", err)
 	}
 
 	k4, v4 := b2u(z.K%4 == 0), b2u(z.V%4 == 0)
@@ -501,4 +492,21 @@ func segLimit(ws *Workspace, d *gpu.Device) uint64 {
 		lim = ws.segBytes
 	}
 	return min(lim, d.Info().MaxStorageBufferRange)
+}
+
+// glaPlan records the planning dispatch of the chunked forms: the chunk table tab (2N + 2NC
+// values, see gla_plan.comp) from cu_seqlens on the device, or from the B rows of T tokens.
+func glaPlan(s *gpu.Stream, op string, z glaDims, NC int, cu, tab *gpu.Tensor) error {
+	plan, err := kernel(s.Device(), "gla_plan", []gpu.Access{gpu.Read, gpu.Write}, 16)
+	if err != nil {
+		return err
+	}
+	cuT, varlen := tab, 0
+	if cu != nil {
+		cuT, varlen = cu, 1
+	}
+	if err := s.Dispatch(plan, [3]uint32{1, 1, 1}, gpu.Push(z.N, z.T, NC, varlen), cuT, tab); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
 }

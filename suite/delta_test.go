@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"context"
 	"testing"
 
 	"github.com/vkseq/vkseq/reference"
@@ -38,27 +37,5 @@ func TestRunDelta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, form := range []string{"chunked", "recurrent"} {
-		pp := Params{"form": form}
-		for key, val := range p {
-			pp[key] = val
-		}
-		out, err := op.Run(context.Background(), d, f, pp)
-		if err != nil {
-			t.Fatalf("%s: %v", form, err)
-		}
-		if len(out) != 2 || out[0].Name != "o" || out[1].Name != "final_state" {
-			t.Fatalf("%s: outputs %v", form, out)
-		}
-		for i, want := range [][]float64{wantO, wantFin} {
-			if e := reference.RelErr(out[i].F32, want); !(e <= 1e-5) {
-				t.Errorf("%s %s: relative error %g", form, out[i].Name, e)
-			} else {
-				t.Logf("%s %s: relative error %.2g", form, out[i].Name, e)
-			}
-		}
-	}
-	if _, err := op.Run(context.Background(), d, f, Params{"form": "sideways"}); err == nil {
-		t.Error("form=sideways accepted")
-	}
+	checkForms(t, d, op, f, p, wantO, wantFin)
 }

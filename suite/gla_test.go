@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/reference"
 	"github.com/vkseq/vkseq/tensorio"
 )
@@ -36,6 +37,14 @@ func TestRunGLA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkForms(t, d, op, f, p, wantO, wantFin)
+}
+
+// checkForms runs op through Run with form=chunked and form=recurrent (plus the example's
+// parameters p), compares o and final_state with the float64 want (≤ 1e-5), and checks that an
+// unknown form is refused.
+func checkForms(t *testing.T, d *gpu.Device, op Op, f *tensorio.File, p Params, wantO, wantFin []float64) {
+	t.Helper()
 	for _, form := range []string{"chunked", "recurrent"} {
 		pp := Params{"form": form}
 		for key, val := range p {
@@ -51,6 +60,8 @@ func TestRunGLA(t *testing.T) {
 		for i, want := range [][]float64{wantO, wantFin} {
 			if e := reference.RelErr(out[i].F32, want); !(e <= 1e-5) {
 				t.Errorf("%s %s: relative error %g", form, out[i].Name, e)
+			} else {
+				t.Logf("%s %s: relative error %.2g", form, out[i].Name, e)
 			}
 		}
 	}
