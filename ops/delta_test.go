@@ -471,9 +471,16 @@ func TestDeltaRuleParity(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
 	const T, K, V = 4096, 64, 64
-	k := randn(r, K, 1)
-	unitRows(k, K)
-	k = rounded(k)
+	// entries ±1/8 with random signs: a key of exactly unit norm in float32 too (a rounded random
+	// unit vector has ‖k‖² = 1 + δ, δ ≈ 1e-7, and 4096 reflections scale its component by
+	// (1 + 2δ)^4096 ≈ 1 + 1e-3, which the closed form below would not have)
+	k := make([]float64, K)
+	for i := range k {
+		k[i] = 0.125
+		if r.IntN(2) == 0 {
+			k[i] = -0.125
+		}
+	}
 	h0 := rounded(randn(r, K*V, 1))
 	kS := make([]float64, V) // S₀ᵀk
 	for j := range V {
