@@ -12,7 +12,8 @@ import (
 )
 
 // TestDeltaProfile times each kernel of the chunked delta rule (GPU timestamps, second of two
-// runs) against the recurrent form at DELTA_T (default 8192) H=4 K=V=64 gated, or DELTA_H, DELTA_K.
+// runs) against the recurrent form at DELTA_T (default 8192) H=4 K=V=64 gated, or DELTA_H, DELTA_K;
+// DELTA_FORM=chunked or recurrent runs one form only.
 func TestDeltaProfile(t *testing.T) {
 	if !*explore {
 		t.Skip("-explore")
@@ -36,7 +37,14 @@ func TestDeltaProfile(t *testing.T) {
 	st := f(1, H, K, V)
 	ws := NewWorkspace(d)
 	defer ws.Close()
-	for _, chunked := range []bool{true, false} {
+	forms := []bool{true, false}
+	switch os.Getenv("DELTA_FORM") {
+	case "chunked":
+		forms = forms[:1]
+	case "recurrent":
+		forms = forms[1:]
+	}
+	for _, chunked := range forms {
 		s, err := d.NewStream(gpu.WithTimestamps(1000))
 		if err != nil {
 			t.Fatal(err)

@@ -249,12 +249,14 @@ func fftFixed(info gpu.DeviceInfo, e int) bool {
 
 // deltaStateTV is the number of state columns each invocation of the chunked delta rule's state
 // pass owns: the recurrent kernel's width rounded down to a power of two (so that it divides the
-// output tiles), and at most 2048 state values per lane on lavapipe (this kernel holds the tile
-// through more code than the recurrent one, and LLVM's compile time grows with both).
+// output tiles), with at most 2048 state values per lane on lavapipe: this kernel holds the tile
+// through more code than the recurrent one, and LLVM's build time grows steeply with it. At the
+// peer shape H=32 K=V=128, 32 columns (4096 values) ran in 182-205 ms against 272 ms for 16, but
+// building the chunked pipelines took 155 s instead of 55 s; K=256 with 16 columns took 138 s.
 func deltaStateTV(info gpu.DeviceInfo, rows, K, V int) int {
 	rec := deltaRecTV(info, rows, K, V)
 	if cpuTiles(info) {
-		rec = min(rec, max(4, 2048/(ceilDiv(K, 4)*4))) // LLVM: K=256 with 16 columns took 138 s
+		rec = min(rec, max(4, 2048/(ceilDiv(K, 4)*4)))
 	}
 	tv := 4
 	for 2*tv <= rec {
