@@ -11,7 +11,8 @@ import (
 // TestGPUTiles runs the GPU tile shapes (tuning.go: small register tiles, 64-lane workgroups,
 // the output kernel's 16-row tiles) on this device, so that the code paths real GPUs take are
 // checked against the float64 references even where no GPU is at hand: GEMM, GLA and the delta
-// rule, chunked and recurrent.
+// rule (chunked and recurrent), causal conv1d and the STFT (the scans and SSD test their GPU
+// tiles explicitly: TestSelectiveScanShapes, TestSSDTiles).
 func TestGPUTiles(t *testing.T) {
 	d := device(t)
 	gpuTilesOnCPU = true
@@ -52,6 +53,26 @@ func TestGPUTiles(t *testing.T) {
 			in := glaMake(t, r, c)
 			runGLAChunked(t, d, c, in)
 			runGLARecurrent(t, d, c, in)
+		})
+	}
+	for _, c := range []convCase{{B: 2, D: 8, L: 64, W: 4, bias: true, init: true, silu: true}, {B: 3, D: 17, L: 301, W: 6, silu: true}} {
+		t.Run("conv1d_"+c.String(), func(t *testing.T) { runConv(t, d, gpu.F32, c) })
+	}
+	for i, n := range []int{16, 400, 512, 1000} {
+		opt := stftVariant(n, i, r)
+		t.Run("stft_"+optString(opt), func(t *testing.T) {
+			b, l := 2, n+3*opt.HopLength+5
+			x := rounded(randn(r, b*l, 1))
+			want, _, _, err := reference.STFT(x, b, l, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, err := NewSTFTPlan(d, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pl.Close()
+			checkErr(t, "stft", runSTFT(t, d, pl, x, b, l), want, tolF32)
 		})
 	}
 	cases := []deltaCase{
