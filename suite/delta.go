@@ -180,35 +180,11 @@ func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
 }
 
 func deltaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh deltaShape, recurrent bool) VerifyResult {
-	form := "chunked"
-	if recurrent {
-		form = "recurrent"
-	}
-	res := VerifyResult{Op: "delta_rule", Case: sh.String() + " " + form, DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
-	ts := NewTensors(d)
-	defer ts.Close()
-	pr, err := newDeltaProblem(ts, dt, sh)
-	if err == nil {
-		if recurrent {
-			err = RunStream(d, pr.recurrent)
-		} else {
-			err = RunStream(d, pr.chunked(ws))
-		}
-	}
-	if err == nil {
-		var want, wantFin []float64
-		if want, wantFin, err = pr.reference(); err == nil {
-			res.RelErr, err = worstErr([]*gpu.Tensor{pr.o, pr.fin}, [][]float64{want, wantFin})
-		}
-	}
-	if err != nil {
-		res.Err = err.Error()
-	}
-	return res
+	return formCaseResult(d, ws, "delta_rule", sh.String(), dt, recurrent, func(ts *Tensors) (formProblem, error) { return newDeltaProblem(ts, dt, sh) })
 }
+
+// outputs returns o and the final states.
+func (pr *deltaProblem) outputs() (o, fin *gpu.Tensor) { return pr.o, pr.fin }
 
 func verifyDelta(ctx context.Context, d *gpu.Device, long bool, report func(VerifyResult)) error {
 	shapes := []deltaShape{

@@ -162,35 +162,11 @@ func (pr *glaProblem) recurrent(s *gpu.Stream) error {
 }
 
 func glaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh glaShape, recurrent bool) VerifyResult {
-	form := "chunked"
-	if recurrent {
-		form = "recurrent"
-	}
-	res := VerifyResult{Op: "gla", Case: sh.String() + " " + form, DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
-	ts := NewTensors(d)
-	defer ts.Close()
-	pr, err := newGLAProblem(ts, dt, sh)
-	if err == nil {
-		if recurrent {
-			err = RunStream(d, pr.recurrent)
-		} else {
-			err = RunStream(d, pr.chunked(ws))
-		}
-	}
-	if err == nil {
-		var want, wantFin []float64
-		if want, wantFin, err = pr.reference(); err == nil {
-			res.RelErr, err = worstErr([]*gpu.Tensor{pr.o, pr.fin}, [][]float64{want, wantFin})
-		}
-	}
-	if err != nil {
-		res.Err = err.Error()
-	}
-	return res
+	return formCaseResult(d, ws, "gla", sh.String(), dt, recurrent, func(ts *Tensors) (formProblem, error) { return newGLAProblem(ts, dt, sh) })
 }
+
+// outputs returns o and the final states.
+func (pr *glaProblem) outputs() (o, fin *gpu.Tensor) { return pr.o, pr.fin }
 
 func verifyGLA(ctx context.Context, d *gpu.Device, long bool, report func(VerifyResult)) error {
 	shapes := []glaShape{

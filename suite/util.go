@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/ops"
 	"github.com/vkseq/vkseq/reference"
 )
 
@@ -104,4 +105,48 @@ func VerifyEach[S any](ctx context.Context, d *gpu.Device, shapes []S, report fu
 		}
 	}
 	return nil
+}
+
+// formProblem is a recurrence with a chunked and a recurrent form (GLA, the delta rule), both
+// writing o and the final states.
+type formProblem interface {
+	chunked(ws *ops.Workspace) func(s *gpu.Stream) error
+	recurrent(s *gpu.Stream) error
+	reference() (o, fin []float64, err error)
+	outputs() (o, fin *gpu.Tensor)
+}
+
+// formCaseResult runs one form of a problem made by newProblem and compares o and the final
+// states with its float64 reference (tolerance 1e-5 for f32 storage, 2e-3 for f16).
+func formCaseResult(d *gpu.Device, ws *ops.Workspace, op, caseName string, dt gpu.DType, recurrent bool,
+	newProblem func(ts *Tensors) (formProblem, error)) VerifyResult {
+	form := "chunked"
+	if recurrent {
+		form = "recurrent"
+	}
+	res := VerifyResult{Op: op, Case: caseName + " " + form, DType: dt.String(), Tol: 1e-5}
+	if dt == gpu.F16 {
+		res.Tol = 2e-3
+	}
+	ts := NewTensors(d)
+	defer ts.Close()
+	pr, err := newProblem(ts)
+	if err == nil {
+		if recurrent {
+			err = RunStream(d, pr.recurrent)
+		} else {
+			err = RunStream(d, pr.chunked(ws))
+		}
+	}
+	if err == nil {
+		var want, wantFin []float64
+		if want, wantFin, err = pr.reference(); err == nil {
+			o, fin := pr.outputs()
+			res.RelErr, err = worstErr([]*gpu.Tensor{o, fin}, [][]float64{want, wantFin})
+		}
+	}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	return res
 }
