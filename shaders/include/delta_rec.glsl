@@ -10,6 +10,7 @@
 // Sequences are cu[n] .. cu[n+1] (VARLEN; offsets clamped into [0, T]) or the T rows of batch n.
 #include "gla_io.glsl"
 #include "grid.glsl"
+#include "state_tile.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int KP = 64; // K rounded up to a multiple of 4
 layout(constant_id = 2) const int TV = 16;
@@ -51,16 +52,7 @@ void main() {
 
     vec4 S[KP][TV4];
     uint sbase = uint(n * H + h) * uint(K) * uint(V);
-    // 4 rows at a time into the bottom rows, shifting the tile up: few load sites (compile time)
-    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) {
-        [[unroll]] for (int r = 0; r < KP - 4; r++)
-            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
-        [[unroll]] for (int c = 0; c < 4; c++) {
-            int d = d4 + c;
-            uint rb = sbase + uint(min(d, K - 1)) * uint(V);
-            [[unroll]] for (int j = 0; j < TV4; j++) S[KP - 4 + c][j] = mix(vec4(0.0), ld_st(rb, v0 + 4 * j, V), bvec4(d < K));
-        }
-    }
+    STATE_TILE_LOAD(S, ld_st, sbase, true);
 
     for (int t = a; t < b; t++) {
         uint eh = uint(t * H + h);
@@ -104,14 +96,5 @@ void main() {
         [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev, v0 + 4 * j, V, acc[j] * rq);
     }
 
-    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) { // 4 rows at a time from the top, shifting up
-        [[unroll]] for (int c = 0; c < 4; c++) {
-            int d = d4 + c;
-            if (d < K) {
-                [[unroll]] for (int j = 0; j < TV4; j++) st_st(sbase + uint(d) * uint(V), v0 + 4 * j, V, S[c][j]);
-            }
-        }
-        [[unroll]] for (int r = 0; r < KP - 4; r++)
-            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
-    }
+    STATE_TILE_STORE(S, st_st, sbase);
 }

@@ -12,6 +12,7 @@
 // and is written to fin; mode 0 (a later segment) skips sequences without chunks in the segment.
 #include "gla_io.glsl"
 #include "grid.glsl"
+#include "state_tile.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int KP = 64; // K rounded up to a multiple of 4
 layout(constant_id = 2) const int TV = 16;
@@ -46,17 +47,7 @@ void main() {
 
     vec4 S[KP][TV4];
     uint sbase = uint(n * H + h) * uint(K) * uint(V);
-    // 4 rows at a time into the bottom rows, shifting the tile up: few load sites (compile time)
-    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) {
-        [[unroll]] for (int r = 0; r < KP - 4; r++)
-            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
-        [[unroll]] for (int e = 0; e < 4; e++) {
-            int d = d4 + e;
-            uint rb = sbase + uint(min(d, K - 1)) * uint(V);
-            bool on = d < K && p.mode != 2;
-            [[unroll]] for (int j = 0; j < TV4; j++) S[KP - 4 + e][j] = mix(vec4(0.0), ld_h0(rb, v0 + 4 * j, V), bvec4(on));
-        }
-    }
+    STATE_TILE_LOAD(S, ld_h0, sbase, p.mode != 2);
 
     const uint vh4 = uint(p.Vh) >> 2;
     for (int c = ca; c < cb; c++) {
@@ -107,14 +98,5 @@ void main() {
         }
     }
 
-    [[dont_unroll]] for (int d4 = 0; d4 < KP; d4 += 4) { // 4 rows at a time from the top, shifting up
-        [[unroll]] for (int e = 0; e < 4; e++) {
-            int d = d4 + e;
-            if (d < K) {
-                [[unroll]] for (int j = 0; j < TV4; j++) st_fin(sbase + uint(d) * uint(V), v0 + 4 * j, V, S[e][j]);
-            }
-        }
-        [[unroll]] for (int r = 0; r < KP - 4; r++)
-            [[unroll]] for (int j = 0; j < TV4; j++) S[r][j] = S[r + 4][j];
-    }
+    STATE_TILE_STORE(S, st_fin, sbase);
 }
