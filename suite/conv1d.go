@@ -136,17 +136,8 @@ func benchConv(ctx context.Context, b *Bencher, p Params) error {
 	}
 	if len(p) > 0 {
 		var sh convShape
-		for _, k := range []struct {
-			name string
-			v    *int
-			def  int
-		}{{"B", &sh.B, 1}, {"D", &sh.D, 3328}, {"L", &sh.L, 512}, {"W", &sh.W, 4}} {
-			if *k.v, err = p.Int(k.name, k.def); err != nil {
-				return err
-			}
-			if *k.v < 1 {
-				return fmt.Errorf("causal_conv1d: %s=%d, want ≥ 1", k.name, *k.v)
-			}
+		if err := p.Sizes("causal_conv1d", Size{"B", &sh.B, 1}, Size{"D", &sh.D, 3328}, Size{"L", &sh.L, 512}, Size{"W", &sh.W, 4}); err != nil {
+			return err
 		}
 		if sh.init, err = p.Bool("init", false); err != nil {
 			return err

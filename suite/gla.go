@@ -230,17 +230,8 @@ func benchGLA(ctx context.Context, b *Bencher, p Params) error {
 		jobs = append(jobs, job{sh: peer}, job{sh: peer, recurrent: true})
 	} else {
 		sh := glaShape{gateN: 1}
-		for _, k := range []struct {
-			name string
-			v    *int
-			def  int
-		}{{"B", &sh.B, 1}, {"T", &sh.T, 512}, {"H", &sh.H, 32}, {"K", &sh.K, 64}, {"V", &sh.V, 64}} {
-			if *k.v, err = p.Int(k.name, k.def); err != nil {
-				return err
-			}
-			if *k.v < 1 {
-				return fmt.Errorf("gla: %s=%d, want ≥ 1", k.name, *k.v)
-			}
+		if err := p.Sizes("gla", Size{"B", &sh.B, 1}, Size{"T", &sh.T, 512}, Size{"H", &sh.H, 32}, Size{"K", &sh.K, 64}, Size{"V", &sh.V, 64}); err != nil {
+			return err
 		}
 		if sh.K > 256 || sh.V > 256 {
 			return fmt.Errorf("gla: K=%d V=%d, want K, V ≤ 256", sh.K, sh.V)

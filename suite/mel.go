@@ -220,14 +220,8 @@ func benchMel(ctx context.Context, b *Bencher, p Params) error {
 	if len(p) > 0 {
 		c := melCase{power: 2}
 		var err error
-		for _, k := range []struct {
-			name string
-			v    *int
-			def  int
-		}{{"B", &c.b, 1}, {"sr", &c.sr, 16000}, {"n_fft", &c.n, 400}, {"hop_length", &c.hop, 160}, {"n_mels", &c.mels, 80}} {
-			if *k.v, err = p.Int(k.name, k.def); err != nil {
-				return err
-			}
+		if err := p.Sizes("mel_fbanks", Size{"B", &c.b, 1}, Size{"sr", &c.sr, 16000}, Size{"n_fft", &c.n, 400}, Size{"hop_length", &c.hop, 160}, Size{"n_mels", &c.mels, 80}); err != nil {
+			return err
 		}
 		if c.l, err = p.Int("L", 30*c.sr); err != nil {
 			return err

@@ -280,17 +280,8 @@ func benchScan(ctx context.Context, b *Bencher, p Params) error {
 		}
 	} else {
 		var sh scanShape
-		for _, k := range []struct {
-			name string
-			v    *int
-			def  int
-		}{{"B", &sh.B, 1}, {"D", &sh.D, 1536}, {"L", &sh.L, 2048}, {"N", &sh.N, 16}, {"G", &sh.G, 1}} {
-			if *k.v, err = p.Int(k.name, k.def); err != nil {
-				return err
-			}
-			if *k.v < 1 {
-				return fmt.Errorf("selective_scan: %s=%d, want ≥ 1", k.name, *k.v)
-			}
+		if err := p.Sizes("selective_scan", Size{"B", &sh.B, 1}, Size{"D", &sh.D, 1536}, Size{"L", &sh.L, 2048}, Size{"N", &sh.N, 16}, Size{"G", &sh.G, 1}); err != nil {
+			return err
 		}
 		if sh.L == 1 { // one token: the decode step
 			return benchScanDecode(ctx, b, dt, sh.B, sh.D, sh.N)

@@ -202,17 +202,8 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 		jobs = append(jobs, job{sh: peer}, job{sh: peer, recurrent: true})
 	} else {
 		var sh ssdShape
-		for _, k := range []struct {
-			name string
-			v    *int
-			def  int
-		}{{"B", &sh.B, 1}, {"L", &sh.L, 512}, {"H", &sh.H, 48}, {"P", &sh.P, 64}, {"G", &sh.G, 1}, {"N", &sh.N, 128}} {
-			if *k.v, err = p.Int(k.name, k.def); err != nil {
-				return err
-			}
-			if *k.v < 1 {
-				return fmt.Errorf("ssd: %s=%d, want ≥ 1", k.name, *k.v)
-			}
+		if err := p.Sizes("ssd", Size{"B", &sh.B, 1}, Size{"L", &sh.L, 512}, Size{"H", &sh.H, 48}, Size{"P", &sh.P, 64}, Size{"G", &sh.G, 1}, Size{"N", &sh.N, 128}); err != nil {
+			return err
 		}
 		if sh.gate, err = p.Bool("z", false); err != nil {
 			return err

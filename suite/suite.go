@@ -83,6 +83,29 @@ func (p Params) String(key, def string) string {
 }
 
 // Check returns an error naming every key not in allowed.
+// Size is one positive integer parameter read by Params.Sizes: its key, where it goes, its default.
+type Size struct {
+	Key string
+	V   *int
+	Def int
+}
+
+// Sizes reads each size (its default when absent) and requires it to be at least 1; errors name
+// op and the key.
+func (p Params) Sizes(op string, sizes ...Size) error {
+	for _, sz := range sizes {
+		v, err := p.Int(sz.Key, sz.Def)
+		if err != nil {
+			return err
+		}
+		if v < 1 {
+			return fmt.Errorf("%s: %s=%d, want ≥ 1", op, sz.Key, v)
+		}
+		*sz.V = v
+	}
+	return nil
+}
+
 func (p Params) Check(op string, allowed ...string) error {
 	var bad []string
 	for k := range p {
