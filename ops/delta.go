@@ -81,7 +81,7 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 	nVT := ceilDiv(z.Vp, tv)
 	R := gpu.Read
 	kern, err := glaKernel(d, "delta_rec", z.dt, []gpu.Access{R, R, R, R, R, R, gpu.Write, gpu.ReadWrite}, 32,
-		uint32(tile.LX), uint32(z.Kp), uint32(tv), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(g != nil), b2u(opt.UseQKL2Norm))
+		uint32(tile.LX), uint32(z.Kp), uint32(tv), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(g != nil), b2u(opt.UseQKL2Norm), b2u(stateTileShift(d.Info())))
 	if err != nil {
 		return err
 	}
@@ -279,7 +279,7 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 		return err
 	}
 	state, err := kernel(d, "delta_state", []gpu.Access{R, R, R, RW, R, R, RW, W}, 40,
-		uint32(tile.LX), uint32(z.Kp), uint32(tv), v4)
+		uint32(tile.LX), uint32(z.Kp), uint32(tv), v4, b2u(stateTileShift(d.Info())))
 	if err != nil {
 		return err
 	}

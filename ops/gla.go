@@ -391,7 +391,7 @@ func GLARecurrent(s *gpu.Stream, o, q, k, v, g, state *gpu.Tensor, opt GLARecurr
 	tile := glaTileFor(d.Info(), z.K, z.V)
 	nVT := ceilDiv(z.Vp, tile.RecTV)
 	kern, err := glaKernel(d, "gla_rec", z.dt, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite}, 32,
-		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0))
+		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(stateTileShift(d.Info())))
 	if err != nil {
 		return err
 	}

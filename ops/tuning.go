@@ -239,6 +239,13 @@ func deltaRecTV(info gpu.DeviceInfo, rows, K, V int) int {
 	return min(tv, vp)
 }
 
+// stateTileShift reports whether the kernels that hold a K-row state tile in registers (gla_rec,
+// delta_rec, delta_state) move it by shifting rows through a few load and store sites (lavapipe:
+// LLVM builds them in far less time) rather than with one site per row. GPUs take the plain
+// form: NVIDIA's compiler (driver 580, H200) computed wrong states from the shifting one
+// (shaders/include/state_tile.glsl).
+func stateTileShift(info gpu.DeviceInfo) bool { return cpuTiles(info) }
+
 // fftFixed reports whether a one-lane unit of E values gets a pipeline with its sizes fixed,
 // unrolled into registers. On lavapipe that removes loop and private-array overheads: the batched
 // n_fft 16 FFT ran about 30% faster; but each such size costs a pipeline (seconds of LLVM), so

@@ -18,6 +18,7 @@ layout(constant_id = 3) const bool K4 = false; // K % 4 == 0
 layout(constant_id = 4) const bool V4 = false; // V % 4 == 0
 layout(constant_id = 5) const bool GATED = false; // g given
 layout(constant_id = 6) const bool L2 = false; // normalise q and k in-kernel
+layout(constant_id = 7) const bool STATE_SHIFT = true; // state tile moved by shifting (lavapipe); see state_tile.glsl
 const int KP4 = KP / 4, TV4 = TV / 4;
 
 layout(std430, binding = 0) readonly buffer Cu { int cu[]; };

@@ -17,6 +17,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int KP = 64; // K rounded up to a multiple of 4
 layout(constant_id = 2) const int TV = 16;
 layout(constant_id = 3) const bool V4 = false; // V % 4 == 0
+layout(constant_id = 4) const bool STATE_SHIFT = true; // state tile moved by shifting (lavapipe); see state_tile.glsl
 const int KP4 = KP / 4, TV4 = TV / 4;
 
 layout(std430, binding = 0) readonly buffer Tab { int tab[]; };
