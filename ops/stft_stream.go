@@ -375,7 +375,7 @@ func (st *ISTFTStream) Flush() (y []float32, n int, err error) {
 	if st.frames == 0 {
 		return nil, 0, shapeErr(op, "no frames were pushed; want >= 1")
 	}
-	end := st.start + st.plan.ISTFTLength(st.frames, st.length)
+	end := st.start + st.plan.ISTFTLength(st.frames)
 	return st.run(op, st.old, st.nold, st.frames-st.nold, end)
 }
 

@@ -105,9 +105,10 @@ func runISTFT(t *testing.T, d *gpu.Device, pl *STFTPlan, spec []float64, b, fram
 	t.Helper()
 	f := pl.Freqs()
 	st := upload(t, d, gpu.F32, spec, b, f, frames, 2)
-	y := poisoned(t, d, gpu.F32, b, pl.ISTFTLength(frames, length))
+	pl = withLength(pl, length)
+	y := poisoned(t, d, gpu.F32, b, pl.ISTFTLength(frames))
 	s := stream(t, d)
-	if err := pl.Inverse(s, y, st, length); err != nil {
+	if err := pl.Inverse(s, y, st); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -336,10 +337,10 @@ func TestSTFTErrors(t *testing.T) {
 		{pl.Forward(s, poisoned(t, d, gpu.F32, 2, 9, 25, 2), x100), "out has shape"},
 		{pl.Forward(s, out, poisoned(t, d, gpu.F16, 2, 100)), "dtype"},
 		{pl.Forward(s, out, nil), "x is nil"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 8, 26, 2), 0), "frequencies"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 9, 26), 0), "spec has shape"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 99), out, 0), "y has shape"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), out, -2), "length"},
+		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 8, 26, 2)), "frequencies"},
+		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 9, 26)), "spec has shape"},
+		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 99), out), "out has shape"},
+		{ISTFT(s, poisoned(t, d, gpu.F32, 2, 100), out, STFTOptions{NFFT: 16, Length: -2}), "length"},
 	} {
 		if !errors.Is(c.err, ErrShape) || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("error %v, want ErrShape naming %q", c.err, c.want)
@@ -367,7 +368,7 @@ func TestSTFTErrors(t *testing.T) {
 	}
 	defer np.Close()
 	y := poisoned(t, d, gpu.F32, 1, 24)
-	if err := np.Inverse(s, y, poisoned(t, d, gpu.F32, 1, 5, 3, 2), 0); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "NOLA") {
+	if err := np.Inverse(s, y, poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "NOLA") {
 		t.Errorf("zero envelope: error %v, want ErrShape naming NOLA", err)
 	}
 	// hop longer than the window
@@ -377,7 +378,7 @@ func TestSTFTErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hp.Close()
-	if err := hp.Inverse(s, poisoned(t, d, gpu.F32, 1, 20), poisoned(t, d, gpu.F32, 1, 5, 3, 2), 0); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "hop_length") {
+	if err := hp.Inverse(s, poisoned(t, d, gpu.F32, 1, 20), poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "hop_length") {
 		t.Errorf("hop > win_length: error %v", err)
 	}
 	if err := s.Run(); err != nil { // nothing was recorded
@@ -447,4 +448,15 @@ func TestSTFTLarge(t *testing.T) {
 		checkErr(t, "irfft(rfft)", read(t, y), x, tolF32)
 		pl.Close()
 	}
+}
+
+// withLength returns pl with the iSTFT output length set to length (sharing pl's tables; tests
+// use it to invert with several lengths through one plan).
+func withLength(pl *STFTPlan, length int) *STFTPlan {
+	if pl.p.sp.Length == length {
+		return pl
+	}
+	c := &STFTPlan{p: pl.p, pl: pl.pl, tab: pl.tab, ola: pl.ola, big: pl.big}
+	c.p.sp.Length = length
+	return c
 }

@@ -57,17 +57,17 @@ func runMelFBanks(ctx context.Context, d *gpu.Device, in *tensorio.File, p Param
 		return nil, err
 	}
 	norm := p.String("norm", "none")
-	fb, err := ops.MelFBanks(nf, fmin, fmax, nm, sr, norm, p.String("mel_scale", "htk"))
+	fb, err := ops.MelFBanks(nf, float32(fmin), float32(fmax), nm, sr, norm, p.String("mel_scale", "htk"))
 	if err != nil {
 		return nil, err
 	}
-	return []tensorio.Tensor{{Name: "fb", DType: tensorio.F32, Shape: []int{nf, nm}, F32: fb}}, nil
+	return []tensorio.Tensor{{Name: "fb", DType: tensorio.F32, Shape: []int{nf, nm}, F32: fb.Float32()}}, nil
 }
 
 // melCase is one verified or benchmarked log-mel spectrogram: STFT, power, mel, log.
 type melCase struct {
 	b, l, n, hop, mels, sr int
-	power                  float64
+	power                  float32
 	librosa                bool
 }
 
@@ -79,8 +79,19 @@ func (c melCase) name() string {
 	return fmt.Sprintf("B=%d L=%d n_fft=%d hop=%d n_mels=%d sr=%d power=%g %s", c.b, c.l, c.n, c.hop, c.mels, c.sr, c.power, fb)
 }
 
-// filterbank returns the case's filterbank [F, mels] in float64.
-func (c melCase) filterbank() ([]float64, error) {
+// filterbank returns the case's filterbank as ops computes it (torchaudio's HTK, or Slaney scale and
+// norm: librosa's).
+func (c melCase) filterbank() (ops.FilterBank, error) {
+	f := c.n/2 + 1
+	if !c.librosa {
+		return ops.MelFBanks(f, 0, float32(c.sr)/2, c.mels, c.sr, "", "htk")
+	}
+	return ops.MelFBanks(f, 0, float32(c.sr)/2, c.mels, c.sr, "slaney", "slaney")
+}
+
+// refFilterbank returns the case's filterbank [F, mels] as reference computes it (torchaudio's
+// melscale_fbanks, or librosa.filters.mel transposed).
+func (c melCase) refFilterbank() ([]float64, error) {
 	f := c.n/2 + 1
 	if !c.librosa {
 		return reference.MelFBanks(f, 0, float64(c.sr)/2, c.mels, c.sr, "", "htk")
@@ -122,7 +133,7 @@ func newMelProblem(ts *Tensors, d *gpu.Device, c melCase, x []float64) (*melProb
 		pl.Close()
 		return nil, err
 	}
-	m, err := ops.NewMel(d, fb, f, c.mels)
+	m, err := ops.NewMel(d, fb)
 	if err != nil {
 		pl.Close()
 		return nil, err
@@ -184,11 +195,11 @@ func melVerifyCase(d *gpu.Device, c melCase, x []float64) (float64, string) {
 	if err != nil {
 		return 0, err.Error()
 	}
-	fb, err := c.filterbank()
+	fb, err := c.refFilterbank()
 	if err != nil {
 		return 0, err.Error()
 	}
-	pow, _ := reference.PowerSpectrogram(spec, c.b, f, frames, c.power)
+	pow, _ := reference.PowerSpectrogram(spec, c.b, f, frames, float64(c.power))
 	mel, _ := reference.MelSpectrogram(pow, c.b, f, frames, fb, c.mels)
 	want, _ := reference.LogMel(mel, 1e-10)
 	ts := NewTensors(d)

@@ -217,11 +217,11 @@ func gpuISTFT(d *gpu.Device, spec []float64, b, f, frames int, opt ops.STFTOptio
 		return nil, err
 	}
 	defer pl.Close()
-	y, err := ts.Output(gpu.F32, b, pl.ISTFTLength(frames, opt.Length))
+	y, err := ts.Output(gpu.F32, b, pl.ISTFTLength(frames))
 	if err != nil {
 		return nil, err
 	}
-	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st, opt.Length) }); err != nil {
+	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st) }); err != nil {
 		return nil, err
 	}
 	return y.ReadFloat32()
@@ -447,7 +447,7 @@ func benchSTFTShape(ctx context.Context, b *Bencher, sh stftBenchShape, inverse 
 		if err := RunStream(d, rec); err != nil {
 			return err
 		}
-		op, rec = "istft", func(s *gpu.Stream) error { return pl.Inverse(s, y, out, 0) }
+		op, rec = "istft", func(s *gpu.Stream) error { return pl.Inverse(s, y, out) }
 	}
 	med, mn, err := b.Measure(ctx, rec)
 	if err != nil {
@@ -648,7 +648,7 @@ func runISTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 	if ss[2] < 1 {
 		return nil, fmt.Errorf("%s: input tensor \"spec\" has shape %v, want at least one frame", op, ss)
 	}
-	outLen := pl.ISTFTLength(ss[2], opt.Length)
+	outLen := pl.ISTFTLength(ss[2])
 	ts := NewTensors(d)
 	defer ts.Close()
 	st, err := ts.UploadF32(spec, ss...)
@@ -659,7 +659,7 @@ func runISTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 	if err != nil {
 		return nil, err
 	}
-	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st, opt.Length) }); err != nil {
+	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st) }); err != nil {
 		return nil, err
 	}
 	o, err := y.ReadFloat32()
