@@ -57,6 +57,12 @@ func runMelFBanks(ctx context.Context, d *gpu.Device, in *tensorio.File, p Param
 		return nil, err
 	}
 	norm := p.String("norm", "none")
+	if nf > 0 && nm > 0 {
+		// float64 filterbank, its float32 copy and the output tensor
+		if err := (stftMem{host: 16 * f64(nf, nm)}).check(op, d); err != nil {
+			return nil, err
+		}
+	}
 	fb, err := ops.MelFBanks(nf, float32(fmin), float32(fmax), nm, sr, norm, p.String("mel_scale", "htk"))
 	if err != nil {
 		return nil, err
@@ -239,6 +245,11 @@ func benchMel(ctx context.Context, b *Bencher, p Params) error {
 		}
 		cases = []melCase{c}
 	}
+	for _, c := range cases {
+		if err := c.checkMemory(b.Device); err != nil {
+			return err
+		}
+	}
 	r := Rand()
 	for _, c := range cases {
 		ts := NewTensors(b.Device)
@@ -277,4 +288,18 @@ func benchMel(ctx context.Context, b *Bencher, p Params) error {
 		ts.Close()
 	}
 	return nil
+}
+
+// checkMemory refuses a case whose allocations exceed memory: x in float64 and float32 on the
+// host; x, the spectrum, mel and log-mel on the device, with the projection's scratch.
+func (c melCase) checkMemory(d *gpu.Device) error {
+	name := "mel_fbanks " + c.name()
+	if c.n < 1 || c.hop < 1 || c.b < 1 || c.l <= c.n/2 || c.mels < 1 {
+		return fmt.Errorf("%s: want n_fft, hop_length, B, n_mels >= 1 and L > n_fft/2", name)
+	}
+	f, frames := c.n/2+1, 1+c.l/c.hop
+	// the projection's two scratch tensors (power spectrum, product) per group of batch rows,
+	// each at most one binding
+	group := math.Min(float64(d.Info().MaxStorageBufferRange), 4*f64(c.b, f+3, frames+3))
+	return stftMem{host: 12 * f64(c.b, c.l), dev: 4*f64(c.b, c.l) + 8*f64(c.b, f, frames) + 8*f64(c.b, c.mels, frames) + 2*group + stftScratch}.check(name, d)
 }

@@ -417,15 +417,23 @@ func benchSTFTShape(ctx context.Context, b *Bencher, sh stftBenchShape, inverse 
 	l := sh.l
 	opt := ops.DefaultSTFTOptions(sh.n)
 	opt.HopLength = sh.hop
+	f, frames, err := ops.STFTShape(l, opt)
+	if err != nil {
+		return err
+	}
+	// x in float64 and float32 on the host; x, the spectrum (and y) on the device
+	mem := stftMem{host: 12 * f64(sh.b, l), dev: 4*f64(sh.b, l) + 8*f64(sh.b, f, frames) + stftScratch}
+	if inverse {
+		mem.dev += 4 * f64(sh.b, l)
+	}
+	if err := mem.check(fmt.Sprintf("%s B=%d L=%d n_fft=%d", map[bool]string{false: "stft", true: "istft"}[inverse], sh.b, l, sh.n), d); err != nil {
+		return err
+	}
 	pl, err := ops.NewSTFTPlan(d, opt)
 	if err != nil {
 		return err
 	}
 	defer pl.Close()
-	f, frames, err := pl.Shape(l)
-	if err != nil {
-		return err
-	}
 	r := Rand()
 	x := Randn(r, sh.b*l, 1)
 	ts := NewTensors(d)
@@ -476,6 +484,12 @@ func benchSTFTShape(ctx context.Context, b *Bencher, sh stftBenchShape, inverse 
 // PEERS.md's VkFFT figure scaled by this run's copy ceiling (the transform is memory-bound there).
 func benchRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	d := b.Device
+	if n < 1 || batch < 1 {
+		return fmt.Errorf("rfft: n_fft = %d, B = %d, want both >= 1", n, batch)
+	}
+	if err := (stftMem{host: 12 * f64(batch, n), dev: 4*f64(batch, n) + 8*f64(batch, n/2+1) + stftScratch}).check(fmt.Sprintf("rfft B=%d n=%d", batch, n), d); err != nil {
+		return err
+	}
 	pl, err := ops.NewRFFTPlan(d, n)
 	if err != nil {
 		return err
@@ -526,6 +540,9 @@ func benchRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 // C2R figure (512 × 4096: 18.6 ms), scaled by this run's copy ceiling.
 func benchIRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	d := b.Device
+	if err := (stftMem{host: 24 * f64(batch, n/2+1), dev: 4*f64(batch, n) + 8*f64(batch, n/2+1) + stftScratch}).check(fmt.Sprintf("irfft B=%d n=%d", batch, n), d); err != nil {
+		return err
+	}
 	pl, err := ops.NewRFFTPlan(d, n)
 	if err != nil {
 		return err
@@ -591,6 +608,10 @@ func runSTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([
 	if err != nil {
 		return nil, err
 	}
+	// the spectrum read back and written out on the host; x and the spectrum on the device
+	if err := (stftMem{host: 8 * f64(xs[0], f, frames, 2), dev: 4*f64(xs...) + 8*f64(xs[0], f, frames) + stftScratch}).check(op, d); err != nil {
+		return nil, err
+	}
 	ts := NewTensors(d)
 	defer ts.Close()
 	xt, err := ts.UploadF32(x, xs...)
@@ -649,6 +670,9 @@ func runISTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 		return nil, fmt.Errorf("%s: input tensor \"spec\" has shape %v, want at least one frame", op, ss)
 	}
 	outLen := pl.ISTFTLength(ss[2])
+	if err := (stftMem{host: 8 * f64(ss[0], outLen), dev: 4*f64(ss...) + 4*f64(ss[0], outLen) + stftScratch}).check(op, d); err != nil {
+		return nil, err
+	}
 	ts := NewTensors(d)
 	defer ts.Close()
 	st, err := ts.UploadF32(spec, ss...)
