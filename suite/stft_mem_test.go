@@ -41,6 +41,15 @@ func TestSTFTBeyondMemory(t *testing.T) {
 	_, err = runISTFT(ctx, d, fileOf(t, spec), Params{"n_fft": "16", "hop_length": "4", "length": "1000000000000"})
 	check("run istft length 1e12", err)
 
+	// the device limit: lowered to 1 MiB, a 16 MB spectrum is refused naming the device heap
+	testDevLimit = 1 << 20
+	err = benchSTFT(ctx, b, Params{"B": "1", "L": "1000000", "n_fft": "512"})
+	testDevLimit = 0
+	check("bench stft past a 1 MiB device heap", err)
+	if err == nil || !strings.Contains(err.Error(), "device memory") {
+		t.Errorf("the device limit's error does not name device memory: %v", err)
+	}
+
 	// the limits themselves: a request under them passes
 	if err := (stftMem{host: 1 << 20, dev: 1 << 20}).check("small", d); err != nil {
 		t.Errorf("a 1 MiB request: %v", err)
