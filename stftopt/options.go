@@ -2,7 +2,7 @@
 // validation, frame counts), shared by ops (the GPU STFT) and reference (the float64 oracle) so
 // that both read the same parameters the same way. It computes no window, filterbank or transform:
 // each side derives those from the resolved parameters with its own code, so one can check the
-// other (and both are checked against PyTorch's numbers in testdata/stft_fixtures.json).
+// other (and both are checked against PyTorch's numbers in testdata/stft_fixtures.safetensors).
 //
 // Errors are plain messages naming the parameter (n_fft, hop_length, win_length, window,
 // pad_mode, length); ops wraps them in ops.ErrShape, reference prefixes them with its name.
