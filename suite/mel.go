@@ -188,7 +188,11 @@ func verifyMel(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 			return err
 		}
 		res := VerifyResult{Op: "mel_fbanks", Case: "log-mel spectrogram " + c.name(), DType: "f32", Tol: 1e-5}
-		res.RelErr, res.Err = melVerifyCase(d, c, Randn(r, c.b*c.l, 1))
+		if err := c.checkMemory(d); err != nil {
+			res.Err = err.Error()
+		} else {
+			res.RelErr, res.Err = melVerifyCase(d, c, Randn(r, c.b*c.l, 1))
+		}
 		report(res)
 	}
 	return nil

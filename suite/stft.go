@@ -166,6 +166,11 @@ func verifySTFT(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 			return err
 		}
 		res := VerifyResult{Op: "stft", Case: stftCaseName(c), DType: "f32", Tol: 1e-5}
+		if err := verifyMem(d, c.b, c.l, c.opt); err != nil {
+			res.Err = err.Error()
+			report(res)
+			continue
+		}
 		x := Randn(r, c.b*c.l, 1)
 		want, f, frames, err := reference.STFT(x, c.b, c.l, c.opt)
 		if err == nil {
@@ -245,6 +250,9 @@ func verifyISTFT(ctx context.Context, d *gpu.Device, long bool, report func(Veri
 		// random spectra, then the round trip of a signal
 		f, frames, err := ops.STFTShape(c.l, opt)
 		res := VerifyResult{Op: "istft", Case: stftCaseName(stftCase{c.b, c.l, opt}), DType: "f32", Tol: 1e-5}
+		if err == nil {
+			err = verifyMem(d, c.b, c.l, opt)
+		}
 		if err == nil {
 			spec := Randn(r, c.b*f*frames*2, 1)
 			var want []float64
@@ -691,4 +699,16 @@ func runISTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 		return nil, err
 	}
 	return []tensorio.Tensor{{Name: "y", DType: tensorio.F32, Shape: []int{ss[0], outLen}, F32: o}}, nil
+}
+
+// verifyMem refuses a verified case whose allocations exceed memory: the signal, its spectrum and
+// the iSTFT's output, in float64 (reference) and float32 (host and device), twice over for the
+// round trip.
+func verifyMem(d *gpu.Device, b, l int, opt ops.STFTOptions) error {
+	f, frames, err := ops.STFTShape(l, opt)
+	if err != nil {
+		return err
+	}
+	sig, spec := 2*f64(b, l), 2*f64(b, f, frames)
+	return stftMem{host: 2 * 12 * (sig + spec), dev: 2*4*(sig+spec) + stftScratch}.check("verify", d)
 }
