@@ -300,9 +300,9 @@ func NewISTFTStream(d *gpu.Device, opt STFTOptions, batch int) (*ISTFTStream, er
 		return nil, err
 	}
 	p := plan.p
-	if p.hop > p.win {
+	if err := p.sp.CheckISTFT(); err != nil {
 		plan.Close()
-		return nil, shapeErr(op, "hop_length = %d, want <= win_length = %d (as torch.istft: frames would not overlap, failing NOLA)", p.hop, p.win)
+		return nil, shapeErr(op, "%v", err)
 	}
 	st := &ISTFTStream{p: p, plan: plan, batch: batch, length: opt.Length, keep: (p.nfft - 1) / p.hop, ts: streamTensors{d: d}}
 	st.start = p.pad()
