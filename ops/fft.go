@@ -404,9 +404,9 @@ func (p *RFFTPlan) Forward(s *gpu.Stream, out, x *gpu.Tensor) error {
 
 // Inverse records torch.fft.irfft(spec, n): y[b, k] = (1/n) Σ_{f<n} X[b, f] e^{2πi f k/n} with
 // the spectrum completed by Hermitian symmetry from bins 0..n/2 (the imaginary parts of the DC
-// and, for even n, Nyquist bins taken as 0): spec [batch, n/2+1, 2] F32 into y [batch, n] F32.
+// and, for even n, Nyquist bins taken as 0): spec [batch, n/2+1, 2] F32 into out [batch, n] F32.
 // spec is not modified.
-func (p *RFFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor) error {
+func (p *RFFTPlan) Inverse(s *gpu.Stream, out, spec *gpu.Tensor) error {
 	const op = "irfft"
 	if s == nil {
 		return shapeErr(op, "stream is nil")
@@ -422,7 +422,7 @@ func (p *RFFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor) error {
 	if err := checkTensor(op, "spec", spec, gpu.F32, ss...); err != nil {
 		return err
 	}
-	if err := checkTensor(op, "y", y, gpu.F32, ss[0], p.n); err != nil {
+	if err := checkTensor(op, "out", out, gpu.F32, ss[0], p.n); err != nil {
 		return err
 	}
 	if p.st.isClosed() {
@@ -452,7 +452,7 @@ func (p *RFFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		yv, yb, err := alignedWindow(y, r0*p.n, nr*p.n, limit)
+		yv, yb, err := alignedWindow(out, r0*p.n, nr*p.n, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}

@@ -96,7 +96,8 @@ func factorSmoothAny(n int) (int, bool) {
 }
 
 // newBigPlan plans and uploads the large path of a real transform of length nfft.
-func newBigPlan(d *gpu.Device, nfft int, window []float64) (*bigPlan, error) {
+// Its tensors come from up: tensors it owns (own), or stream temporaries.
+func newBigPlan(d *gpu.Device, nfft int, window []float64, up uploader, own bool) (*bigPlan, error) {
 	n := nfft
 	if nfft%2 == 0 {
 		n = nfft / 2
@@ -148,14 +149,15 @@ func newBigPlan(d *gpu.Device, nfft int, window []float64) (*bigPlan, error) {
 			e = append(e, float32(real(v)), float32(imag(v)))
 		}
 	}
-	up := func(v []float32) (*gpu.Tensor, error) { return d.FromFloat32(gpu.F32, v, len(v)) }
 	if b.tab1, err = up(t1); err == nil {
 		if b.tab2, err = up(t2); err == nil {
 			b.edgeT, err = up(e)
 		}
 	}
 	if err != nil {
-		b.close()
+		if own {
+			b.close()
+		}
 		return nil, err
 	}
 	return &b, nil

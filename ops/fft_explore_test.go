@@ -54,8 +54,8 @@ func TestSTFTExplore(t *testing.T) {
 		el := gpuTime(t, d, 3, func(s *gpu.Stream) error { return pl.Forward(s, out, x) })
 		nf := float64(c.b * frames)
 		t.Logf("stft n=%d hop=%d B=%d L=%d: %v, %.3g frames/s, plan %+v", c.n, c.hop, c.b, l, el, nf/el.Seconds(), pl.pl)
-		y := poisoned(t, d, gpu.F32, c.b, pl.ISTFTLength(frames, 0))
-		el = gpuTime(t, d, 3, func(s *gpu.Stream) error { return pl.Inverse(s, y, out, 0) })
+		y := poisoned(t, d, gpu.F32, c.b, pl.ISTFTLength(frames))
+		el = gpuTime(t, d, 3, func(s *gpu.Stream) error { return pl.Inverse(s, y, out) })
 		t.Logf("istft: %v, %.3g frames/s", el, nf/el.Seconds())
 		pl.Close()
 	}
@@ -132,7 +132,7 @@ func TestFFTExploreAB(t *testing.T) {
 						if dir == 0 {
 							return pl.Forward(s, out, x)
 						}
-						return pl.Inverse(s, y, out, l)
+						return withLength(pl, l).Inverse(s, y, out)
 					})
 					if best[v][dir] == 0 || el < best[v][dir] {
 						best[v][dir] = el

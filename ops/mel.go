@@ -8,24 +8,10 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/vkseq/vkseq/gpu"
-	"github.com/vkseq/vkseq/reference"
 )
 
-// MelFBanks is torchaudio.functional.melscale_fbanks, computed in float64 on the host by
-// reference.MelFBanks and rounded to float32: fb [nFreqs, nMels] (frequency-major, applied as
-// specᵀ·fb), with all_freqs = linspace(0, sampleRate//2, nFreqs), band edges evenly spaced on the
-// mel scale ("htk", the default, or "slaney") from fMin to fMax Hz, and norm "slaney" (unit-area
-// triangles) or "" / "none" (peak 1). Errors wrap ErrShape and name the parameter.
-func MelFBanks(nFreqs int, fMin, fMax float64, nMels, sampleRate int, norm, melScale string) ([]float32, error) {
-	fb, err := reference.MelFBanks(nFreqs, fMin, fMax, nMels, sampleRate, norm, melScale)
-	if err != nil {
-		return nil, shapeErr("mel_fbanks", "%v", err)
-	}
-	return reference.ToFloat32(fb), nil
-}
-
 // Mel projects power spectrograms onto a mel filterbank (and back) on the GPU with GEMM. The
-// filterbank is computed on the host (MelFBanks, or reference.LibrosaMel transposed) and kept
+// filterbank is computed on the host (MelFBanks) and kept
 // on the device, replicated per batch row as GEMM's batched operand. A Mel is safe for concurrent
 // use; Close frees it once nothing recorded with it is pending.
 type Mel struct {
@@ -42,25 +28,27 @@ type Mel struct {
 	closed      bool
 }
 
-// NewMel keeps the filterbank fb [freqs, mels] (float64, row-major, as MelFBanks; transpose a
-// LibrosaMel matrix first) for use on d.
-func NewMel(d *gpu.Device, fb []float64, freqs, mels int) (*Mel, error) {
+// NewMel keeps a copy of the filterbank fb (as MelFBanks returns it: Data [Freqs, Mels]) for use
+// on d. Errors wrap ErrShape and name fb (sizes below 1, Data of the wrong length, non-finite
+// values).
+func NewMel(d *gpu.Device, fb FilterBank) (*Mel, error) {
 	const op = "mel"
 	if d == nil {
 		return nil, shapeErr(op, "device is nil")
 	}
+	freqs, mels := fb.Freqs, fb.Mels
 	if freqs < 1 || mels < 1 {
-		return nil, shapeErr(op, "freqs = %d, mels = %d, want both >= 1", freqs, mels)
+		return nil, shapeErr(op, "fb has Freqs = %d, Mels = %d, want both >= 1", freqs, mels)
 	}
-	if len(fb) != freqs*mels {
-		return nil, shapeErr(op, "fb has %d values, want [freqs, mels] = [%d, %d] = %d", len(fb), freqs, mels, freqs*mels)
+	if len(fb.Data) != freqs*mels {
+		return nil, shapeErr(op, "fb has %d values, want [freqs, mels] = [%d, %d] = %d", len(fb.Data), freqs, mels, freqs*mels)
 	}
-	for i, v := range fb {
+	for i, v := range fb.Data {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, shapeErr(op, "fb[%d] = %v, want finite values", i, v)
 		}
 	}
-	return &Mel{d: d, freqs: freqs, mels: mels, fb: append([]float64(nil), fb...)}, nil
+	return &Mel{d: d, freqs: freqs, mels: mels, fb: append([]float64(nil), fb.Data...)}, nil
 }
 
 // Close frees the device copies of the filterbank. It is idempotent.
@@ -126,19 +114,19 @@ func melRows(d *gpu.Device, rowBytes uint64) int {
 func ceil4(n int) int { return (n + 3) / 4 * 4 }
 
 // Spectrogram records the mel spectrogram of a complex spectrum spec [B, F, frames, 2] (F32, as
-// STFTPlan.Forward writes it; F = freqs): mel [B, mels, frames] (F32) with
+// STFTPlan.Forward writes it; F = freqs): out [B, mels, frames] (F32) with
 //
-//	mel[b, j, m] = Σ_f |spec[b, f, m]|^power · fb[f, j]
+//	out[b, j, m] = Σ_f |spec[b, f, m]|^power · fb[f, j]
 //
 // (torchaudio's Spectrogram(power) then MelScale). power must be finite and > 0 (2: power, 1:
 // magnitude). The power spectrogram and the GEMM's product go through scratch tensors of the
 // stream, padded to multiples of 4 so that GEMM takes its vec4 path; spec is not modified.
-func (m *Mel) Spectrogram(s *gpu.Stream, mel, spec *gpu.Tensor, power float64) error {
+func (m *Mel) Spectrogram(s *gpu.Stream, out, spec *gpu.Tensor, power float32) error {
 	const op = "mel_spectrogram"
 	if s == nil {
 		return shapeErr(op, "stream is nil")
 	}
-	if !(power > 0) || math.IsInf(power, 1) {
+	if !(power > 0) || math.IsInf(float64(power), 1) {
 		return shapeErr(op, "power = %v, want a finite value > 0", power)
 	}
 	if spec == nil {
@@ -152,7 +140,7 @@ func (m *Mel) Spectrogram(s *gpu.Stream, mel, spec *gpu.Tensor, power float64) e
 		return err
 	}
 	b, frames := ss[0], ss[2]
-	if err := checkTensor(op, "mel", mel, gpu.F32, b, m.mels, frames); err != nil {
+	if err := checkTensor(op, "out", out, gpu.F32, b, m.mels, frames); err != nil {
 		return err
 	}
 	if b == 0 || frames == 0 {
@@ -179,7 +167,7 @@ func (m *Mel) Spectrogram(s *gpu.Stream, mel, spec *gpu.Tensor, power float64) e
 			return fmt.Errorf("%s: %w", op, err)
 		}
 		if err := melElementwise(s, 0, pw, sv, melCopy{rows: nb * f, cols: frames, rpb: f, ib: sb / 2, iRS: frames, iBS: f * frames,
-			oRS: tp, oBS: fp * tp, p: float32(power)}); err != nil {
+			oRS: tp, oBS: fp * tp, p: power}); err != nil {
 			return err
 		}
 		a, err := m.replicated(&m.fbT, &m.fbTRows, transpose(m.fb, f, nm), nb, nm, f, mp, fp)
@@ -193,7 +181,7 @@ func (m *Mel) Spectrogram(s *gpu.Stream, mel, spec *gpu.Tensor, power float64) e
 		if err := GEMM(s, prod, a, pw, GEMMOptions{}); err != nil {
 			return err
 		}
-		mv, mb, err := alignedWindow(mel, b0*nm*frames, nb*nm*frames, limit)
+		mv, mb, err := alignedWindow(out, b0*nm*frames, nb*nm*frames, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
@@ -243,12 +231,12 @@ func transpose(a []float64, r, c int) []float64 {
 // LogMel records out = ln(max(x, floor)) element by element (natural log; torchaudio-style
 // log-mel with a floor, e.g. 1e-10 for power or 1e-5 for magnitude). x and out are F32 of the
 // same shape; out may be x. floor must be finite and > 0.
-func LogMel(s *gpu.Stream, out, x *gpu.Tensor, floor float64) error {
+func LogMel(s *gpu.Stream, out, x *gpu.Tensor, floor float32) error {
 	const op = "log_mel"
 	if s == nil {
 		return shapeErr(op, "stream is nil")
 	}
-	if !(floor > 0) || math.IsInf(floor, 1) {
+	if !(floor > 0) || math.IsInf(float64(floor), 1) {
 		return shapeErr(op, "floor = %v, want a finite value > 0", floor)
 	}
 	if x == nil {
@@ -277,7 +265,7 @@ func LogMel(s *gpu.Stream, out, x *gpu.Tensor, floor float64) error {
 		if err != nil {
 			return err
 		}
-		if err := melElementwise(s, 1, ov, xv, melCopy{rows: 1, cols: c, rpb: 1, ib: xb, ob: ob, p: float32(floor)}); err != nil {
+		if err := melElementwise(s, 1, ov, xv, melCopy{rows: 1, cols: c, rpb: 1, ib: xb, ob: ob, p: floor}); err != nil {
 			return err
 		}
 	}
@@ -285,9 +273,9 @@ func LogMel(s *gpu.Stream, out, x *gpu.Tensor, floor float64) error {
 }
 
 // ToLinear records the projection of a mel spectrogram mel [B, mels, frames] back onto the
-// linear frequencies, linear [B, F, frames] (F32), as Fast FullSubNet's mel ↔ linear mapping:
+// linear frequencies, out [B, F, frames] (F32), as Fast FullSubNet's mel ↔ linear mapping:
 //
-//	linear[b, f, m] = Σ_j A[f, j] · mel[b, j, m]
+//	out[b, f, m] = Σ_j A[f, j] · mel[b, j, m]
 //
 // with A = fb itself (pinv false: the transpose of the forward projection, cheap and
 // non-negative, but not an inverse) or A = pinv(fbᵀ), the Moore–Penrose pseudo-inverse computed
@@ -297,7 +285,7 @@ func LogMel(s *gpu.Stream, out, x *gpu.Tensor, floor float64) error {
 // 80 HTK mels on 201 bins (n_fft 400) have nearly empty low filters and a condition of about 5e6,
 // which costs about 4e-3 relative error there; librosa's Slaney filterbanks are near 5. mel is
 // not modified.
-func (m *Mel) ToLinear(s *gpu.Stream, linear, mel *gpu.Tensor, pinv bool) error {
+func (m *Mel) ToLinear(s *gpu.Stream, out, mel *gpu.Tensor, pinv bool) error {
 	const op = "mel_to_linear"
 	if s == nil {
 		return shapeErr(op, "stream is nil")
@@ -313,7 +301,7 @@ func (m *Mel) ToLinear(s *gpu.Stream, linear, mel *gpu.Tensor, pinv bool) error 
 		return err
 	}
 	b, frames := ms[0], ms[2]
-	if err := checkTensor(op, "linear", linear, gpu.F32, b, m.freqs, frames); err != nil {
+	if err := checkTensor(op, "out", out, gpu.F32, b, m.freqs, frames); err != nil {
 		return err
 	}
 	if b == 0 || frames == 0 {
@@ -369,7 +357,7 @@ func (m *Mel) ToLinear(s *gpu.Stream, linear, mel *gpu.Tensor, pinv bool) error 
 		if err := GEMM(s, prod, at, in, GEMMOptions{}); err != nil {
 			return err
 		}
-		lv, lb, err := alignedWindow(linear, b0*f*frames, nb*f*frames, limit)
+		lv, lb, err := alignedWindow(out, b0*f*frames, nb*f*frames, limit)
 		if err != nil {
 			return err
 		}

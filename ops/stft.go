@@ -6,22 +6,22 @@ import (
 	"sync"
 
 	"github.com/vkseq/vkseq/gpu"
-	"github.com/vkseq/vkseq/reference"
+	"github.com/vkseq/vkseq/stftopt"
 )
 
-// STFTOptions are torch.stft / torch.istft's parameters, with the conventions documented on
-// reference.STFTOptions (the zero value of a field means its default; DefaultSTFTOptions gives
-// torch's defaults with a periodic Hann window): NFFT, HopLength (0: NFFT/4), WinLength (0: NFFT;
-// a shorter window is zero-padded centred), Window (user-given, [WinLength] values) or WindowKind
-// ("hann", "ones"), Center, PadMode ("reflect" without edge repeat, "constant"), Normalized
-// (× 1/sqrt(NFFT)), Onesided, and Length (ISTFT only).
-type STFTOptions = reference.STFTOptions
+// STFTOptions are torch.stft / torch.istft's parameters (stftopt.Options, shared with reference:
+// the zero value of a field means its default; DefaultSTFTOptions gives torch's defaults with a
+// periodic Hann window): NFFT, HopLength (0: NFFT/4), WinLength (0: NFFT; a shorter window is
+// zero-padded centred), Window (user-given, [WinLength] values) or WindowKind ("hann", "ones"),
+// Center, PadMode ("reflect" without edge repeat, "constant"), Normalized (× 1/sqrt(NFFT)),
+// Onesided, and Length (ISTFT only). The window values are computed by ops itself (STFTWindow).
+type STFTOptions = stftopt.Options
 
 // DefaultSTFTOptions returns torch's defaults for n_fft nfft with a periodic Hann window: hop
 // nfft/4, win_length nfft, center, reflect padding, not normalized, onesided.
-func DefaultSTFTOptions(nfft int) STFTOptions { return reference.DefaultSTFTOptions(nfft) }
+func DefaultSTFTOptions(nfft int) STFTOptions { return stftopt.Default(nfft) }
 
-// stftParams are resolved, validated options.
+// stftParams are resolved, validated options with the window.
 type stftParams struct {
 	nfft, hop, win int
 	window         []float64 // [nfft], centred
@@ -30,110 +30,71 @@ type stftParams struct {
 	normalized     bool
 	onesided       bool
 	freqs          int
+	sp             stftopt.Params
 }
 
-func (p stftParams) pad() int {
-	if p.center {
-		return p.nfft / 2
-	}
-	return 0
-}
+func (p stftParams) pad() int { return p.sp.Pad() }
 
-// resolveSTFT validates opt; errors wrap ErrShape and name the parameter.
+// resolveSTFT validates opt (stftopt.Resolve) and computes the window; errors wrap ErrShape and
+// name the parameter.
 func resolveSTFT(op string, opt STFTOptions) (stftParams, error) {
 	var p stftParams
-	if opt.NFFT < 1 {
-		return p, shapeErr(op, "n_fft = %d, want >= 1", opt.NFFT)
-	}
-	p.nfft = opt.NFFT
-	switch {
-	case opt.HopLength < 0:
-		return p, shapeErr(op, "hop_length = %d, want > 0 (0 means n_fft/4)", opt.HopLength)
-	case opt.HopLength == 0 && opt.NFFT/4 == 0:
-		return p, shapeErr(op, "hop_length = 0 defaults to n_fft/4 = 0 for n_fft = %d; want hop_length > 0", opt.NFFT)
-	case opt.HopLength == 0:
-		p.hop = opt.NFFT / 4
-	default:
-		p.hop = opt.HopLength
-	}
-	p.win = opt.WinLength
-	if p.win == 0 {
-		p.win = opt.NFFT
-	}
-	if p.win < 1 || p.win > opt.NFFT {
-		return p, shapeErr(op, "win_length = %d, want 0 < win_length <= n_fft = %d (0 means n_fft)", opt.WinLength, opt.NFFT)
-	}
-	switch {
-	case opt.Window != nil && opt.WindowKind != "":
-		return p, shapeErr(op, "window given and window kind %q too; give one", opt.WindowKind)
-	case opt.Window != nil && len(opt.Window) != p.win:
-		return p, shapeErr(op, "window has %d values, want win_length = %d", len(opt.Window), p.win)
-	case opt.Window == nil && opt.WindowKind != "" && opt.WindowKind != "hann" && opt.WindowKind != "ones":
-		return p, shapeErr(op, "window = %q, want \"hann\" or \"ones\" (or window values)", opt.WindowKind)
-	}
-	for i, v := range opt.Window {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return p, shapeErr(op, "window[%d] = %v, want finite values", i, v)
-		}
-	}
-	switch opt.PadMode {
-	case "", "reflect":
-		p.reflect = true
-	case "constant":
-	default:
-		return p, shapeErr(op, "pad_mode = %q, want \"reflect\" or \"constant\"", opt.PadMode)
-	}
-	if opt.Length < 0 {
-		return p, shapeErr(op, "length = %d, want >= 0 (0 means not given)", opt.Length)
-	}
-	w, err := reference.STFTWindow(opt)
+	sp, err := stftopt.Resolve(opt)
 	if err != nil {
-		return p, shapeErr(op, "window: %v", err)
+		return p, shapeErr(op, "%v", err)
 	}
-	p.window = w
-	p.center, p.normalized, p.onesided = opt.Center, opt.Normalized, opt.Onesided
-	p.freqs = p.nfft
-	if p.onesided {
-		p.freqs = p.nfft/2 + 1
-	}
+	p.sp = sp
+	p.nfft, p.hop, p.win = sp.NFFT, sp.Hop, sp.Win
+	p.window = paddedWindow(sp)
+	p.center, p.reflect, p.normalized, p.onesided, p.freqs = sp.Center, sp.Reflect, sp.Normalized, sp.Onesided, sp.Freqs
 	return p, nil
 }
 
 // frames returns the frame count of a signal of the given length.
 func (p stftParams) frames(op string, length int) (int, error) {
-	pad := p.pad()
-	if p.center && p.reflect && pad > 0 && pad >= length {
-		return 0, shapeErr(op, "pad_mode reflect pads n_fft/2 = %d samples on each side, which needs a longer signal: length %d, want > %d (or pad_mode constant)", pad, length, pad)
+	n, err := p.sp.Frames(length)
+	if err != nil {
+		return 0, shapeErr(op, "%v", err)
 	}
-	lpad := length + 2*pad
-	if p.nfft > lpad {
-		return 0, shapeErr(op, "n_fft = %d is longer than the padded signal (%d samples)", p.nfft, lpad)
-	}
-	return 1 + (lpad-p.nfft)/p.hop, nil
+	return n, nil
 }
 
 // STFTPlan holds the device tables of one set of STFT options (twiddles, window, Bluestein chirp,
-// overlap-add envelope). Forward and Inverse only read it (the iSTFT's frame scratch comes from
-// Stream.Temp), so a plan may be used from several streams at once. Close frees it once nothing
-// recorded with it is pending.
+// overlap-add envelope): make one per options with NewSTFTPlan and record STFT (Forward) and iSTFT
+// (Inverse) with it on any number of streams. Forward and Inverse only read it (the iSTFT's frame
+// scratch comes from Stream.Temp), so a plan may be used from several streams at once. Close frees
+// it once nothing recorded with it is pending.
 type STFTPlan struct {
-	d   *gpu.Device
 	p   stftParams
 	pl  fftPlan
 	tab *gpu.Tensor // fft.comp tables
 	ola *gpu.Tensor // wsq [n], per [hop]
 	big *bigPlan    // the large-size path, when pl does not fit one group of lanes
+	own bool        // the tensors are the plan's (false: stream temporaries)
 
 	mu     sync.Mutex
 	closed bool
 }
 
+// uploader makes a device tensor holding float32 values.
+type uploader func([]float32) (*gpu.Tensor, error)
+
+// deviceUploader uploads into tensors owned by the caller.
+func deviceUploader(d *gpu.Device) uploader {
+	return func(v []float32) (*gpu.Tensor, error) { return d.FromFloat32(gpu.F32, v, len(v)) }
+}
+
 // NewSTFTPlan validates opt and uploads its tables. Errors wrap ErrShape and name the parameter.
 func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
-	const op = "stft"
 	if d == nil {
-		return nil, shapeErr(op, "device is nil")
+		return nil, shapeErr("stft", "device is nil")
 	}
+	return newSTFTPlan(d, opt, deviceUploader(d), true)
+}
+
+// newSTFTPlan makes a plan whose tensors come from up; own says whether Close frees them.
+func newSTFTPlan(d *gpu.Device, opt STFTOptions, up uploader, own bool) (*STFTPlan, error) {
+	const op = "stft"
 	p, err := resolveSTFT(op, opt)
 	if err != nil {
 		return nil, err
@@ -141,14 +102,16 @@ func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 	pl, err := planUnit(d.Info(), p.nfft)
 	var big *bigPlan
 	if err != nil {
-		if big, err = newBigPlan(d, p.nfft, p.window); err != nil {
+		if big, err = newBigPlan(d, p.nfft, p.window, up, own); err != nil {
 			return nil, err
 		}
 		pl = fftPlan{N: 1, M: 1, P: 1, E: 1, emax: fftClasses(d.Info())[0]} // unused
 	}
-	tabs := fftTables(pl, p.nfft, p.window)
-	tab, err := d.FromFloat32(gpu.F32, tabs, len(tabs))
+	tab, err := up(fftTables(pl, p.nfft, p.window))
 	if err != nil {
+		if big != nil && own {
+			big.close()
+		}
 		return nil, err
 	}
 	// squared window and its hop-periodic sum for the overlap-add
@@ -161,15 +124,30 @@ func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 	for r, v := range per {
 		ola[p.nfft+r] = float32(v)
 	}
-	olaT, err := d.FromFloat32(gpu.F32, ola, len(ola))
+	olaT, err := up(ola)
 	if err != nil {
-		tab.Close()
-		if big != nil {
-			big.close()
+		if own {
+			tab.Close()
+			if big != nil {
+				big.close()
+			}
 		}
 		return nil, err
 	}
-	return &STFTPlan{d: d, p: p, pl: pl, tab: tab, ola: olaT, big: big}, nil
+	return &STFTPlan{p: p, pl: pl, tab: tab, ola: olaT, big: big, own: own}, nil
+}
+
+// tempPlan makes a plan of opt whose tables are temporaries of s (freed when its submission
+// completes): the one-shot STFT and ISTFT use it, so no plan outlives the call's submission.
+func tempPlan(s *gpu.Stream, opt STFTOptions) (*STFTPlan, error) {
+	up := func(v []float32) (*gpu.Tensor, error) {
+		t, err := s.Temp(gpu.F32, len(v))
+		if err != nil {
+			return nil, err
+		}
+		return t, t.WriteFloat32(v)
+	}
+	return newSTFTPlan(s.Device(), opt, up, false)
 }
 
 // Close frees the plan's tensors. It is idempotent.
@@ -183,6 +161,9 @@ func (pl *STFTPlan) Close() error {
 		return nil
 	}
 	pl.closed = true
+	if !pl.own {
+		return nil // stream temporaries
+	}
 	pl.tab.Close()
 	pl.ola.Close()
 	if pl.big != nil {
@@ -360,21 +341,10 @@ func (pl *STFTPlan) isClosed() bool {
 	return pl.closed
 }
 
-// ISTFTLength returns the output length of Inverse for a spectrum of the given frame count: length
-// when given (> 0), else NFFT + HopLength·(frames−1), less 2·(NFFT/2) when Center (at least 0).
-func (pl *STFTPlan) ISTFTLength(frames, length int) int {
-	if length > 0 {
-		return length
-	}
-	n := pl.p.nfft + pl.p.hop*(frames-1)
-	if pl.p.center {
-		n -= 2 * (pl.p.nfft / 2)
-		if pl.p.nfft == 1 {
-			n = frames // torch would fail; the reference keeps [0, frames)
-		}
-	}
-	return max(n, 0)
-}
+// ISTFTLength returns the output length of Inverse for a spectrum of the given frame count: the
+// options' Length when given (> 0), else NFFT + HopLength·(frames−1), less 2·(NFFT/2) when Center
+// (at least 0).
+func (pl *STFTPlan) ISTFTLength(frames int) int { return pl.p.sp.ISTFTLength(frames) }
 
 // istftScratchBytes bounds the iSTFT's frame scratch (istftScratch, lowered by tests).
 const istftScratchBytes = 32 << 20
@@ -382,17 +352,17 @@ const istftScratchBytes = 32 << 20
 var istftScratch = istftScratchBytes
 
 // Inverse records torch.istft of spec [B, F, frames, 2] (F32; F = NFFT/2+1 when Onesided, else
-// NFFT, of which only bins 0..NFFT/2 are read, as torch does) into y [B, ISTFTLength(frames,
-// length)] (F32): each frame is inverted as a real inverse FFT (1/NFFT, or 1/sqrt(NFFT) when
+// NFFT, of which only bins 0..NFFT/2 are read, as torch does) into out [B, ISTFTLength(frames)]
+// (F32): each frame is inverted as a real inverse FFT (1/NFFT, or 1/sqrt(NFFT) when
 // Normalized) with the imaginary parts of the DC and Nyquist bins taken as 0, multiplied by the
 // window, overlap-added as a gather (each output sample sums the frames that cover it) and
 // divided by the overlap-added squared window; NFFT/2 samples are trimmed from each end when
-// Center, and the output is cut or zero-padded to length when length > 0.
+// Center, and the output is cut or zero-padded to the options' Length when it is > 0.
 //
 // The window envelope is checked on the host first: where it falls below 1e-11 in the kept range
 // the error names NOLA (no NaN is ever written). As torch, HopLength must not exceed WinLength.
 // spec is not modified.
-func (pl *STFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor, length int) error {
+func (pl *STFTPlan) Inverse(s *gpu.Stream, out, spec *gpu.Tensor) error {
 	const op = "istft"
 	if s == nil {
 		return shapeErr(op, "stream is nil")
@@ -419,14 +389,11 @@ func (pl *STFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor, length int) erro
 	if frames < 1 {
 		return shapeErr(op, "spec has %d frames (shape %v), want >= 1", frames, ss)
 	}
-	if p.hop > p.win {
-		return shapeErr(op, "hop_length = %d, want <= win_length = %d (as torch.istft: frames would not overlap, failing NOLA)", p.hop, p.win)
+	if err := p.sp.CheckISTFT(); err != nil {
+		return shapeErr(op, "%v", err)
 	}
-	if length < 0 {
-		return shapeErr(op, "length = %d, want >= 0 (0 means not given)", length)
-	}
-	outLen := pl.ISTFTLength(frames, length)
-	if err := checkTensor(op, "y", y, gpu.F32, b, outLen); err != nil {
+	outLen := pl.ISTFTLength(frames)
+	if err := checkTensor(op, "out", out, gpu.F32, b, outLen); err != nil {
 		return err
 	}
 	start := p.pad()
@@ -439,7 +406,7 @@ func (pl *STFTPlan) Inverse(s *gpu.Stream, y, spec *gpu.Tensor, length int) erro
 	if b == 0 || outLen == 0 {
 		return nil
 	}
-	return pl.inverse(s, y, spec, b, f, frames, 2*f*frames, 0, start, outLen, outLen)
+	return pl.inverse(s, out, spec, b, f, frames, 2*f*frames, 0, start, outLen, outLen)
 }
 
 // checkNOLA verifies that the envelope is at least 1e-11 at padded positions [start, start+n)
@@ -570,79 +537,33 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 	return nil
 }
 
-// planCache keeps one plan per device and options for the one-shot STFT and ISTFT.
-var planCache struct {
-	sync.Mutex
-	m map[planKey]*STFTPlan
-}
-
-type planKey struct {
-	d    *gpu.Device
-	opts string
-}
-
-// cachedPlan returns the cached plan of opt on d, making it on first use.
-func cachedPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
-	o := opt
-	o.Length = 0
-	key := planKey{d, fmt.Sprintf("%d/%d/%d/%q/%v/%q/%v/%v/%v", o.NFFT, o.HopLength, o.WinLength, o.WindowKind,
-		o.Center, o.PadMode, o.Normalized, o.Onesided, windowBits(o.Window))}
-	planCache.Lock()
-	defer planCache.Unlock()
-	if p, ok := planCache.m[key]; ok && !p.isClosed() {
-		return p, nil
-	}
-	p, err := NewSTFTPlan(d, opt)
-	if err != nil {
-		return nil, err
-	}
-	if planCache.m == nil {
-		planCache.m = map[planKey]*STFTPlan{}
-	}
-	planCache.m[key] = p
-	return p, nil
-}
-
-func windowBits(w []float64) string {
-	if w == nil {
-		return "nil"
-	}
-	b := make([]byte, 0, 8*len(w))
-	for _, v := range w {
-		u := math.Float64bits(v)
-		for i := 0; i < 8; i++ {
-			b = append(b, byte(u>>(8*i)))
-		}
-	}
-	return string(b)
-}
-
-// STFT records torch.stft of x [B, L] into out [B, F, frames, 2] (see STFTPlan.Forward) with a
-// plan cached per device and options (its tables are uploaded on the first call). x is not
+// STFT records torch.stft of x [B, L] into out [B, F, frames, 2] (see STFTPlan.Forward): a
+// convenience for one call, whose plan tables are uploaded into temporaries of s on every call
+// (freed when the submission completes). Calls that repeat should keep an STFTPlan. x is not
 // modified.
 func STFT(s *gpu.Stream, out, x *gpu.Tensor, opt STFTOptions) error {
 	if s == nil {
 		return shapeErr("stft", "stream is nil")
 	}
-	p, err := cachedPlan(s.Device(), opt)
+	p, err := tempPlan(s, opt)
 	if err != nil {
 		return err
 	}
 	return p.Forward(s, out, x)
 }
 
-// ISTFT records torch.istft of spec [B, F, frames, 2] into y [B, ISTFTLength] (see
-// STFTPlan.Inverse; opt.Length is torch's length) with a plan cached per device and options.
+// ISTFT records torch.istft of spec [B, F, frames, 2] into out [B, ISTFTShape(frames, opt)] (see
+// STFTPlan.Inverse; opt.Length is torch's length), with plan tables in temporaries of s as STFT.
 // spec is not modified.
-func ISTFT(s *gpu.Stream, y, spec *gpu.Tensor, opt STFTOptions) error {
+func ISTFT(s *gpu.Stream, out, spec *gpu.Tensor, opt STFTOptions) error {
 	if s == nil {
 		return shapeErr("istft", "stream is nil")
 	}
-	p, err := cachedPlan(s.Device(), opt)
+	p, err := tempPlan(s, opt)
 	if err != nil {
 		return err
 	}
-	return p.Inverse(s, y, spec, opt.Length)
+	return p.Inverse(s, out, spec)
 }
 
 // ISTFTShape returns the length of ISTFT's output for a spectrum of the given frame count.
@@ -654,6 +575,5 @@ func ISTFTShape(frames int, opt STFTOptions) (int, error) {
 	if frames < 1 {
 		return 0, shapeErr("istft", "frames = %d, want >= 1", frames)
 	}
-	pl := STFTPlan{p: p}
-	return pl.ISTFTLength(frames, opt.Length), nil
+	return p.sp.ISTFTLength(frames), nil
 }

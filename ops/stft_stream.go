@@ -300,9 +300,9 @@ func NewISTFTStream(d *gpu.Device, opt STFTOptions, batch int) (*ISTFTStream, er
 		return nil, err
 	}
 	p := plan.p
-	if p.hop > p.win {
+	if err := p.sp.CheckISTFT(); err != nil {
 		plan.Close()
-		return nil, shapeErr(op, "hop_length = %d, want <= win_length = %d (as torch.istft: frames would not overlap, failing NOLA)", p.hop, p.win)
+		return nil, shapeErr(op, "%v", err)
 	}
 	st := &ISTFTStream{p: p, plan: plan, batch: batch, length: opt.Length, keep: (p.nfft - 1) / p.hop, ts: streamTensors{d: d}}
 	st.start = p.pad()
@@ -375,7 +375,7 @@ func (st *ISTFTStream) Flush() (y []float32, n int, err error) {
 	if st.frames == 0 {
 		return nil, 0, shapeErr(op, "no frames were pushed; want >= 1")
 	}
-	end := st.start + st.plan.ISTFTLength(st.frames, st.length)
+	end := st.start + st.plan.ISTFTLength(st.frames)
 	return st.run(op, st.old, st.nold, st.frames-st.nold, end)
 }
 

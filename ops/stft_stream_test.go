@@ -83,6 +83,14 @@ func TestSTFTStream(t *testing.T) {
 			}
 			got, frames = concatFrames(got, frames, spec, k, b, f)
 			checkErr(t, "streaming vs one-shot", got, reference.ToFloat64(want), 1e-6)
+			ref, _, refFrames, err := reference.STFT(x, b, l, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if frames != refFrames {
+				t.Fatalf("streaming gave %d frames, the reference %d", frames, refFrames)
+			}
+			checkErr(t, "streaming vs float64 reference", got, ref, tolF32)
 			if _, _, err := st.Push(nil); !errors.Is(err, ErrShape) {
 				t.Errorf("push after flush: %v", err)
 			}
@@ -151,6 +159,14 @@ func TestISTFTStream(t *testing.T) {
 				flat = append(flat, got[row]...)
 			}
 			checkErr(t, "streaming vs one-shot", flat, reference.ToFloat64(want), 1e-6)
+			ref, refLen, err := reference.ISTFT(spec, b, f, frames, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refLen != outLen {
+				t.Fatalf("streaming gave %d samples per row, the reference %d", outLen, refLen)
+			}
+			checkErr(t, "streaming vs float64 reference", flat, ref, tolF32)
 		})
 	}
 }

@@ -105,9 +105,10 @@ func runISTFT(t *testing.T, d *gpu.Device, pl *STFTPlan, spec []float64, b, fram
 	t.Helper()
 	f := pl.Freqs()
 	st := upload(t, d, gpu.F32, spec, b, f, frames, 2)
-	y := poisoned(t, d, gpu.F32, b, pl.ISTFTLength(frames, length))
+	pl = withLength(pl, length)
+	y := poisoned(t, d, gpu.F32, b, pl.ISTFTLength(frames))
 	s := stream(t, d)
-	if err := pl.Inverse(s, y, st, length); err != nil {
+	if err := pl.Inverse(s, y, st); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -215,7 +216,9 @@ func TestISTFTReference(t *testing.T) {
 	}
 }
 
-// TestSTFTOneShot checks the plan-caching STFT and ISTFT functions.
+// TestSTFTOneShot checks the one-shot STFT and ISTFT functions, at n_fft from 16 to 9000, and that
+// they keep nothing on the device after the submission: their tables are stream temporaries,
+// there is no plan cache.
 func TestSTFTOneShot(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
@@ -249,6 +252,34 @@ func TestSTFTOneShot(t *testing.T) {
 		if e := reference.MaxAbsErr(read(t, y), x); !(e <= 1e-5*4) {
 			t.Errorf("round trip: max error %.3g", e)
 		}
+	}
+	_, before := d.MemoryStats()
+	for _, n := range []int{16, 400, 512, 1000, 9000} {
+		o := DefaultSTFTOptions(n)
+		l := 2*n + 5
+		f, frames, err := STFTShape(l, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs := rounded(randn(r, l, 1))
+		want, _, _, err := reference.STFT(xs, 1, l, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xt := upload(t, d, gpu.F32, xs, 1, l)
+		out := poisoned(t, d, gpu.F32, 1, f, frames, 2)
+		if err := STFT(s, out, xt, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		checkErr(t, fmt.Sprintf("one-shot stft n_fft %d", n), read(t, out), want, tolF32)
+		xt.Close()
+		out.Close()
+	}
+	if _, after := d.MemoryStats(); after > before {
+		t.Errorf("device memory grew from %d to %d bytes over one-shot calls (a plan kept?)", before, after)
 	}
 }
 
@@ -336,10 +367,10 @@ func TestSTFTErrors(t *testing.T) {
 		{pl.Forward(s, poisoned(t, d, gpu.F32, 2, 9, 25, 2), x100), "out has shape"},
 		{pl.Forward(s, out, poisoned(t, d, gpu.F16, 2, 100)), "dtype"},
 		{pl.Forward(s, out, nil), "x is nil"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 8, 26, 2), 0), "frequencies"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 9, 26), 0), "spec has shape"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 99), out, 0), "y has shape"},
-		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), out, -2), "length"},
+		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 8, 26, 2)), "frequencies"},
+		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 100), poisoned(t, d, gpu.F32, 2, 9, 26)), "spec has shape"},
+		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 99), out), "out has shape"},
+		{ISTFT(s, poisoned(t, d, gpu.F32, 2, 100), out, STFTOptions{NFFT: 16, Length: -2}), "length"},
 	} {
 		if !errors.Is(c.err, ErrShape) || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("error %v, want ErrShape naming %q", c.err, c.want)
@@ -367,7 +398,7 @@ func TestSTFTErrors(t *testing.T) {
 	}
 	defer np.Close()
 	y := poisoned(t, d, gpu.F32, 1, 24)
-	if err := np.Inverse(s, y, poisoned(t, d, gpu.F32, 1, 5, 3, 2), 0); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "NOLA") {
+	if err := np.Inverse(s, y, poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "NOLA") {
 		t.Errorf("zero envelope: error %v, want ErrShape naming NOLA", err)
 	}
 	// hop longer than the window
@@ -377,7 +408,7 @@ func TestSTFTErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hp.Close()
-	if err := hp.Inverse(s, poisoned(t, d, gpu.F32, 1, 20), poisoned(t, d, gpu.F32, 1, 5, 3, 2), 0); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "hop_length") {
+	if err := hp.Inverse(s, poisoned(t, d, gpu.F32, 1, 20), poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "hop_length") {
 		t.Errorf("hop > win_length: error %v", err)
 	}
 	if err := s.Run(); err != nil { // nothing was recorded
@@ -447,4 +478,15 @@ func TestSTFTLarge(t *testing.T) {
 		checkErr(t, "irfft(rfft)", read(t, y), x, tolF32)
 		pl.Close()
 	}
+}
+
+// withLength returns pl with the iSTFT output length set to length (sharing pl's tables; tests
+// use it to invert with several lengths through one plan).
+func withLength(pl *STFTPlan, length int) *STFTPlan {
+	if pl.p.sp.Length == length {
+		return pl
+	}
+	c := &STFTPlan{p: pl.p, pl: pl.pl, tab: pl.tab, ola: pl.ola, big: pl.big}
+	c.p.sp.Length = length
+	return c
 }

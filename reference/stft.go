@@ -3,56 +3,22 @@ package reference
 import (
 	"fmt"
 	"math"
+
+	"github.com/vkseq/vkseq/stftopt"
 )
 
-// STFTOptions are the parameters of STFT and ISTFT, named after torch.stft /
-// torch.istft. The zero value of a field means the default given here; note
-// that the Go zero value of Center and Onesided is false (torch defaults to
-// true for both): DefaultSTFTOptions gives torch's defaults.
-type STFTOptions struct {
-	// NFFT is the DFT size n_fft (>= 1).
-	NFFT int
-	// HopLength is the frame step; 0 means NFFT/4 (rounded down, as torch),
-	// which is an error when NFFT < 4. Negative is an error.
-	HopLength int
-	// WinLength is the window length, 1..NFFT; 0 means NFFT. A shorter window
-	// is zero-padded to NFFT, (NFFT − WinLength)/2 zeros on the left.
-	WinLength int
-	// Window, if non-nil, is the window itself ([WinLength] values); then
-	// WindowKind must be empty.
-	Window []float64
-	// WindowKind names the window when Window is nil: "" or "hann" (periodic
-	// Hann, torch.hann_window(WinLength): 0.5 − 0.5 cos(2πn/WinLength)), or
-	// "ones" (rectangular: torch's behaviour for window=None). The default
-	// here is Hann, unlike torch's None (DESIGN.md section 7).
-	WindowKind string
-	// Center pads NFFT/2 samples on each side of the signal before framing,
-	// so that frame m is centred on sample m·HopLength.
-	Center bool
-	// PadMode is the padding used when Center: "" or "reflect" (mirror
-	// without repeating the edge sample, numpy's 'reflect'; it needs
-	// NFFT/2 < signal length, as torch), or "constant" (zeros).
-	PadMode string
-	// Normalized multiplies the STFT by 1/sqrt(NFFT) (ISTFT undoes it).
-	Normalized bool
-	// Onesided keeps the NFFT/2+1 non-negative frequencies; otherwise all
-	// NFFT are returned (STFT) or expected (ISTFT).
-	Onesided bool
-	// Length (ISTFT only) is the output length: 0 means not given (torch's
-	// length=None); a positive value trims the output, or pads it with zeros
-	// at the end, to exactly Length samples. Negative is an error.
-	Length int
-}
+// STFTOptions are the parameters of STFT and ISTFT, named after torch.stft / torch.istft (see
+// stftopt.Options: the zero value of a field means its default; DefaultSTFTOptions gives torch's
+// defaults). The options type and the resolution of its defaults are shared with ops; the window
+// values are computed here, from the formulas (HannWindow).
+type STFTOptions = stftopt.Options
 
-// DefaultSTFTOptions returns torch.stft's defaults for a real signal with the
-// Hann window of DESIGN.md section 7: HopLength NFFT/4, WinLength NFFT,
-// periodic Hann, Center true, PadMode "reflect", Normalized false,
-// Onesided true.
-func DefaultSTFTOptions(nfft int) STFTOptions {
-	return STFTOptions{NFFT: nfft, WindowKind: "hann", Center: true, PadMode: "reflect", Onesided: true}
-}
+// DefaultSTFTOptions returns torch.stft's defaults for a real signal with the Hann window of
+// DESIGN.md section 7: HopLength NFFT/4, WinLength NFFT, periodic Hann, Center true, PadMode
+// "reflect", Normalized false, Onesided true.
+func DefaultSTFTOptions(nfft int) STFTOptions { return stftopt.Default(nfft) }
 
-// stftParams are resolved options.
+// stftParams are resolved options with the window.
 type stftParams struct {
 	nfft, hop, win int
 	window         []float64 // length nfft, padded
@@ -61,83 +27,45 @@ type stftParams struct {
 	normalized     bool
 	onesided       bool
 	freqs          int
+	sp             stftopt.Params
 }
 
 func stftResolve(op string, o STFTOptions) (stftParams, error) {
 	var p stftParams
-	if o.NFFT < 1 {
-		return p, fmt.Errorf("reference: %s: n_fft = %d, want >= 1", op, o.NFFT)
+	sp, err := stftopt.Resolve(o)
+	if err != nil {
+		return p, fmt.Errorf("reference: %s: %v", op, err)
 	}
-	p.nfft = o.NFFT
-	switch {
-	case o.HopLength < 0:
-		return p, fmt.Errorf("reference: %s: hop_length = %d, want > 0 (0 means n_fft/4)", op, o.HopLength)
-	case o.HopLength == 0 && o.NFFT/4 == 0:
-		return p, fmt.Errorf("reference: %s: hop_length = 0 defaults to n_fft/4 = 0 for n_fft = %d; want hop_length > 0", op, o.NFFT)
-	case o.HopLength == 0:
-		p.hop = o.NFFT / 4
-	default:
-		p.hop = o.HopLength
-	}
-	p.win = o.WinLength
-	if p.win == 0 {
-		p.win = o.NFFT
-	}
-	if p.win < 1 || p.win > o.NFFT {
-		return p, fmt.Errorf("reference: %s: win_length = %d, want 0 < win_length <= n_fft = %d (0 means n_fft)", op, o.WinLength, o.NFFT)
-	}
+	p.sp = sp
+	p.nfft, p.hop, p.win = sp.NFFT, sp.Hop, sp.Win
 	var w []float64
-	switch {
-	case o.Window != nil:
-		if o.WindowKind != "" {
-			return p, fmt.Errorf("reference: %s: window and window kind %q both given; give one", op, o.WindowKind)
-		}
-		if len(o.Window) != p.win {
-			return p, fmt.Errorf("reference: %s: window has %d values, want win_length = %d", op, len(o.Window), p.win)
-		}
-		w = o.Window
-	case o.WindowKind == "" || o.WindowKind == "hann":
+	switch sp.Kind {
+	case stftopt.KindGiven:
+		w = sp.Window
+	case stftopt.KindHann:
 		w, _ = HannWindow(p.win, true)
-	case o.WindowKind == "ones":
+	case stftopt.KindOnes:
 		w = make([]float64, p.win)
 		for i := range w {
 			w[i] = 1
 		}
-	default:
-		return p, fmt.Errorf("reference: %s: window = %q, want \"hann\" or \"ones\" (or a window slice)", op, o.WindowKind)
 	}
 	p.window = make([]float64, p.nfft)
 	copy(p.window[(p.nfft-p.win)/2:], w)
-	switch o.PadMode {
-	case "", "reflect":
-		p.reflect = true
-	case "constant":
-	default:
-		return p, fmt.Errorf("reference: %s: pad_mode = %q, want \"reflect\" or \"constant\"", op, o.PadMode)
-	}
-	p.center, p.normalized, p.onesided = o.Center, o.Normalized, o.Onesided
-	p.freqs = p.nfft
-	if p.onesided {
-		p.freqs = p.nfft/2 + 1
-	}
+	p.reflect = sp.Reflect
+	p.center, p.normalized, p.onesided = sp.Center, sp.Normalized, sp.Onesided
+	p.freqs = sp.Freqs
 	return p, nil
 }
 
 // frames returns the frame count for a signal of the given length, or an
 // error naming n_fft or pad_mode.
 func (p stftParams) frames(op string, length int) (int, error) {
-	pad := 0
-	if p.center {
-		pad = p.nfft / 2
-		if p.reflect && pad > 0 && pad >= length {
-			return 0, fmt.Errorf("reference: %s: pad_mode reflect pads n_fft/2 = %d samples, which needs a longer signal (length %d; want n_fft/2 < length)", op, pad, length)
-		}
+	n, err := p.sp.Frames(length)
+	if err != nil {
+		return 0, fmt.Errorf("reference: %s: %v", op, err)
 	}
-	lpad := length + 2*pad
-	if p.nfft > lpad {
-		return 0, fmt.Errorf("reference: %s: n_fft = %d, want n_fft <= padded signal length %d", op, p.nfft, lpad)
-	}
-	return 1 + (lpad-p.nfft)/p.hop, nil
+	return n, nil
 }
 
 // STFTShape returns the frequency and frame counts of STFT for one signal of

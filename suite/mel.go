@@ -57,17 +57,23 @@ func runMelFBanks(ctx context.Context, d *gpu.Device, in *tensorio.File, p Param
 		return nil, err
 	}
 	norm := p.String("norm", "none")
-	fb, err := ops.MelFBanks(nf, fmin, fmax, nm, sr, norm, p.String("mel_scale", "htk"))
+	if nf > 0 && nm > 0 {
+		// float64 filterbank, its float32 copy and the output tensor
+		if err := (stftMem{host: 16 * f64(nf, nm)}).check(op, d); err != nil {
+			return nil, err
+		}
+	}
+	fb, err := ops.MelFBanks(nf, float32(fmin), float32(fmax), nm, sr, norm, p.String("mel_scale", "htk"))
 	if err != nil {
 		return nil, err
 	}
-	return []tensorio.Tensor{{Name: "fb", DType: tensorio.F32, Shape: []int{nf, nm}, F32: fb}}, nil
+	return []tensorio.Tensor{{Name: "fb", DType: tensorio.F32, Shape: []int{nf, nm}, F32: fb.Float32()}}, nil
 }
 
 // melCase is one verified or benchmarked log-mel spectrogram: STFT, power, mel, log.
 type melCase struct {
 	b, l, n, hop, mels, sr int
-	power                  float64
+	power                  float32
 	librosa                bool
 }
 
@@ -79,8 +85,19 @@ func (c melCase) name() string {
 	return fmt.Sprintf("B=%d L=%d n_fft=%d hop=%d n_mels=%d sr=%d power=%g %s", c.b, c.l, c.n, c.hop, c.mels, c.sr, c.power, fb)
 }
 
-// filterbank returns the case's filterbank [F, mels] in float64.
-func (c melCase) filterbank() ([]float64, error) {
+// filterbank returns the case's filterbank as ops computes it (torchaudio's HTK, or Slaney scale and
+// norm: librosa's).
+func (c melCase) filterbank() (ops.FilterBank, error) {
+	f := c.n/2 + 1
+	if !c.librosa {
+		return ops.MelFBanks(f, 0, float32(c.sr)/2, c.mels, c.sr, "", "htk")
+	}
+	return ops.MelFBanks(f, 0, float32(c.sr)/2, c.mels, c.sr, "slaney", "slaney")
+}
+
+// refFilterbank returns the case's filterbank [F, mels] as reference computes it (torchaudio's
+// melscale_fbanks, or librosa.filters.mel transposed).
+func (c melCase) refFilterbank() ([]float64, error) {
 	f := c.n/2 + 1
 	if !c.librosa {
 		return reference.MelFBanks(f, 0, float64(c.sr)/2, c.mels, c.sr, "", "htk")
@@ -122,7 +139,7 @@ func newMelProblem(ts *Tensors, d *gpu.Device, c melCase, x []float64) (*melProb
 		pl.Close()
 		return nil, err
 	}
-	m, err := ops.NewMel(d, fb, f, c.mels)
+	m, err := ops.NewMel(d, fb)
 	if err != nil {
 		pl.Close()
 		return nil, err
@@ -171,7 +188,11 @@ func verifyMel(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 			return err
 		}
 		res := VerifyResult{Op: "mel_fbanks", Case: "log-mel spectrogram " + c.name(), DType: "f32", Tol: 1e-5}
-		res.RelErr, res.Err = melVerifyCase(d, c, Randn(r, c.b*c.l, 1))
+		if err := c.checkMemory(d); err != nil {
+			res.Err = err.Error()
+		} else {
+			res.RelErr, res.Err = melVerifyCase(d, c, Randn(r, c.b*c.l, 1))
+		}
 		report(res)
 	}
 	return nil
@@ -184,11 +205,11 @@ func melVerifyCase(d *gpu.Device, c melCase, x []float64) (float64, string) {
 	if err != nil {
 		return 0, err.Error()
 	}
-	fb, err := c.filterbank()
+	fb, err := c.refFilterbank()
 	if err != nil {
 		return 0, err.Error()
 	}
-	pow, _ := reference.PowerSpectrogram(spec, c.b, f, frames, c.power)
+	pow, _ := reference.PowerSpectrogram(spec, c.b, f, frames, float64(c.power))
 	mel, _ := reference.MelSpectrogram(pow, c.b, f, frames, fb, c.mels)
 	want, _ := reference.LogMel(mel, 1e-10)
 	ts := NewTensors(d)
@@ -228,6 +249,11 @@ func benchMel(ctx context.Context, b *Bencher, p Params) error {
 		}
 		cases = []melCase{c}
 	}
+	for _, c := range cases {
+		if err := c.checkMemory(b.Device); err != nil {
+			return err
+		}
+	}
 	r := Rand()
 	for _, c := range cases {
 		ts := NewTensors(b.Device)
@@ -266,4 +292,18 @@ func benchMel(ctx context.Context, b *Bencher, p Params) error {
 		ts.Close()
 	}
 	return nil
+}
+
+// checkMemory refuses a case whose allocations exceed memory: x in float64 and float32 on the
+// host; x, the spectrum, mel and log-mel on the device, with the projection's scratch.
+func (c melCase) checkMemory(d *gpu.Device) error {
+	name := "mel_fbanks " + c.name()
+	if c.n < 1 || c.hop < 1 || c.b < 1 || c.l <= c.n/2 || c.mels < 1 {
+		return fmt.Errorf("%s: want n_fft, hop_length, B, n_mels >= 1 and L > n_fft/2", name)
+	}
+	f, frames := c.n/2+1, 1+c.l/c.hop
+	// the projection's two scratch tensors (power spectrum, product) per group of batch rows,
+	// each at most one binding
+	group := math.Min(float64(d.Info().MaxStorageBufferRange), 4*f64(c.b, f+3, frames+3))
+	return stftMem{host: 12 * f64(c.b, c.l), dev: 4*f64(c.b, c.l) + 8*f64(c.b, f, frames) + 8*f64(c.b, c.mels, frames) + 2*group + stftScratch}.check(name, d)
 }

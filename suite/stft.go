@@ -166,6 +166,11 @@ func verifySTFT(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 			return err
 		}
 		res := VerifyResult{Op: "stft", Case: stftCaseName(c), DType: "f32", Tol: 1e-5}
+		if err := verifyMem(d, c.b, c.l, c.opt); err != nil {
+			res.Err = err.Error()
+			report(res)
+			continue
+		}
 		x := Randn(r, c.b*c.l, 1)
 		want, f, frames, err := reference.STFT(x, c.b, c.l, c.opt)
 		if err == nil {
@@ -217,11 +222,11 @@ func gpuISTFT(d *gpu.Device, spec []float64, b, f, frames int, opt ops.STFTOptio
 		return nil, err
 	}
 	defer pl.Close()
-	y, err := ts.Output(gpu.F32, b, pl.ISTFTLength(frames, opt.Length))
+	y, err := ts.Output(gpu.F32, b, pl.ISTFTLength(frames))
 	if err != nil {
 		return nil, err
 	}
-	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st, opt.Length) }); err != nil {
+	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st) }); err != nil {
 		return nil, err
 	}
 	return y.ReadFloat32()
@@ -245,6 +250,9 @@ func verifyISTFT(ctx context.Context, d *gpu.Device, long bool, report func(Veri
 		// random spectra, then the round trip of a signal
 		f, frames, err := ops.STFTShape(c.l, opt)
 		res := VerifyResult{Op: "istft", Case: stftCaseName(stftCase{c.b, c.l, opt}), DType: "f32", Tol: 1e-5}
+		if err == nil {
+			err = verifyMem(d, c.b, c.l, opt)
+		}
 		if err == nil {
 			spec := Randn(r, c.b*f*frames*2, 1)
 			var want []float64
@@ -417,15 +425,23 @@ func benchSTFTShape(ctx context.Context, b *Bencher, sh stftBenchShape, inverse 
 	l := sh.l
 	opt := ops.DefaultSTFTOptions(sh.n)
 	opt.HopLength = sh.hop
+	f, frames, err := ops.STFTShape(l, opt)
+	if err != nil {
+		return err
+	}
+	// x in float64 and float32 on the host; x, the spectrum (and y) on the device
+	mem := stftMem{host: 12 * f64(sh.b, l), dev: 4*f64(sh.b, l) + 8*f64(sh.b, f, frames) + stftScratch}
+	if inverse {
+		mem.dev += 4 * f64(sh.b, l)
+	}
+	if err := mem.check(fmt.Sprintf("%s B=%d L=%d n_fft=%d", map[bool]string{false: "stft", true: "istft"}[inverse], sh.b, l, sh.n), d); err != nil {
+		return err
+	}
 	pl, err := ops.NewSTFTPlan(d, opt)
 	if err != nil {
 		return err
 	}
 	defer pl.Close()
-	f, frames, err := pl.Shape(l)
-	if err != nil {
-		return err
-	}
 	r := Rand()
 	x := Randn(r, sh.b*l, 1)
 	ts := NewTensors(d)
@@ -447,7 +463,7 @@ func benchSTFTShape(ctx context.Context, b *Bencher, sh stftBenchShape, inverse 
 		if err := RunStream(d, rec); err != nil {
 			return err
 		}
-		op, rec = "istft", func(s *gpu.Stream) error { return pl.Inverse(s, y, out, 0) }
+		op, rec = "istft", func(s *gpu.Stream) error { return pl.Inverse(s, y, out) }
 	}
 	med, mn, err := b.Measure(ctx, rec)
 	if err != nil {
@@ -476,6 +492,12 @@ func benchSTFTShape(ctx context.Context, b *Bencher, sh stftBenchShape, inverse 
 // PEERS.md's VkFFT figure scaled by this run's copy ceiling (the transform is memory-bound there).
 func benchRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	d := b.Device
+	if n < 1 || batch < 1 {
+		return fmt.Errorf("rfft: n_fft = %d, B = %d, want both >= 1", n, batch)
+	}
+	if err := (stftMem{host: 12 * f64(batch, n), dev: 4*f64(batch, n) + 8*f64(batch, n/2+1) + stftScratch}).check(fmt.Sprintf("rfft B=%d n=%d", batch, n), d); err != nil {
+		return err
+	}
 	pl, err := ops.NewRFFTPlan(d, n)
 	if err != nil {
 		return err
@@ -526,6 +548,9 @@ func benchRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 // C2R figure (512 × 4096: 18.6 ms), scaled by this run's copy ceiling.
 func benchIRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	d := b.Device
+	if err := (stftMem{host: 24 * f64(batch, n/2+1), dev: 4*f64(batch, n) + 8*f64(batch, n/2+1) + stftScratch}).check(fmt.Sprintf("irfft B=%d n=%d", batch, n), d); err != nil {
+		return err
+	}
 	pl, err := ops.NewRFFTPlan(d, n)
 	if err != nil {
 		return err
@@ -591,6 +616,10 @@ func runSTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([
 	if err != nil {
 		return nil, err
 	}
+	// the spectrum read back and written out on the host; x and the spectrum on the device
+	if err := (stftMem{host: 8 * f64(xs[0], f, frames, 2), dev: 4*f64(xs...) + 8*f64(xs[0], f, frames) + stftScratch}).check(op, d); err != nil {
+		return nil, err
+	}
 	ts := NewTensors(d)
 	defer ts.Close()
 	xt, err := ts.UploadF32(x, xs...)
@@ -648,7 +677,10 @@ func runISTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 	if ss[2] < 1 {
 		return nil, fmt.Errorf("%s: input tensor \"spec\" has shape %v, want at least one frame", op, ss)
 	}
-	outLen := pl.ISTFTLength(ss[2], opt.Length)
+	outLen := pl.ISTFTLength(ss[2])
+	if err := (stftMem{host: 8 * f64(ss[0], outLen), dev: 4*f64(ss...) + 4*f64(ss[0], outLen) + stftScratch}).check(op, d); err != nil {
+		return nil, err
+	}
 	ts := NewTensors(d)
 	defer ts.Close()
 	st, err := ts.UploadF32(spec, ss...)
@@ -659,7 +691,7 @@ func runISTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 	if err != nil {
 		return nil, err
 	}
-	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st, opt.Length) }); err != nil {
+	if err := RunStream(d, func(s *gpu.Stream) error { return pl.Inverse(s, y, st) }); err != nil {
 		return nil, err
 	}
 	o, err := y.ReadFloat32()
@@ -667,4 +699,16 @@ func runISTFT(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 		return nil, err
 	}
 	return []tensorio.Tensor{{Name: "y", DType: tensorio.F32, Shape: []int{ss[0], outLen}, F32: o}}, nil
+}
+
+// verifyMem refuses a verified case whose allocations exceed memory: the signal, its spectrum and
+// the iSTFT's output, in float64 (reference) and float32 (host and device), twice over for the
+// round trip.
+func verifyMem(d *gpu.Device, b, l int, opt ops.STFTOptions) error {
+	f, frames, err := ops.STFTShape(l, opt)
+	if err != nil {
+		return err
+	}
+	sig, spec := 2*f64(b, l), 2*f64(b, f, frames)
+	return stftMem{host: 2 * 12 * (sig + spec), dev: 2*4*(sig+spec) + stftScratch}.check("verify", d)
 }
