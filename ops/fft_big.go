@@ -82,7 +82,7 @@ func planBig(info gpu.DeviceInfo, n int) (bigPlan, error) {
 	if p1, p2, ok := splitSize(n, pmax, classes, few, false); ok {
 		return bigPlan{N: n, M: n, p1: p1, p2: p2}, nil
 	}
-	return bigPlan{}, fmt.Errorf("%w: no plan for an FFT of size %d", ErrShape, n)
+	return bigPlan{}, fmt.Errorf("%w: no plan for an FFT of size %d", ErrInvalidArgument, n)
 }
 
 // factorSmoothAny reports whether n's prime factors are all at most 7.
@@ -148,7 +148,7 @@ func newBigPlan(d *gpu.Device, nfft int, window []float64) (*bigPlan, error) {
 			e = append(e, float32(real(v)), float32(imag(v)))
 		}
 	}
-	up := func(v []float32) (*gpu.Tensor, error) { return d.FromFloat32(gpu.F32, v, len(v)) }
+	up := func(v []float32) (*gpu.Tensor, error) { return d.FromFloat32(v, len(v)) }
 	if b.tab1, err = up(t1); err == nil {
 		if b.tab2, err = up(t2); err == nil {
 			b.edgeT, err = up(e)

@@ -15,7 +15,7 @@ import (
 // reference.MelFBanks and rounded to float32: fb [nFreqs, nMels] (frequency-major, applied as
 // specᵀ·fb), with all_freqs = linspace(0, sampleRate//2, nFreqs), band edges evenly spaced on the
 // mel scale ("htk", the default, or "slaney") from fMin to fMax Hz, and norm "slaney" (unit-area
-// triangles) or "" / "none" (peak 1). Errors wrap ErrShape and name the parameter.
+// triangles) or "" / "none" (peak 1). Errors wrap ErrInvalidArgument and name the parameter.
 func MelFBanks(nFreqs int, fMin, fMax float64, nMels, sampleRate int, norm, melScale string) ([]float32, error) {
 	fb, err := reference.MelFBanks(nFreqs, fMin, fMax, nMels, sampleRate, norm, melScale)
 	if err != nil {
@@ -104,7 +104,7 @@ func (m *Mel) replicated(t **gpu.Tensor, have *int, mat []float64, rows, r, c, r
 		for k := 1; k < rows; k++ {
 			copy(data[k*rp*cp:], data[:rp*cp])
 		}
-		nt, err := m.d.FromFloat32(gpu.F32, data, rows*rp*cp)
+		nt, err := m.d.FromFloat32(data, rows*rp*cp)
 		if err != nil {
 			return nil, err
 		}

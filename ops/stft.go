@@ -39,7 +39,7 @@ func (p stftParams) pad() int {
 	return 0
 }
 
-// resolveSTFT validates opt; errors wrap ErrShape and name the parameter.
+// resolveSTFT validates opt; errors wrap ErrInvalidArgument and name the parameter.
 func resolveSTFT(op string, opt STFTOptions) (stftParams, error) {
 	var p stftParams
 	if opt.NFFT < 1 {
@@ -128,7 +128,7 @@ type STFTPlan struct {
 	closed bool
 }
 
-// NewSTFTPlan validates opt and uploads its tables. Errors wrap ErrShape and name the parameter.
+// NewSTFTPlan validates opt and uploads its tables. Errors wrap ErrInvalidArgument and name the parameter.
 func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 	const op = "stft"
 	if d == nil {
@@ -147,7 +147,7 @@ func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 		pl = fftPlan{N: 1, M: 1, P: 1, E: 1, emax: fftClasses(d.Info())[0]} // unused
 	}
 	tabs := fftTables(pl, p.nfft, p.window)
-	tab, err := d.FromFloat32(gpu.F32, tabs, len(tabs))
+	tab, err := d.FromFloat32(tabs, len(tabs))
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 	for r, v := range per {
 		ola[p.nfft+r] = float32(v)
 	}
-	olaT, err := d.FromFloat32(gpu.F32, ola, len(ola))
+	olaT, err := d.FromFloat32(ola, len(ola))
 	if err != nil {
 		tab.Close()
 		if big != nil {
@@ -196,7 +196,7 @@ func (pl *STFTPlan) Freqs() int { return pl.p.freqs }
 
 // Shape returns the frequency and frame counts of the STFT of a signal of length samples:
 // F = NFFT/2+1 (onesided) or NFFT, frames = 1 + (L_pad − NFFT)/HopLength with L_pad = length +
-// 2·(NFFT/2) when Center, else length. Errors (wrapping ErrShape) name n_fft (longer than the
+// 2·(NFFT/2) when Center, else length. Errors (wrapping ErrInvalidArgument) name n_fft (longer than the
 // padded signal) or pad_mode (reflect padding needs NFFT/2 < length).
 func (pl *STFTPlan) Shape(length int) (freqs, frames int, err error) {
 	if length < 0 {

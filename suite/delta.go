@@ -166,7 +166,7 @@ func (pr *deltaProblem) reference() (o, fin []float64, err error) {
 func (pr *deltaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
 	return func(s *gpu.Stream) error {
 		return ops.DeltaRule(s, ws, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g,
-			ops.DeltaOptions{UseQKL2Norm: pr.sh.l2, InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
+			ops.DeltaRuleOptions{UseQKL2Norm: pr.sh.l2, InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
 	}
 }
 
@@ -175,8 +175,7 @@ func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
 	if err := s.Copy(pr.fin, pr.h0); err != nil {
 		return err
 	}
-	return ops.DeltaRuleRecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g, pr.fin,
-		ops.DeltaRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+	return ops.DeltaRuleRecurrent(s, pr.o, pr.fin, pr.q, pr.k, pr.v, pr.beta, pr.g, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
 }
 
 func deltaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh deltaShape, recurrent bool) VerifyResult {
@@ -280,7 +279,7 @@ func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DT
 	}
 	if sh.T == 1 { // decode: the state advanced in place, as a decode loop does
 		record = func(s *gpu.Stream) error {
-			return ops.DeltaRuleRecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g, pr.h0, ops.DeltaRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+			return ops.DeltaRuleRecurrent(s, pr.o, pr.h0, pr.q, pr.k, pr.v, pr.beta, pr.g, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
 		}
 	}
 	med, mn, err := b.Measure(ctx, record)
@@ -376,7 +375,7 @@ func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 	err = RunStream(d, func(s *gpu.Stream) error {
 		if form == "chunked" {
 			return ops.DeltaRule(s, nil, o, x[0], x[1], x[2], x[3], x[4],
-				ops.DeltaOptions{Scale: scale, UseQKL2Norm: l2, InitialState: x[5], FinalState: fin, CuSeqlens: cuT})
+				ops.DeltaRuleOptions{Scale: scale, UseQKL2Norm: l2, InitialState: x[5], FinalState: fin, CuSeqlens: cuT})
 		}
 		if x[5] != nil {
 			if err := s.Copy(fin, x[5]); err != nil {
@@ -385,7 +384,7 @@ func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 		} else if err := s.Fill(fin, 0); err != nil {
 			return err
 		}
-		return ops.DeltaRuleRecurrent(s, o, x[0], x[1], x[2], x[3], x[4], fin, ops.DeltaRecurrentOptions{Scale: scale, UseQKL2Norm: l2, CuSeqlens: cuT})
+		return ops.DeltaRuleRecurrent(s, o, fin, x[0], x[1], x[2], x[3], x[4], ops.DeltaRuleRecurrentOptions{Scale: scale, UseQKL2Norm: l2, CuSeqlens: cuT})
 	})
 	if err != nil {
 		return nil, err

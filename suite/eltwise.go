@@ -42,7 +42,7 @@ func recordElt(s *gpu.Stream, fn string, out, x, y *gpu.Tensor, alpha float32) e
 	if err != nil {
 		return err
 	}
-	return ops.Unary(s, u, out, x)
+	return ops.Unary(s, out, x, u)
 }
 
 func refElt(fn string, x, y []float64, alpha float64) ([]float64, error) {

@@ -158,7 +158,7 @@ func (pr *glaProblem) recurrent(s *gpu.Stream) error {
 	if err := s.Copy(pr.fin, pr.h0); err != nil {
 		return err
 	}
-	return ops.GLARecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.g, pr.fin, ops.GLARecurrentOptions{CuSeqlens: pr.cu})
+	return ops.GLARecurrent(s, pr.o, pr.fin, pr.q, pr.k, pr.v, pr.g, ops.GLARecurrentOptions{CuSeqlens: pr.cu})
 }
 
 func glaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh glaShape, recurrent bool) VerifyResult {
@@ -301,7 +301,7 @@ func benchGLADecode(ctx context.Context, b *Bencher, dt gpu.DType, sh glaShape) 
 		return err
 	}
 	med, mn, err := b.Measure(ctx, func(s *gpu.Stream) error {
-		return ops.GLARecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.g, pr.h0, ops.GLARecurrentOptions{})
+		return ops.GLARecurrent(s, pr.o, pr.h0, pr.q, pr.k, pr.v, pr.g, ops.GLARecurrentOptions{})
 	})
 	if err != nil {
 		return fmt.Errorf("gla decode: %w", err)
@@ -378,7 +378,7 @@ func runGLA(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 		}
 		if err == nil {
 			err = RunStream(d, func(s *gpu.Stream) error {
-				return ops.GLARecurrent(s, o, x[0], x[1], x[2], x[3], fin, ops.GLARecurrentOptions{Scale: scale, CuSeqlens: cuT})
+				return ops.GLARecurrent(s, o, fin, x[0], x[1], x[2], x[3], ops.GLARecurrentOptions{Scale: scale, CuSeqlens: cuT})
 			})
 		}
 	} else {

@@ -96,13 +96,13 @@ func newSSDProblem(ts *Tensors, dt gpu.DType, sh ssdShape) (*ssdProblem, error) 
 		x     []float64
 		shape []int
 	}{{&pr.A, in.A, []int{sh.H}}, {&pr.opt.D, in.D, []int{sh.H}}, {&pr.opt.DtBias, in.DtBias, []int{sh.H}},
-		{&pr.opt.InitialStates, in.InitialStates, []int{sh.B, sh.H, sh.P, sh.N}}} {
+		{&pr.opt.InitialState, in.InitialStates, []int{sh.B, sh.H, sh.P, sh.N}}} {
 		if *u.dst, err = ts.Upload(gpu.F32, u.x, u.shape...); err != nil {
 			return nil, err
 		}
 	}
 	pr.opt.DtSoftplus = true
-	if pr.opt.FinalStates, err = ts.Output(gpu.F32, sh.B, sh.H, sh.P, sh.N); err != nil {
+	if pr.opt.FinalState, err = ts.Output(gpu.F32, sh.B, sh.H, sh.P, sh.N); err != nil {
 		return nil, err
 	}
 	if pr.out, err = ts.Output(dt, sh.B, sh.L, sh.H, sh.P); err != nil {
@@ -148,7 +148,7 @@ func ssdCase(d *gpu.Device, dt gpu.DType, sh ssdShape) VerifyResult {
 	if err == nil {
 		var want, wantFin []float64
 		if want, wantFin, err = reference.SSD(pr.in); err == nil {
-			res.RelErr, err = worstErr([]*gpu.Tensor{pr.out, pr.opt.FinalStates}, [][]float64{want, wantFin})
+			res.RelErr, err = worstErr([]*gpu.Tensor{pr.out, pr.opt.FinalState}, [][]float64{want, wantFin})
 		}
 	}
 	if err != nil {
@@ -244,11 +244,11 @@ func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DTyp
 		variant, flops = "recurrent", sh.recurrentFLOPs()
 		// The recurrent kernel advances a state in place: start each run from the initial states.
 		record = func(s *gpu.Stream) error {
-			if err := s.Copy(pr.opt.FinalStates, pr.opt.InitialStates); err != nil {
+			if err := s.Copy(pr.opt.FinalState, pr.opt.InitialState); err != nil {
 				return err
 			}
-			return ops.SSDStateUpdate(s, pr.out, pr.opt.FinalStates, pr.x, pr.dt, pr.A, pr.B, pr.C,
-				ops.SSDStateUpdateOptions{D: pr.opt.D, Z: pr.opt.Z, DtBias: pr.opt.DtBias, DtSoftplus: true})
+			return ops.SSDStateUpdate(s, pr.out, pr.opt.FinalState, pr.x, pr.dt, pr.A, pr.B, pr.C,
+				ops.StateUpdateOptions{D: pr.opt.D, Z: pr.opt.Z, DtBias: pr.opt.DtBias, DtSoftplus: true})
 		}
 	}
 	med, mn, err := b.Measure(ctx, record)
@@ -299,7 +299,7 @@ func benchSSDDecode(ctx context.Context, b *Bencher, dt gpu.DType, sh ssdShape) 
 		return err
 	}
 	med, mn, err := b.Measure(ctx, func(s *gpu.Stream) error {
-		return ops.SSDStateUpdate(s, out, t[6], t[0], t[1], t[5], t[2], t[3], ops.SSDStateUpdateOptions{Z: t[4], DtSoftplus: true})
+		return ops.SSDStateUpdate(s, out, t[6], t[0], t[1], t[5], t[2], t[3], ops.StateUpdateOptions{Z: t[4], DtSoftplus: true})
 	})
 	if err != nil {
 		return fmt.Errorf("ssd decode: %w", err)
@@ -361,7 +361,7 @@ func runSSD(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 	defer ws.Close()
 	if err := RunStream(d, func(s *gpu.Stream) error {
 		return ops.SSD(s, ws, out, t[0], t[1], t[2], t[3], t[4], ops.SSDOptions{D: t[5], Z: t[6], DtBias: t[7], DtSoftplus: softplus,
-			InitialStates: t[8], FinalStates: fin})
+			InitialState: t[8], FinalState: fin})
 	}); err != nil {
 		return nil, err
 	}

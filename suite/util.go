@@ -33,17 +33,20 @@ func NewTensors(d *gpu.Device) *Tensors { return &Tensors{d: d} }
 
 // Upload makes a tensor of dt from x (rounded to float32, or float16 for F16).
 func (ts *Tensors) Upload(dt gpu.DType, x []float64, shape ...int) (*gpu.Tensor, error) {
-	t, err := ts.d.FromFloat32(dt, reference.ToFloat32(x), shape...)
+	t, err := ts.d.NewTensor(dt, shape...)
 	if err != nil {
 		return nil, err
 	}
 	ts.list = append(ts.list, t)
+	if err := t.WriteFloat32(reference.ToFloat32(x)); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
 // UploadF32 uploads float32 data.
 func (ts *Tensors) UploadF32(x []float32, shape ...int) (*gpu.Tensor, error) {
-	t, err := ts.d.FromFloat32(gpu.F32, x, shape...)
+	t, err := ts.d.FromFloat32(x, shape...)
 	if err != nil {
 		return nil, err
 	}
