@@ -84,10 +84,7 @@ func (pr *convProblem) record(s *gpu.Stream) error {
 }
 
 func convCase(d *gpu.Device, dt gpu.DType, sh convShape) VerifyResult {
-	res := VerifyResult{Op: "causal_conv1d", Case: sh.String(), DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
+	res := VerifyResult{Op: "causal_conv1d", Case: sh.String(), DType: dt.String(), Tol: tolerance(dt)}
 	ts := NewTensors(d)
 	defer ts.Close()
 	pr, err := newConvProblem(ts, dt, sh)

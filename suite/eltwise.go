@@ -71,7 +71,7 @@ func verifyEltwise(ctx context.Context, d *gpu.Device, long bool, report func(Ve
 				scale = 3
 			}
 			x, y := Randn(r, n, scale), Randn(r, n, scale)
-			res := VerifyResult{Op: "eltwise", Case: fmt.Sprintf("%s N=%d", fn, n), DType: "f32", Tol: 1e-5}
+			res := VerifyResult{Op: "eltwise", Case: fmt.Sprintf("%s N=%d", fn, n), DType: "f32", Tol: tolerance(gpu.F32)}
 			want, err := refElt(fn, x, y, -0.75)
 			if err == nil {
 				res.RelErr, err = runElt(d, fn, x, y, -0.75, want)

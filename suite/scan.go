@@ -186,10 +186,7 @@ func (pr *scanProblem) record(s *gpu.Stream) error {
 }
 
 func scanCase(d *gpu.Device, dt gpu.DType, sh scanShape) VerifyResult {
-	res := VerifyResult{Op: "selective_scan", Case: sh.String(), DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
+	res := VerifyResult{Op: "selective_scan", Case: sh.String(), DType: dt.String(), Tol: tolerance(dt)}
 	ts := NewTensors(d)
 	defer ts.Close()
 	pr, err := newScanProblem(ts, dt, sh)

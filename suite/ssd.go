@@ -133,10 +133,7 @@ func (sh ssdShape) chunkedFLOPs() float64 {
 }
 
 func ssdCase(d *gpu.Device, dt gpu.DType, sh ssdShape) VerifyResult {
-	res := VerifyResult{Op: "ssd", Case: sh.String(), DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
+	res := VerifyResult{Op: "ssd", Case: sh.String(), DType: dt.String(), Tol: tolerance(dt)}
 	ts := NewTensors(d)
 	defer ts.Close()
 	ws := ops.NewWorkspace(d)
@@ -179,56 +176,37 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("ssd", "B", "L", "H", "P", "G", "N", "z", "variant"); err != nil {
 		return err
 	}
-	variant := p.String("variant", "both")
-	if variant != "both" && variant != "chunked" && variant != "recurrent" {
-		return fmt.Errorf("ssd: variant=%q: want chunked, recurrent or both", variant)
-	}
-	delete(p, "variant")
-	type job struct {
-		sh        ssdShape
-		recurrent bool
-	}
-	var jobs []job
-	defaults := len(p) == 0
-	if defaults {
-		maxL := 32768
-		if b.Quick {
-			maxL = 1024
-		}
-		for l := 512; l <= maxL; l *= 2 {
-			jobs = append(jobs, job{sh: ssdShape{B: 1, L: l, H: 24, P: 64, G: 1, N: 128}})
-		}
-		peer := ssdShape{B: 1, L: 512, H: 48, P: 64, G: 1, N: 128}
-		jobs = append(jobs, job{sh: peer}, job{sh: peer, recurrent: true})
-	} else {
-		var sh ssdShape
-		if err := p.Sizes("ssd", Size{"B", &sh.B, 1}, Size{"L", &sh.L, 512}, Size{"H", &sh.H, 48}, Size{"P", &sh.P, 64}, Size{"G", &sh.G, 1}, Size{"N", &sh.N, 128}); err != nil {
-			return err
-		}
-		if sh.gate, err = p.Bool("z", false); err != nil {
-			return err
-		}
-		if sh.L == 1 { // one token: the decode step
-			return benchSSDDecode(ctx, b, dt, sh)
-		}
-		if variant != "recurrent" {
-			jobs = append(jobs, job{sh: sh})
-		}
-		if variant != "chunked" {
-			jobs = append(jobs, job{sh: sh, recurrent: true})
-		}
-	}
-	ws := ops.NewWorkspace(b.Device)
-	defer ws.Close()
-	for _, j := range jobs {
-		if err := benchSSDOne(ctx, b, ws, dt, j.sh, j.recurrent); err != nil {
-			return err
-		}
-	}
-	if defaults {
-		return benchSSDDecode(ctx, b, dt, ssdShape{B: 1, L: 1, H: 48, P: 64, G: 1, N: 128})
-	}
-	return nil
+	return formBench[ssdShape]{
+		op: "ssd",
+		defaults: func(quick bool) []formJob[ssdShape] {
+			maxL := 32768
+			if quick {
+				maxL = 1024
+			}
+			var jobs []formJob[ssdShape]
+			for l := 512; l <= maxL; l *= 2 {
+				jobs = append(jobs, formJob[ssdShape]{sh: ssdShape{B: 1, L: l, H: 24, P: 64, G: 1, N: 128}})
+			}
+			peer := ssdShape{B: 1, L: 512, H: 48, P: 64, G: 1, N: 128}
+			return append(jobs, formJob[ssdShape]{sh: peer}, formJob[ssdShape]{sh: peer, recurrent: true})
+		},
+		decode0: ssdShape{B: 1, L: 1, H: 48, P: 64, G: 1, N: 128},
+		parse: func(p Params) (ssdShape, bool, error) {
+			var sh ssdShape
+			if err := p.Sizes("ssd", Size{"B", &sh.B, 1}, Size{"L", &sh.L, 512}, Size{"H", &sh.H, 48}, Size{"P", &sh.P, 64}, Size{"G", &sh.G, 1}, Size{"N", &sh.N, 128}); err != nil {
+				return sh, false, err
+			}
+			var err error
+			if sh.gate, err = p.Bool("z", false); err != nil {
+				return sh, false, err
+			}
+			return sh, sh.L == 1, nil // one token: the decode step
+		},
+		one: func(ws *ops.Workspace, sh ssdShape, recurrent bool) error {
+			return benchSSDOne(ctx, b, ws, dt, sh, recurrent)
+		},
+		decode: func(sh ssdShape) error { return benchSSDDecode(ctx, b, dt, sh) },
+	}.run(b, p)
 }
 
 func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh ssdShape, recurrent bool) error {
