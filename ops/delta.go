@@ -6,7 +6,7 @@ import (
 	"github.com/vkseq/vkseq/gpu"
 )
 
-// The delta rule (DeltaNet) and the gated delta rule (DESIGN.md section 5). Per sequence and head,
+// The delta rule (DeltaNet) and the gated delta rule (docs/design.md §6). Per sequence and head,
 // with state S (K×V):
 //
 //	S'  = exp(g_t) S_{t-1}            (S' = S_{t-1} without gates)
@@ -138,7 +138,7 @@ type DeltaRuleOptions struct {
 // negative eigenvalue along a unit key). Keys should have unit norm (or set UseQKL2Norm). g nil is
 // the plain delta rule. Accumulation is float32 whatever the storage.
 //
-// Per chunk of 64 tokens, with G the cumulative gate inside the chunk (DESIGN.md section 5):
+// Per chunk of 64 tokens, with G the cumulative gate inside the chunk (docs/design.md §6):
 //
 //	A  = strictly_lower(diag(beta) K Kᵀ ⊙ exp(G_i − G_j))
 //	T  = (I + A)⁻¹                      (blocked forward substitution, 16×16 blocks)

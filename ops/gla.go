@@ -7,7 +7,7 @@ import (
 	"github.com/vkseq/vkseq/gpu"
 )
 
-// Gated linear attention (DESIGN.md section 4). Per sequence and head, with state S (K×V):
+// Gated linear attention (docs/design.md §5). Per sequence and head, with state S (K×V):
 //
 //	S_t = diag(exp(g_t)) S_{t-1} + k_t v_tᵀ
 //	o_t = S_tᵀ (scale · q_t)

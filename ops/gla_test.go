@@ -138,7 +138,7 @@ func (c glaCase) tol() float64 {
 		return tolF16
 	case c.gateN < 0:
 		// growing states amplify float32 rounding in either form (measured: chunked ~5e-6,
-		// recurrent ~2e-5 at T=200); the 1e-5 bound of DESIGN.md is for g <= 0
+		// recurrent ~2e-5 at T=200); the 1e-5 bound of docs/design.md §10 is for g <= 0
 		return 1e-4
 	}
 	return tolF32

@@ -12,7 +12,7 @@ import (
 	"github.com/vkseq/vkseq/reference"
 )
 
-// Tolerances of DESIGN.md section 8: relative L2 error against the float64 reference.
+// Tolerances of docs/design.md §10: relative L2 error against the float64 reference.
 const (
 	tolF32 = 1e-5
 	tolF16 = 2e-3

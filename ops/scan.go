@@ -22,7 +22,8 @@ type SelectiveScanOptions struct {
 	tile *scanTile // tests: force a kernel shape
 }
 
-// SelectiveScan records the Mamba-1 selective scan (S6) as mamba-ssm's selective_scan_fn:
+// SelectiveScan records the Mamba-1 selective scan (S6) as mamba-ssm's selective_scan_fn
+// (docs/design.md §7):
 //
 //	dt_t = softplus(dt_t + dt_bias)   (or dt_t + dt_bias without DtSoftplus)
 //	x_t  = exp(dt_t A[d, :]) ⊙ x_{t-1} + dt_t u_t B[b, g, :, t]        g = d / (D/G)

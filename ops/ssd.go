@@ -172,7 +172,7 @@ func ssdParts(op string, d *gpu.Device, dm ssdDims, maxTok, align int, x, z, out
 }
 
 // SSD records the Mamba-2 state-space dual scan in its chunked form (mamba-ssm's
-// mamba_chunk_scan_combined), per batch b and head h with state S (P × N, float32):
+// mamba_chunk_scan_combined; docs/design.md §8), per batch b and head h with state S (P × N, float32):
 //
 //	dt_t = softplus(dt_t + dt_bias[h])   (or dt_t + dt_bias[h] without DtSoftplus)
 //	S_t  = exp(dt_t A[h]) S_{t-1} + dt_t x_t B_tᵀ        B_t, C_t from group g = h / (H/G)
