@@ -142,7 +142,7 @@ func copyRoundTrip(d *gpu.Device, k *gpu.Kernel, n, reps int) error {
 	for i := range src {
 		src[i] = float32(i) + 0.25
 	}
-	a, err := d.FromFloat32(gpu.F32, src, n)
+	a, err := d.FromFloat32(src, n)
 	if err != nil {
 		return err
 	}
@@ -301,7 +301,7 @@ func TestStreamTemp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	src, err := d.FromFloat32(gpu.F32, []float32{1, 2, 3, 4, 5, 6, 7, 8}, 8)
+	src, err := d.FromFloat32([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 8)
 	if err != nil {
 		t.Fatal(err)
 	}

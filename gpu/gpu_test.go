@@ -70,7 +70,7 @@ func TestCopyKernel(t *testing.T) {
 			for i := range src {
 				src[i] = float32(i) * 0.5
 			}
-			a, err := d.FromFloat32(gpu.F32, src, n)
+			a, err := d.FromFloat32(src, n)
 			if err != nil {
 				t.Fatal(err)
 			}

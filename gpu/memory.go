@@ -49,7 +49,8 @@ type block struct {
 }
 
 // allocator sub-allocates tensors from a few large blocks per device, aligned to
-// minStorageBufferOffsetAlignment, so that maxMemoryAllocationCount is never approached.
+// minStorageBufferOffsetAlignment, so that maxMemoryAllocationCount is never approached
+// (docs/design.md §2).
 type allocator struct {
 	d         *Device
 	mu        sync.Mutex

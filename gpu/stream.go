@@ -56,7 +56,8 @@ func overlaps(rs []byteRange, r byteRange) bool {
 // Stream records many commands (dispatches, fills, copies) into one command buffer and submits
 // them at once. It inserts the barriers itself: a command that reads or writes memory an earlier
 // command of the stream wrote, or writes memory an earlier one read, waits for it. After Wait the
-// stream can record again. A Stream is not safe for concurrent use; use one per goroutine.
+// stream can record again. A Stream is not safe for concurrent use; use one per goroutine
+// (docs/design.md §3).
 type Stream struct {
 	d         *Device
 	pool      vk.CommandPool

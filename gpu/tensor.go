@@ -92,27 +92,32 @@ func (d *Device) NewTensor(dt DType, shape ...int) (*Tensor, error) {
 	return &Tensor{d: d, blk: blk, off: off, bytes: bytes, dtype: dt, shape: append([]int(nil), shape...), n: n, owner: true}, nil
 }
 
-// FromFloat32 allocates a tensor of type dt (F32 or F16) and shape, and uploads data (converted to
-// float16 for F16; len(data) must equal the element count of shape).
-func (d *Device) FromFloat32(dt DType, data []float32, shape ...int) (*Tensor, error) {
+// FromFloat32, FromFloat16 and FromInt32 allocate a tensor of the given shape and upload data,
+// whose length must equal the shape's element count (errors wrap ErrInvalid). The tensor's dtype
+// is the one the name says: F32, F16 (data rounded to float16) and I32.
+
+// FromFloat32 allocates an F32 tensor of the given shape holding data.
+func (d *Device) FromFloat32(data []float32, shape ...int) (*Tensor, error) {
+	return fromData(d, F32, shape, func(t *Tensor) error { return t.WriteFloat32(data) })
+}
+
+// FromFloat16 allocates an F16 tensor of the given shape holding data rounded to float16.
+func (d *Device) FromFloat16(data []float32, shape ...int) (*Tensor, error) {
+	return fromData(d, F16, shape, func(t *Tensor) error { return t.WriteFloat32(data) })
+}
+
+// FromInt32 allocates an I32 tensor of the given shape holding data.
+func (d *Device) FromInt32(data []int32, shape ...int) (*Tensor, error) {
+	return fromData(d, I32, shape, func(t *Tensor) error { return t.WriteInt32(data) })
+}
+
+// fromData allocates a tensor and fills it with write; the tensor is freed if write fails.
+func fromData(d *Device, dt DType, shape []int, write func(*Tensor) error) (*Tensor, error) {
 	t, err := d.NewTensor(dt, shape...)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.WriteFloat32(data); err != nil {
-		t.Close()
-		return nil, err
-	}
-	return t, nil
-}
-
-// FromInt32 allocates an I32 tensor of the given shape and uploads data.
-func (d *Device) FromInt32(data []int32, shape ...int) (*Tensor, error) {
-	t, err := d.NewTensor(I32, shape...)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.WriteInt32(data); err != nil {
+	if err := write(t); err != nil {
 		t.Close()
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func TestTensorRoundTrips(t *testing.T) {
 		}
 		d := openDevice(t, opts...)
 		f := []float32{0, 1, -2.5, 65504, 1e-8, float32(math.Inf(1))}
-		x, err := d.FromFloat32(gpu.F32, f, 2, 3)
+		x, err := d.FromFloat32(f, 2, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestTensorRoundTrips(t *testing.T) {
 				t.Errorf("f32[%d] = %v want %v", i, got[i], f[i])
 			}
 		}
-		h, err := d.FromFloat32(gpu.F16, f, 6)
+		h, err := d.FromFloat16(f, 6)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestTensorRoundTrips(t *testing.T) {
 		for i := range big {
 			big[i] = float32(i % 1000)
 		}
-		bt, err := d.FromFloat32(gpu.F32, big, len(big))
+		bt, err := d.FromFloat32(big, len(big))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,8 +126,19 @@ func TestTensorErrors(t *testing.T) {
 	if _, err := x.ReadFloat32(); !errors.Is(err, gpu.ErrClosed) {
 		t.Errorf("read after close: %v", err)
 	}
-	if _, err := d.FromFloat32(gpu.I32, []float32{1}, 1); !errors.Is(err, gpu.ErrInvalid) {
+	it, err := d.NewTensor(gpu.I32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if err := it.WriteFloat32([]float32{1}); !errors.Is(err, gpu.ErrInvalid) {
 		t.Errorf("float into I32: %v", err)
+	}
+	if _, err := d.FromFloat32([]float32{1, 2}, 3); !errors.Is(err, gpu.ErrInvalid) {
+		t.Errorf("FromFloat32 with 2 values for 3 elements: %v", err)
+	}
+	if _, err := d.FromInt32([]int32{1, 2}, 3); !errors.Is(err, gpu.ErrInvalid) {
+		t.Errorf("FromInt32 with 2 values for 3 elements: %v", err)
 	}
 }
 

@@ -8,10 +8,10 @@ import (
 
 // CausalConv1DOptions are the optional operands of CausalConv1D. All are float32.
 type CausalConv1DOptions struct {
-	Bias          *gpu.Tensor // [D]; nil: no bias
-	InitialStates *gpu.Tensor // [B, D, W-1]: the W-1 inputs before t = 0, oldest first; nil: zeros
-	FinalStates   *gpu.Tensor // [B, D, W-1] output: the last W-1 inputs; nil: not written
-	SiLU          bool        // apply SiLU to the output (causal_conv1d's activation="silu")
+	Bias         *gpu.Tensor // [D]; nil: no bias
+	InitialState *gpu.Tensor // [B, D, W-1]: the W-1 inputs before t = 0, oldest first; nil: zeros
+	FinalState   *gpu.Tensor // [B, D, W-1] output: the last W-1 inputs; nil: not written; may be InitialState
+	SiLU         bool        // apply SiLU to the output (causal_conv1d's activation="silu")
 }
 
 // maxConvWidth is the widest kernel the shader takes.
@@ -21,11 +21,12 @@ const maxConvWidth = 8
 //
 //	out[b, d, t] = act(bias[d] + Σ_{k<W} weight[d, k] · x[b, d, t-(W-1)+k])
 //
-// with x before t = 0 taken from InitialStates (or zero). Shapes: x and out [B, D, L], both F32 or
+// with x before t = 0 taken from InitialState (or zero). Shapes: x and out [B, D, L], both F32 or
 // both F16 (F16 needs Float16Storage); weight [D, W] F32 with 1 ≤ W ≤ 8; the options as documented
-// on CausalConv1DOptions. FinalStates receives x[b, d, L-(W-1) .. L-1], reaching back into
-// InitialStates when L < W-1. L may be 0 (only FinalStates is written). x and the states are
-// not modified (FinalStates must not alias InitialStates here: use CausalConv1DUpdate for that).
+// on CausalConv1DOptions. FinalState receives x[b, d, L-(W-1) .. L-1], reaching back into
+// InitialState when L < W-1. L may be 0 (only FinalState is written). FinalState may be the same
+// tensor as InitialState (the state is then advanced in place; the initial state is copied to a
+// stream temporary first); otherwise x and InitialState are not modified.
 func CausalConv1D(s *gpu.Stream, out, x, weight *gpu.Tensor, opt CausalConv1DOptions) error {
 	const op = "causal_conv1d"
 	if x == nil {
@@ -35,10 +36,7 @@ func CausalConv1D(s *gpu.Stream, out, x, weight *gpu.Tensor, opt CausalConv1DOpt
 	if len(xs) != 3 {
 		return shapeErr(op, "x has shape %v, want [B, D, L]", xs)
 	}
-	if opt.FinalStates != nil && opt.FinalStates == opt.InitialStates {
-		return shapeErr(op, "FinalStates is InitialStates: use CausalConv1DUpdate to update a state in place")
-	}
-	return conv1d(s, op, out, x, weight, opt.Bias, opt.InitialStates, opt.FinalStates, opt.SiLU, xs[0], xs[1], xs[2], false)
+	return conv1d(s, op, out, x, weight, opt.Bias, opt.InitialState, opt.FinalState, opt.SiLU, xs[0], xs[1], xs[2], false)
 }
 
 // CausalConv1DUpdateOptions are the optional operands of CausalConv1DUpdate.
@@ -52,8 +50,8 @@ type CausalConv1DUpdateOptions struct {
 // is act(bias + weight · window) and the window shifts by one. Shapes: x and out [B, D, T] or
 // [B, D] (T = 1), F32 or F16 alike; state [B, D, W-1] F32, updated in place to the last W-1
 // inputs; weight [D, W] F32. It equals CausalConv1D over the T tokens with state as
-// InitialStates and FinalStates. x is not modified.
-func CausalConv1DUpdate(s *gpu.Stream, out, x, state, weight *gpu.Tensor, opt CausalConv1DUpdateOptions) error {
+// InitialState and FinalState. x is not modified.
+func CausalConv1DUpdate(s *gpu.Stream, out, state, x, weight *gpu.Tensor, opt CausalConv1DUpdateOptions) error {
 	const op = "causal_conv1d_update"
 	if x == nil {
 		return shapeErr(op, "x is nil")
@@ -98,15 +96,27 @@ func conv1d(s *gpu.Stream, op string, out, x, weight, bias, init, fin *gpu.Tenso
 	if err := checkOpt(op, "bias", bias, gpu.F32, dim); err != nil {
 		return err
 	}
-	stName := "initial_states"
+	stName := "initial_state"
 	if update {
 		stName = "state"
 	}
 	if err := checkOpt(op, stName, init, gpu.F32, b, dim, w-1); err != nil {
 		return err
 	}
-	if err := checkOpt(op, "final_states", fin, gpu.F32, b, dim, w-1); err != nil {
+	if err := checkOpt(op, "final_state", fin, gpu.F32, b, dim, w-1); err != nil {
 		return err
+	}
+	if !update && fin != nil && fin == init && b*dim > 0 {
+		// Several invocations share a row (tiles of time): the one that writes the final state
+		// may run before another reads the initial one, so that one reads a copy.
+		tmp, err := s.Temp(gpu.F32, init.Shape()...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if err := s.Copy(tmp, init); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		init = tmp
 	}
 	rows := b * dim
 	if rows == 0 || (l == 0 && fin == nil) {

@@ -12,10 +12,11 @@ import (
 type convCase struct {
 	B, D, L, W       int
 	bias, init, silu bool
+	inPlace          bool // FinalState is InitialState (needs init)
 }
 
 func (c convCase) String() string {
-	return fmt.Sprintf("B%d_D%d_L%d_W%d_bias%v_init%v_silu%v", c.B, c.D, c.L, c.W, c.bias, c.init, c.silu)
+	return fmt.Sprintf("B%d_D%d_L%d_W%d_bias%v_init%v_silu%v_inplace%v", c.B, c.D, c.L, c.W, c.bias, c.init, c.silu, c.inPlace)
 }
 
 // runConv runs CausalConv1D on fresh inputs and compares out and the final states with the
@@ -27,7 +28,7 @@ func runConv(t *testing.T, d *gpu.Device, dt gpu.DType, c convCase) {
 	w := rounded(randn(r, c.D*c.W, 0.5))
 	wt := upload(t, d, gpu.F32, w, c.D, c.W)
 	in := reference.CausalConv1DInput{Batch: c.B, Dim: c.D, Len: c.L, Width: c.W, X: x, Weight: w}
-	opt := CausalConv1DOptions{SiLU: c.silu, FinalStates: poisoned(t, d, gpu.F32, c.B, c.D, s)}
+	opt := CausalConv1DOptions{SiLU: c.silu, FinalState: poisoned(t, d, gpu.F32, c.B, c.D, s)}
 	if c.silu {
 		in.Activation = "silu"
 	}
@@ -37,7 +38,10 @@ func runConv(t *testing.T, d *gpu.Device, dt gpu.DType, c convCase) {
 	}
 	if c.init {
 		in.InitialStates = rounded(randn(r, c.B*c.D*s, 1))
-		opt.InitialStates = upload(t, d, gpu.F32, in.InitialStates, c.B, c.D, s)
+		opt.InitialState = upload(t, d, gpu.F32, in.InitialStates, c.B, c.D, s)
+		if c.inPlace {
+			opt.FinalState = opt.InitialState
+		}
 	}
 	want, wantFin, err := reference.CausalConv1D(in)
 	if err != nil {
@@ -55,7 +59,7 @@ func runConv(t *testing.T, d *gpu.Device, dt gpu.DType, c convCase) {
 		checkErr(t, "out", read(t, out), want, tolFor(dt))
 	}
 	if s > 0 {
-		checkErr(t, "final_states", read(t, opt.FinalStates), wantFin, tolF32)
+		checkErr(t, "final_states", read(t, opt.FinalState), wantFin, tolF32)
 	}
 }
 
@@ -72,6 +76,10 @@ func TestCausalConv1D(t *testing.T) {
 		{B: 1, D: 2, L: 3, W: 7, init: true},   // L < W-1: final states reach into the initial ones
 		{B: 1, D: 3, L: 0, W: 4, init: true},   // L = 0: final = initial
 		{B: 1, D: 3, L: 100, W: 1, bias: true}, // no state at all
+		// the state advanced in place, over many tiles of time and within the state's length
+		{B: 2, D: 5, L: 2049, W: 4, bias: true, init: true, inPlace: true},
+		{B: 1, D: 3, L: 2, W: 6, init: true, silu: true, inPlace: true},
+		{B: 1, D: 3, L: 0, W: 4, init: true, inPlace: true},
 	}
 	if *long {
 		cases = append(cases, convCase{B: 1, D: 64, L: 16384, W: 4, bias: true, init: true, silu: true})
@@ -129,7 +137,7 @@ func TestCausalConv1DUpdate(t *testing.T) {
 						copy(xr[i*l+t0:i*l+t0+n], xsr[i*n:(i+1)*n])
 					}
 					out := poisoned(t, d, dt, shape...)
-					if err := CausalConv1DUpdate(st, out, xt, state, wt, CausalConv1DUpdateOptions{Bias: bt, SiLU: true}); err != nil {
+					if err := CausalConv1DUpdate(st, out, state, xt, wt, CausalConv1DUpdateOptions{Bias: bt, SiLU: true}); err != nil {
 						t.Fatal(err)
 					}
 					if err := st.Run(); err != nil {
@@ -177,17 +185,16 @@ func TestCausalConv1DErrors(t *testing.T) {
 		"W = 9":            CausalConv1D(s, out, x, w9, CausalConv1DOptions{}),
 		"weight D":         CausalConv1D(s, out, x, wBad, CausalConv1DOptions{}),
 		"bias shape":       CausalConv1D(s, out, x, w4, CausalConv1DOptions{Bias: w4}),
-		"init shape":       CausalConv1D(s, out, x, w4, CausalConv1DOptions{InitialStates: st2}),
-		"final shape":      CausalConv1D(s, out, x, w4, CausalConv1DOptions{FinalStates: st2}),
-		"final is init":    CausalConv1D(s, out, x, w4, CausalConv1DOptions{InitialStates: st3, FinalStates: st3}),
-		"update nil state": CausalConv1DUpdate(s, out, x, nil, w4, CausalConv1DUpdateOptions{}),
-		"update state W":   CausalConv1DUpdate(s, out, x, st2, w4, CausalConv1DUpdateOptions{}),
-		"update out shape": CausalConv1DUpdate(s, outBad, x, st3, w4, CausalConv1DUpdateOptions{}),
-		"update x 1-D":     CausalConv1DUpdate(s, out, upload(t, d, gpu.F32, make([]float64, 4), 4), st3, w4, CausalConv1DUpdateOptions{}),
+		"init shape":       CausalConv1D(s, out, x, w4, CausalConv1DOptions{InitialState: st2}),
+		"final shape":      CausalConv1D(s, out, x, w4, CausalConv1DOptions{FinalState: st2}),
+		"update nil state": CausalConv1DUpdate(s, out, nil, x, w4, CausalConv1DUpdateOptions{}),
+		"update state W":   CausalConv1DUpdate(s, out, st2, x, w4, CausalConv1DUpdateOptions{}),
+		"update out shape": CausalConv1DUpdate(s, outBad, st3, x, w4, CausalConv1DUpdateOptions{}),
+		"update x 1-D":     CausalConv1DUpdate(s, out, st3, upload(t, d, gpu.F32, make([]float64, 4), 4), w4, CausalConv1DUpdateOptions{}),
 	}
 	for name, err := range cases {
-		if !errors.Is(err, ErrShape) {
-			t.Errorf("%s: got %v, want ErrShape", name, err)
+		if !errors.Is(err, ErrInvalidArgument) || !errors.Is(err, gpu.ErrInvalid) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument (and gpu.ErrInvalid)", name, err)
 		} else {
 			t.Logf("%s: %v", name, err)
 		}

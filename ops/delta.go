@@ -6,7 +6,7 @@ import (
 	"github.com/vkseq/vkseq/gpu"
 )
 
-// The delta rule (DeltaNet) and the gated delta rule (DESIGN.md section 5). Per sequence and head,
+// The delta rule (DeltaNet) and the gated delta rule (docs/design.md §6). Per sequence and head,
 // with state S (K×V):
 //
 //	S'  = exp(g_t) S_{t-1}            (S' = S_{t-1} without gates)
@@ -17,8 +17,8 @@ import (
 // DeltaRule computes it chunk by chunk for prefill (the WY / UT form), DeltaRuleRecurrent token
 // by token for decode; both agree with reference.DeltaRule.
 
-// DeltaRecurrentOptions are the optional inputs of DeltaRuleRecurrent.
-type DeltaRecurrentOptions struct {
+// DeltaRuleRecurrentOptions are the optional inputs of DeltaRuleRecurrent.
+type DeltaRuleRecurrentOptions struct {
 	// Scale multiplies q; nil means K^-0.5. It must be finite.
 	Scale *float32
 	// UseQKL2Norm normalises every head vector of q and k in the kernel to x / sqrt(Σx² + 1e-6)
@@ -36,10 +36,10 @@ type DeltaRecurrentOptions struct {
 // DeltaRuleRecurrent records the recurrent form of the delta rule, gated when g is not nil: every
 // sequence steps through its tokens one by one from state, which it updates in place.
 //
-// Shapes: q, k [B,T,H,K], v and o [B,T,H,V], beta and g [B,T,H], all F32, or all F16 where the
+// Shapes: q, k [B,T,H,K], v and out [B,T,H,V], beta and g [B,T,H], all F32, or all F16 where the
 // device has 16-bit storage (Device.Info().Float16Storage); 1 <= K, V <= 256, H >= 1, B, T >= 0;
 // state F32 [N,H,K,V] (N = B, or len(cu_seqlens)-1), read as the state before the first token
-// and overwritten with the state after the last. o is overwritten; q, k, v, beta, g and
+// and overwritten with the state after the last. out is overwritten; q, k, v, beta, g and
 // cu_seqlens are not modified. g nil is the plain delta rule (g = 0). beta is used as given (no
 // clamping; beta in (1, 2] with unit keys makes the transition a reflection-like map along k).
 // Keys should have unit norm (or set UseQKL2Norm), otherwise the recurrence itself may grow
@@ -48,15 +48,15 @@ type DeltaRecurrentOptions struct {
 // It is one dispatch with no host round trip, so a decode loop can record step after step (and
 // other ops) on one stream. Work is parallel over sequences, heads and column tiles of the state
 // (each invocation keeps all K rows of its columns in registers) and sequential over tokens, so
-// long prefills take time proportional to T. An error wrapping ErrShape says which tensor or
+// long prefills take time proportional to T. An error wrapping ErrInvalidArgument says which tensor or
 // option is wrong; one wrapping gpu.ErrUnsupported means the device cannot run the request (f16
 // without 16-bit storage, a tensor larger than one binding).
-func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, opt DeltaRecurrentOptions) error {
+func DeltaRuleRecurrent(s *gpu.Stream, out, state, q, k, v, beta, g *gpu.Tensor, opt DeltaRuleRecurrentOptions) error {
 	const op = "delta_rule_recurrent"
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
-	z, err := deltaCheck(op, o, q, k, v, beta, g, opt.Scale, opt.CuSeqlens)
+	z, err := deltaCheck(op, out, q, k, v, beta, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 	if err := z.checkState(op, "state", state, d); err != nil {
 		return err
 	}
-	if err := checkBindable(op, d, []string{"q", "k", "v", "beta", "g", "o", "state"}, q, k, v, beta, g, o, state); err != nil {
+	if err := checkBindable(op, d, []string{"q", "k", "v", "beta", "g", "out", "state"}, q, k, v, beta, g, out, state); err != nil {
 		return err
 	}
 	if z.N == 0 || z.T == 0 {
@@ -97,7 +97,7 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 	if err != nil {
 		return err
 	}
-	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, beta, gb, o, state); err != nil {
+	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, beta, gb, out, state); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
@@ -107,8 +107,8 @@ func DeltaRuleRecurrent(s *gpu.Stream, o, q, k, v, beta, g, state *gpu.Tensor, o
 // together, and its states (each also within the device's binding range).
 const deltaSegBytes = 128 << 20
 
-// DeltaOptions are the optional inputs and outputs of DeltaRule.
-type DeltaOptions struct {
+// DeltaRuleOptions are the optional inputs and outputs of DeltaRule.
+type DeltaRuleOptions struct {
 	// Scale multiplies q; nil means K^-0.5. It must be finite.
 	Scale *float32
 	// UseQKL2Norm normalises every head vector of q and k in the kernel to x / sqrt(Σx² + 1e-6)
@@ -130,15 +130,15 @@ type DeltaOptions struct {
 // DeltaRule records the chunked (WY / UT) form of the delta rule, gated when g is not nil
 // (prefill).
 //
-// Shapes: q, k [B,T,H,K], v and o [B,T,H,V], beta and g [B,T,H], all F32, or all F16 where the
+// Shapes: q, k [B,T,H,K], v and out [B,T,H,V], beta and g [B,T,H], all F32, or all F16 where the
 // device has 16-bit storage (Device.Info().Float16Storage); 1 <= K, V <= 256 (any size), H >= 1,
-// B, T >= 0. States (DeltaOptions) are F32 [N,H,K,V] with N = B, or N = len(cu_seqlens)-1 in
-// variable-length mode. o is overwritten; q, k, v, beta, g, the initial state and cu_seqlens are
+// B, T >= 0. States (DeltaRuleOptions) are F32 [N,H,K,V] with N = B, or N = len(cu_seqlens)-1 in
+// variable-length mode. out is overwritten; q, k, v, beta, g, the initial state and cu_seqlens are
 // not modified. beta is used as given (no clamping: beta in (1, 2] gives the transition a
 // negative eigenvalue along a unit key). Keys should have unit norm (or set UseQKL2Norm). g nil is
 // the plain delta rule. Accumulation is float32 whatever the storage.
 //
-// Per chunk of 64 tokens, with G the cumulative gate inside the chunk (DESIGN.md section 5):
+// Per chunk of 64 tokens, with G the cumulative gate inside the chunk (docs/design.md §6):
 //
 //	A  = strictly_lower(diag(beta) K Kᵀ ⊙ exp(G_i − G_j))
 //	T  = (I + A)⁻¹                      (blocked forward substitution, 16×16 blocks)
@@ -162,15 +162,15 @@ type DeltaOptions struct {
 // ws holds the scratch: about 4·(5K + 2V + 194) bytes per token and head (4.3 KiB at K=V=128),
 // plus a state per chunk; long inputs are split into segments of chunks so that it stays within
 // 128 MiB (and the device's binding range) whatever T is. ws may be nil: the scratch then comes from s.Temp
-// and is freed when the submission completes. An error wrapping ErrShape says which tensor or
+// and is freed when the submission completes. An error wrapping ErrInvalidArgument says which tensor or
 // option is wrong; one wrapping gpu.ErrUnsupported means the device cannot run the request (f16
 // without 16-bit storage, a tensor larger than one binding).
-func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, opt DeltaOptions) error {
+func DeltaRule(s *gpu.Stream, ws *Workspace, out, q, k, v, beta, g *gpu.Tensor, opt DeltaRuleOptions) error {
 	const op = "delta_rule"
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
-	z, err := deltaCheck(op, o, q, k, v, beta, g, opt.Scale, opt.CuSeqlens)
+	z, err := deltaCheck(op, out, q, k, v, beta, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
 	}
@@ -184,8 +184,8 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 	if err := z.checkState(op, "final_state", opt.FinalState, d); err != nil {
 		return err
 	}
-	if err := checkBindable(op, d, []string{"q", "k", "v", "beta", "g", "o", "initial_state", "final_state"},
-		q, k, v, beta, g, o, opt.InitialState, opt.FinalState); err != nil {
+	if err := checkBindable(op, d, []string{"q", "k", "v", "beta", "g", "out", "initial_state", "final_state"},
+		q, k, v, beta, g, out, opt.InitialState, opt.FinalState); err != nil {
 		return err
 	}
 	chunkRow, chunkLen, err := glaChunks(op, z, opt.CuSeqlens)
@@ -287,7 +287,7 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 	if z.dt == gpu.F16 {
 		outName = "delta_out_f16"
 	}
-	out, err := kernel(d, outName, outAccess, 48, uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
+	kout, err := kernel(d, outName, outAccess, 48, uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
 	if err != nil {
 		return err
 	}
@@ -349,18 +349,18 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, o, q, k, v, beta, g *gpu.Tensor, op
 		if grid, err = glaGrid(d, segC*z.H, tile.LX, nRB*nVTo); err != nil {
 			return err
 		}
-		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, z.Kp, Vh, z.N, sg.a, sg.b, sg.r0, nVTo, sg.r0, 0),
-			tab, qs, abuf, hbuf, ubuf, o); err != nil {
+		if err := s.Dispatch(kout, grid, gpu.Push(z.H, z.V, z.Kp, z.Kp, Vh, z.N, sg.a, sg.b, sg.r0, nVTo, sg.r0, 0),
+			tab, qs, abuf, hbuf, ubuf, out); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	return nil
 }
 
-// deltaCheck validates the tensors of both delta-rule forms: q, k, v and o as GLA's (k standing in
+// deltaCheck validates the tensors of both delta-rule forms: q, k, v and out as GLA's (k standing in
 // for GLA's per-channel gates, which the delta rule lacks), beta and the optional g [B,T,H].
-func deltaCheck(op string, o, q, k, v, beta, g *gpu.Tensor, scale *float32, cu *gpu.Tensor) (glaDims, error) {
-	z, err := glaCheck(op, o, q, k, v, k, scale, cu)
+func deltaCheck(op string, out, q, k, v, beta, g *gpu.Tensor, scale *float32, cu *gpu.Tensor) (glaDims, error) {
+	z, err := glaCheck(op, out, q, k, v, k, scale, cu)
 	if err != nil {
 		return z, err
 	}

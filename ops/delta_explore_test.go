@@ -51,9 +51,9 @@ func TestDeltaProfile(t *testing.T) {
 		}
 		for run := 0; run < 2; run++ {
 			if chunked {
-				err = DeltaRule(s, ws, o, q, k, v, beta, g, DeltaOptions{InitialState: st, FinalState: st})
+				err = DeltaRule(s, ws, o, q, k, v, beta, g, DeltaRuleOptions{InitialState: st, FinalState: st})
 			} else {
-				err = DeltaRuleRecurrent(s, o, q, k, v, beta, g, st, DeltaRecurrentOptions{})
+				err = DeltaRuleRecurrent(s, o, st, q, k, v, beta, g, DeltaRuleRecurrentOptions{})
 			}
 			if err != nil {
 				t.Fatal(err)

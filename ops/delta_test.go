@@ -158,7 +158,7 @@ func deltaRun(t *testing.T, c deltaCase, chunked bool) {
 	}
 	s := stream(t, d)
 	if chunked {
-		opt := DeltaOptions{UseQKL2Norm: c.l2, CuSeqlens: cu, FinalState: poisoned(t, d, gpu.F32, c.n(), c.H, c.K, c.V)}
+		opt := DeltaRuleOptions{UseQKL2Norm: c.l2, CuSeqlens: cu, FinalState: poisoned(t, d, gpu.F32, c.n(), c.H, c.K, c.V)}
 		if c.h0 {
 			opt.InitialState = state
 		}
@@ -172,7 +172,7 @@ func deltaRun(t *testing.T, c deltaCase, chunked bool) {
 			t.Fatal(err)
 		}
 		state = opt.FinalState
-	} else if err := DeltaRuleRecurrent(s, o, q, k, v, beta, g, state, DeltaRecurrentOptions{UseQKL2Norm: c.l2, CuSeqlens: cu}); err != nil {
+	} else if err := DeltaRuleRecurrent(s, o, state, q, k, v, beta, g, DeltaRuleRecurrentOptions{UseQKL2Norm: c.l2, CuSeqlens: cu}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -280,14 +280,14 @@ func TestDeltaRuleDecode(t *testing.T) {
 		if i == 0 {
 			if err := DeltaRule(s, nil, o, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
 				slice(in.v, c.V, t0, t1, c.B, n, c.H, c.V), slice(in.beta, 1, t0, t1, c.B, n, c.H), slice(in.g, 1, t0, t1, c.B, n, c.H),
-				DeltaOptions{InitialState: state, FinalState: state}); err != nil {
+				DeltaRuleOptions{InitialState: state, FinalState: state}); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
-		if err := DeltaRuleRecurrent(s, o, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
+		if err := DeltaRuleRecurrent(s, o, state, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
 			slice(in.v, c.V, t0, t1, c.B, n, c.H, c.V), slice(in.beta, 1, t0, t1, c.B, n, c.H), slice(in.g, 1, t0, t1, c.B, n, c.H),
-			state, DeltaRecurrentOptions{}); err != nil {
+			DeltaRuleRecurrentOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -317,10 +317,10 @@ func TestDeltaRuleEmpty(t *testing.T) {
 	h0v := rounded(randn(r, 2*2*8*4, 1))
 	h0 := upload(t, d, gpu.F32, h0v, 2, 2, 8, 4)
 	s := stream(t, d)
-	if err := DeltaRuleRecurrent(s, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2), h0, DeltaRecurrentOptions{}); err != nil {
+	if err := DeltaRuleRecurrent(s, f(2, 0, 2, 4), h0, f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2), DeltaRuleRecurrentOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := DeltaRuleRecurrent(s, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, f(0, 2, 8, 4), DeltaRecurrentOptions{}); err != nil {
+	if err := DeltaRuleRecurrent(s, f(0, 5, 2, 4), f(0, 2, 8, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, DeltaRuleRecurrentOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -331,14 +331,14 @@ func TestDeltaRuleEmpty(t *testing.T) {
 	// the chunked form: no token copies the initial state to the final one, or zeros it
 	fin, fin0 := f(2, 2, 8, 4), f(2, 2, 8, 4)
 	if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2),
-		DeltaOptions{InitialState: h0, FinalState: fin}); err != nil {
+		DeltaRuleOptions{InitialState: h0, FinalState: fin}); err != nil {
 		t.Fatal(err)
 	}
 	if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), nil,
-		DeltaOptions{FinalState: fin0}); err != nil {
+		DeltaRuleOptions{FinalState: fin0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := DeltaRule(s, nil, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, DeltaOptions{}); err != nil {
+	if err := DeltaRule(s, nil, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, DeltaRuleOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -350,7 +350,7 @@ func TestDeltaRuleEmpty(t *testing.T) {
 	}
 }
 
-// TestDeltaRuleErrors checks that bad shapes, dtypes and options return ErrShape.
+// TestDeltaRuleErrors checks that bad shapes, dtypes and options return ErrInvalidArgument.
 func TestDeltaRuleErrors(t *testing.T) {
 	d := device(t)
 	f := func(n ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, n...) }
@@ -369,10 +369,10 @@ func TestDeltaRuleErrors(t *testing.T) {
 	t.Cleanup(func() { i32.Close() })
 	type args struct {
 		o, q, k, v, beta, g, state *gpu.Tensor
-		opt                        DeltaRecurrentOptions
+		opt                        DeltaRuleRecurrentOptions
 	}
 	ok := func() args {
-		return args{f(1, 10, 2, 4), f(1, 10, 2, 8), f(1, 10, 2, 8), f(1, 10, 2, 4), f(1, 10, 2), f(1, 10, 2), f(1, 2, 8, 4), DeltaRecurrentOptions{}}
+		return args{f(1, 10, 2, 4), f(1, 10, 2, 8), f(1, 10, 2, 8), f(1, 10, 2, 4), f(1, 10, 2), f(1, 10, 2), f(1, 2, 8, 4), DeltaRuleRecurrentOptions{}}
 	}
 	nan := float32(math.NaN())
 	bad := map[string]func(a *args){
@@ -409,10 +409,10 @@ func TestDeltaRuleErrors(t *testing.T) {
 	}
 	call := func(s *gpu.Stream, chunked bool, a args) error {
 		if chunked {
-			return DeltaRule(s, nil, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaOptions{Scale: a.opt.Scale, UseQKL2Norm: a.opt.UseQKL2Norm,
+			return DeltaRule(s, nil, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaRuleOptions{Scale: a.opt.Scale, UseQKL2Norm: a.opt.UseQKL2Norm,
 				CuSeqlens: a.opt.CuSeqlens, InitialState: a.state, FinalState: a.state})
 		}
-		return DeltaRuleRecurrent(s, a.o, a.q, a.k, a.v, a.beta, a.g, a.state, a.opt)
+		return DeltaRuleRecurrent(s, a.o, a.state, a.q, a.k, a.v, a.beta, a.g, a.opt)
 	}
 	s := stream(t, d)
 	for _, chunked := range []bool{false, true} {
@@ -420,8 +420,8 @@ func TestDeltaRuleErrors(t *testing.T) {
 		if err := call(s, chunked, a); err != nil {
 			t.Fatalf("chunked=%v: valid arguments: %v", chunked, err)
 		}
-		if err := call(nil, chunked, a); !errors.Is(err, ErrShape) {
-			t.Errorf("chunked=%v: nil stream: got %v, want ErrShape", chunked, err)
+		if err := call(nil, chunked, a); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("chunked=%v: nil stream: got %v, want ErrInvalidArgument", chunked, err)
 		}
 		for name, mod := range bad {
 			if chunked && name == "state nil" {
@@ -429,8 +429,8 @@ func TestDeltaRuleErrors(t *testing.T) {
 			}
 			a := ok()
 			mod(&a)
-			if err := call(s, chunked, a); !errors.Is(err, ErrShape) {
-				t.Errorf("chunked=%v: %s: got %v, want ErrShape", chunked, name, err)
+			if err := call(s, chunked, a); !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("chunked=%v: %s: got %v, want ErrInvalidArgument", chunked, name, err)
 			} else {
 				t.Logf("chunked=%v: %s: %v", chunked, name, err)
 			}
@@ -441,8 +441,8 @@ func TestDeltaRuleErrors(t *testing.T) {
 		for name, mod := range chunkedOnly {
 			a := ok()
 			mod(&a)
-			if err := call(s, chunked, a); !errors.Is(err, ErrShape) {
-				t.Errorf("chunked: %s: got %v, want ErrShape", name, err)
+			if err := call(s, chunked, a); !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("chunked: %s: got %v, want ErrInvalidArgument", name, err)
 			} else {
 				t.Logf("chunked: %s: %v", name, err)
 			}
@@ -453,7 +453,7 @@ func TestDeltaRuleErrors(t *testing.T) {
 	ws.segBytes = 1 << 10
 	t.Cleanup(func() { ws.Close() })
 	a := ok()
-	if err := DeltaRule(s, ws, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaOptions{}); !errors.Is(err, gpu.ErrUnsupported) {
+	if err := DeltaRule(s, ws, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaRuleOptions{}); !errors.Is(err, gpu.ErrUnsupported) {
 		t.Errorf("scratch cap below one chunk: got %v, want gpu.ErrUnsupported", err)
 	} else {
 		t.Logf("scratch cap below one chunk: %v", err)
@@ -515,9 +515,9 @@ func TestDeltaRuleParity(t *testing.T) {
 		s := stream(t, d)
 		var err error
 		if chunked {
-			err = DeltaRule(s, nil, o, q, q, v, beta, nil, DeltaOptions{InitialState: state, FinalState: state})
+			err = DeltaRule(s, nil, o, q, q, v, beta, nil, DeltaRuleOptions{InitialState: state, FinalState: state})
 		} else {
-			err = DeltaRuleRecurrent(s, o, q, q, v, beta, nil, state, DeltaRecurrentOptions{})
+			err = DeltaRuleRecurrent(s, o, state, q, q, v, beta, nil, DeltaRuleRecurrentOptions{})
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -95,12 +95,12 @@ func Scale(s *gpu.Stream, out, x *gpu.Tensor, alpha float32) error {
 	return eltwise(s, "scale", eltScale, out, x, nil, alpha)
 }
 
-// Unary records out = op(x) element-wise; F32 of one shape. out may alias x.
+// Unary records out = f(x) element-wise for the function f; F32 of one shape. out may alias x.
 // Results smaller in magnitude than float32's smallest normal number (about 1.2e-38, e.g. exp(x)
 // for x < -87) may be flushed to zero, as many devices flush denormals.
-func Unary(s *gpu.Stream, op UnaryOp, out, x *gpu.Tensor) error {
-	if _, ok := unaryNames[op]; !ok {
-		return shapeErr("unary", "unknown op %v", op)
+func Unary(s *gpu.Stream, out, x *gpu.Tensor, f UnaryOp) error {
+	if _, ok := unaryNames[f]; !ok {
+		return shapeErr("unary", "unknown op %v", f)
 	}
-	return eltwise(s, op.String(), int(op), out, x, nil, 0)
+	return eltwise(s, f.String(), int(f), out, x, nil, 0)
 }

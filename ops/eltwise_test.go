@@ -54,7 +54,7 @@ func TestEltwise(t *testing.T) {
 						if perr != nil {
 							t.Fatal(perr)
 						}
-						err = Unary(s, u, out, xt)
+						err = Unary(s, out, xt, u)
 					}
 					if err != nil {
 						t.Fatal(err)
@@ -75,7 +75,7 @@ func TestEltwiseInPlace(t *testing.T) {
 	x := rounded(randn(r, 999, 2))
 	xt := upload(t, d, gpu.F32, x, 999)
 	s := stream(t, d)
-	if err := Unary(s, SiLU, xt, xt); err != nil {
+	if err := Unary(s, xt, xt, SiLU); err != nil {
 		t.Fatal(err)
 	}
 	if err := Scale(s, xt, xt, 2); err != nil { // depends on the first: the stream must order them
@@ -99,13 +99,13 @@ func TestEltwiseErrors(t *testing.T) {
 		"out":     Mul(s, b, a, a),
 		"dtype":   Scale(s, h, a, 1),
 		"nil":     Add(s, a, nil, a),
-		"unknown": Unary(s, UnaryOp(99), a, a),
+		"unknown": Unary(s, a, a, UnaryOp(99)),
 	} {
-		if !errors.Is(err, ErrShape) {
-			t.Errorf("%s: got %v, want ErrShape", name, err)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		}
 	}
-	if _, err := ParseUnaryOp("tanh"); !errors.Is(err, ErrShape) {
+	if _, err := ParseUnaryOp("tanh"); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("ParseUnaryOp(tanh): %v", err)
 	}
 }
@@ -132,7 +132,7 @@ func TestUnaryGrid(t *testing.T) {
 	for _, op := range []UnaryOp{Exp, SiLU, Sigmoid, Softplus} {
 		out := poisoned(t, d, gpu.F32, n)
 		s := stream(t, d)
-		if err := Unary(s, op, out, xt); err != nil {
+		if err := Unary(s, out, xt, op); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Run(); err != nil {

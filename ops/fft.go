@@ -93,7 +93,7 @@ func fftLanesMax(info gpu.DeviceInfo) int {
 // carries several units, which amortises loop overheads), else the most.
 func planFFT(n, pmax int, classes []int, fewLanes bool) (fftPlan, error) {
 	if n < 1 {
-		return fftPlan{}, fmt.Errorf("%w: fft size %d", ErrShape, n)
+		return fftPlan{}, fmt.Errorf("%w: fft size %d", ErrInvalidArgument, n)
 	}
 	var lanes []int
 	for p := 1; p <= pmax; p *= 2 {
@@ -129,7 +129,7 @@ func planFFT(n, pmax int, classes []int, fewLanes bool) (fftPlan, error) {
 			return best, nil
 		}
 	}
-	return fftPlan{}, fmt.Errorf("%w: an FFT of size %d needs more than %d values per lane on this device", ErrShape, n, classes[len(classes)-1])
+	return fftPlan{}, fmt.Errorf("%w: an FFT of size %d needs more than %d values per lane on this device", ErrInvalidArgument, n, classes[len(classes)-1])
 }
 
 // planUnit plans the FFT of the units of a real transform of length nfft on d.

@@ -82,7 +82,7 @@ func planBig(info gpu.DeviceInfo, n int) (bigPlan, error) {
 	if p1, p2, ok := splitSize(n, pmax, classes, few, false); ok {
 		return bigPlan{N: n, M: n, p1: p1, p2: p2}, nil
 	}
-	return bigPlan{}, fmt.Errorf("%w: no plan for an FFT of size %d", ErrShape, n)
+	return bigPlan{}, fmt.Errorf("%w: no plan for an FFT of size %d", ErrInvalidArgument, n)
 }
 
 // factorSmoothAny reports whether n's prime factors are all at most 7.

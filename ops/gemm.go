@@ -13,18 +13,18 @@ type GEMMOptions struct {
 	tile   *gemmTile
 }
 
-// GEMM records C = op(A)·op(B) in float32.
+// GEMM records out = op(A)·op(B) in float32 (C in the shapes below).
 //
 // Shapes: A [M,K] (or [K,M] with TransA), B [K,N] (or [N,K] with TransB), C [M,N]; or batched,
 // A [Batch,M,K], C [Batch,M,N] with B either [Batch,K,N] or a 2-D B shared by every batch.
 // All tensors are F32. C is overwritten. Every dimension may be any size ≥ 1 (M, N or K not a
 // multiple of the tile take a bounds-checked path).
-func GEMM(s *gpu.Stream, c, a, b *gpu.Tensor, opt GEMMOptions) error {
+func GEMM(s *gpu.Stream, out, a, b *gpu.Tensor, opt GEMMOptions) error {
 	const op = "gemm"
 	for _, x := range []struct {
 		n string
 		t *gpu.Tensor
-	}{{"a", a}, {"b", b}, {"c", c}} {
+	}{{"a", a}, {"b", b}, {"out", out}} {
 		if x.t == nil {
 			return shapeErr(op, "%s is nil", x.n)
 		}
@@ -65,14 +65,14 @@ func GEMM(s *gpu.Stream, c, a, b *gpu.Tensor, opt GEMMOptions) error {
 	if len(a.Shape()) == 3 {
 		want = []int{batch, m, n}
 	}
-	if err := checkTensor(op, "c", c, gpu.F32, want...); err != nil {
+	if err := checkTensor(op, "out", out, gpu.F32, want...); err != nil {
 		return err
 	}
 	if m == 0 || n == 0 || batch == 0 {
 		return nil
 	}
 	if k == 0 {
-		return s.Fill(c, 0)
+		return s.Fill(out, 0)
 	}
 	d := s.Device()
 	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
@@ -94,7 +94,7 @@ func GEMM(s *gpu.Stream, c, a, b *gpu.Tensor, opt GEMMOptions) error {
 	}
 	groups := [3]uint32{uint32(ceilDiv(n, tile.LX*tile.TN)), uint32(ceilDiv(m, tile.LY*tile.TM)), uint32(batch)}
 	push := gpu.Push(uint32(m), uint32(n), uint32(k), uint32(m*k), uint32(sb), uint32(m*n))
-	if err := s.Dispatch(kern, groups, push, a, b, c); err != nil {
+	if err := s.Dispatch(kern, groups, push, a, b, out); err != nil {
 		return fmt.Errorf("gemm: %w", err)
 	}
 	return nil

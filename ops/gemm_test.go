@@ -103,8 +103,8 @@ func TestGEMMErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		err := GEMM(s, c.c, c.a, c.b, c.opt)
-		if !errors.Is(err, ErrShape) {
-			t.Errorf("%s: got %v, want ErrShape", c.name, err)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument", c.name, err)
 		} else {
 			t.Logf("%s: %v", c.name, err)
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/vkseq/vkseq/gpu"
 )
 
-// Gated linear attention (DESIGN.md section 4). Per sequence and head, with state S (K×V):
+// Gated linear attention (docs/design.md §5). Per sequence and head, with state S (K×V):
 //
 //	S_t = diag(exp(g_t)) S_{t-1} + k_t v_tᵀ
 //	o_t = S_tᵀ (scale · q_t)
@@ -64,7 +64,7 @@ type glaDims struct {
 }
 
 // glaCheck validates the sequence tensors, the scale and the shape of cu_seqlens.
-func glaCheck(op string, o, q, k, v, g *gpu.Tensor, scale *float32, cu *gpu.Tensor) (glaDims, error) {
+func glaCheck(op string, out, q, k, v, g *gpu.Tensor, scale *float32, cu *gpu.Tensor) (glaDims, error) {
 	var z glaDims
 	if q == nil {
 		return z, shapeErr(op, "q is nil")
@@ -93,7 +93,7 @@ func glaCheck(op string, o, q, k, v, g *gpu.Tensor, scale *float32, cu *gpu.Tens
 		n string
 		t *gpu.Tensor
 		s []int
-	}{{"k", k, qs}, {"g", g, qs}, {"v", v, vs}, {"o", o, vs}} {
+	}{{"k", k, qs}, {"g", g, qs}, {"v", v, vs}, {"out", out, vs}} {
 		if err := checkTensor(op, x.n, x.t, dt, x.s...); err != nil {
 			return z, err
 		}
@@ -103,7 +103,7 @@ func glaCheck(op string, o, q, k, v, g *gpu.Tensor, scale *float32, cu *gpu.Tens
 	if dt == gpu.F16 && !info.Float16Storage {
 		return z, fmt.Errorf("%w: %s: f16 tensors need 16-bit storage, which %s lacks (use f32)", gpu.ErrUnsupported, op, info.Name)
 	}
-	for _, t := range []*gpu.Tensor{o, k, v, g} {
+	for _, t := range []*gpu.Tensor{out, k, v, g} {
 		if t.Device() != d {
 			return z, shapeErr(op, "tensors of different devices")
 		}
@@ -183,10 +183,10 @@ type glaSegment struct{ a, b, r0, r1, maxLen int }
 
 // GLA records the chunked form of gated linear attention (prefill).
 //
-// Shapes: q, k, g [B,T,H,K], v and o [B,T,H,V], all F32, or all F16 where the device has 16-bit
+// Shapes: q, k, g [B,T,H,K], v and out [B,T,H,V], all F32, or all F16 where the device has 16-bit
 // storage (Device.Info().Float16Storage); 1 <= K, V <= 256 (any size), H >= 1, B, T >= 0.
 // States (GLAOptions) are F32 [N,H,K,V] with N = B, or N = len(cu_seqlens)-1 in variable-length
-// mode. o is overwritten; q, k, v, g, the initial state and cu_seqlens are not modified.
+// mode. out is overwritten; q, k, v, g, the initial state and cu_seqlens are not modified.
 // Accumulation is float32 whatever the storage.
 //
 // The gates g are natural-log decays and the chunked form needs g <= 0 (as produced by
@@ -204,15 +204,15 @@ type glaSegment struct{ a, b, r0, r1, maxLen int }
 // over sequences, heads and state tiles), and the output (parallel over chunks). ws holds the scratch;
 // long inputs are split into segments so that each scratch buffer stays within 64 MiB and the
 // device's binding range. ws may be nil: the scratch then comes from s.Temp and is freed when the
-// submission completes (a workspace saves the allocations when GLA runs again). An error wrapping ErrShape says which tensor or option is wrong; one
+// submission completes (a workspace saves the allocations when GLA runs again). An error wrapping ErrInvalidArgument says which tensor or option is wrong; one
 // wrapping gpu.ErrUnsupported means the device cannot run the request (f16 without 16-bit
 // storage, a tensor larger than one binding).
-func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions) error {
+func GLA(s *gpu.Stream, ws *Workspace, out, q, k, v, g *gpu.Tensor, opt GLAOptions) error {
 	const op = "gla"
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
-	z, err := glaCheck(op, o, q, k, v, g, opt.Scale, opt.CuSeqlens)
+	z, err := glaCheck(op, out, q, k, v, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
 	}
@@ -227,8 +227,8 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 	if err := z.checkState(op, "final_state", opt.FinalState, d); err != nil {
 		return err
 	}
-	if err := checkBindable(op, d, []string{"q", "k", "v", "g", "o", "initial_state", "final_state"},
-		q, k, v, g, o, opt.InitialState, opt.FinalState); err != nil {
+	if err := checkBindable(op, d, []string{"q", "k", "v", "g", "out", "initial_state", "final_state"},
+		q, k, v, g, out, opt.InitialState, opt.FinalState); err != nil {
 		return err
 	}
 
@@ -304,7 +304,7 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 		return err
 	}
 	nRB, nVTo := glaChunk/tile.OutTM, ceilDiv(z.Vp, tile.OutTV)
-	out, err := glaKernel(d, "gla_out", z.dt, []gpu.Access{R, R, R, R, R, W}, 48,
+	kout, err := glaKernel(d, "gla_out", z.dt, []gpu.Access{R, R, R, R, R, W}, 48,
 		uint32(tile.LX), uint32(tile.OutTM), uint32(tile.OutTV), v4)
 	if err != nil {
 		return err
@@ -343,8 +343,8 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 		if grid, err = glaGrid(d, segC*z.H, tile.LX, nRB*nVTo); err != nil {
 			return err
 		}
-		if err := s.Dispatch(out, grid, gpu.Push(z.H, z.V, z.Kp, Kh, Vh, z.N, sg.a, sg.b, sg.r0, nVTo, 0, 0),
-			tab, qsb, abuf, hbuf, v, o); err != nil {
+		if err := s.Dispatch(kout, grid, gpu.Push(z.H, z.V, z.Kp, Kh, Vh, z.N, sg.a, sg.b, sg.r0, nVTo, 0, 0),
+			tab, qsb, abuf, hbuf, v, out); err != nil {
 			return fmt.Errorf("gla: %w", err)
 		}
 	}
@@ -354,21 +354,21 @@ func GLA(s *gpu.Stream, ws *Workspace, o, q, k, v, g *gpu.Tensor, opt GLAOptions
 // GLARecurrent records the recurrent form of gated linear attention (decode): every sequence
 // steps through its tokens one by one from state, which it updates in place.
 //
-// Shapes: q, k, g [B,T,H,K], v and o [B,T,H,V], all F32, or all F16 where the device has 16-bit
+// Shapes: q, k, g [B,T,H,K], v and out [B,T,H,V], all F32, or all F16 where the device has 16-bit
 // storage; 1 <= K, V <= 256; state F32 [N,H,K,V] (N = B, or len(cu_seqlens)-1), read as the
-// state before the first token and overwritten with the state after the last. o is overwritten;
+// state before the first token and overwritten with the state after the last. out is overwritten;
 // q, k, v, g and cu_seqlens are not modified. Any gates are accepted (the state overflows only
 // when the recurrence itself does).
 //
 // It is one dispatch with no host round trip, so a decode loop can record step after step (and
 // other ops) on one stream. Work is parallel over sequences, heads and column tiles of the
 // state, and sequential over tokens, so it suits a few tokens per call; use GLA for prefill.
-func GLARecurrent(s *gpu.Stream, o, q, k, v, g, state *gpu.Tensor, opt GLARecurrentOptions) error {
+func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecurrentOptions) error {
 	const op = "gla_recurrent"
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
-	z, err := glaCheck(op, o, q, k, v, g, opt.Scale, opt.CuSeqlens)
+	z, err := glaCheck(op, out, q, k, v, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func GLARecurrent(s *gpu.Stream, o, q, k, v, g, state *gpu.Tensor, opt GLARecurr
 	if err := z.checkState(op, "state", state, d); err != nil {
 		return err
 	}
-	if err := checkBindable(op, d, []string{"q", "k", "v", "g", "o", "state"}, q, k, v, g, o, state); err != nil {
+	if err := checkBindable(op, d, []string{"q", "k", "v", "g", "out", "state"}, q, k, v, g, out, state); err != nil {
 		return err
 	}
 	if z.N == 0 || z.T == 0 {
@@ -403,7 +403,7 @@ func GLARecurrent(s *gpu.Stream, o, q, k, v, g, state *gpu.Tensor, opt GLARecurr
 	if err != nil {
 		return err
 	}
-	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, g, o, state); err != nil {
+	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, g, out, state); err != nil {
 		return fmt.Errorf("gla_recurrent: %w", err)
 	}
 	return nil

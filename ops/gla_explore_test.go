@@ -109,7 +109,7 @@ func TestGLAProfile(t *testing.T) {
 		t.Logf("chunked %v:%s", s.Elapsed(), msg)
 	}
 	for rep := 0; rep < 2; rep++ {
-		if err := GLARecurrent(s, o, q, k, v, g, st, GLARecurrentOptions{}); err != nil {
+		if err := GLARecurrent(s, o, st, q, k, v, g, GLARecurrentOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Run(); err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/vkseq/vkseq/reference"
 )
 
-// Tolerances of DESIGN.md section 8: relative L2 error against the float64 reference.
+// Tolerances of docs/design.md §10: relative L2 error against the float64 reference.
 const (
 	tolF32 = 1e-5
 	tolF16 = 2e-3
@@ -74,11 +74,14 @@ func randn(r *rand.Rand, n int, scale float64) []float64 {
 // upload makes a tensor of dt from float64 values rounded to float32 (the reference sees the rounded values).
 func upload(t testing.TB, d *gpu.Device, dt gpu.DType, x []float64, shape ...int) *gpu.Tensor {
 	t.Helper()
-	ten, err := d.FromFloat32(dt, reference.ToFloat32(x), shape...)
+	ten, err := d.NewTensor(dt, shape...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ten.Close() })
+	if err := ten.WriteFloat32(reference.ToFloat32(x)); err != nil {
+		t.Fatal(err)
+	}
 	return ten
 }
 

@@ -29,7 +29,7 @@ type Mel struct {
 }
 
 // NewMel keeps a copy of the filterbank fb (as MelFBanks returns it: Data [Freqs, Mels]) for use
-// on d. Errors wrap ErrShape and name fb (sizes below 1, Data of the wrong length, non-finite
+// on d. Errors wrap ErrInvalidArgument and name fb (sizes below 1, Data of the wrong length, non-finite
 // values).
 func NewMel(d *gpu.Device, fb FilterBank) (*Mel, error) {
 	const op = "mel"
@@ -92,7 +92,7 @@ func (m *Mel) replicated(t **gpu.Tensor, have *int, mat []float64, rows, r, c, r
 		for k := 1; k < rows; k++ {
 			copy(data[k*rp*cp:], data[:rp*cp])
 		}
-		nt, err := m.d.FromFloat32(gpu.F32, data, rows*rp*cp)
+		nt, err := m.d.FromFloat32(data, rows*rp*cp)
 		if err != nil {
 			return nil, err
 		}

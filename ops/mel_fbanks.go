@@ -27,7 +27,7 @@ func (fb FilterBank) Float32() []float32 { return toF32(fb.Data) }
 // "slaney" (linear below 1 kHz, logarithmic above). norm "slaney" scales filter j by
 // 2 / (f_pts[j+2] − f_pts[j]) (unit area); "" or "none" leaves peaks of 1. With norm and melScale
 // both "slaney" and nFreqs = n_fft/2+1 this is librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax)
-// transposed (for even sampleRate). Errors wrap ErrShape and name the parameter: n_freqs < 1,
+// transposed (for even sampleRate). Errors wrap ErrInvalidArgument and name the parameter: n_freqs < 1,
 // n_mels < 1, sample_rate <= 0, f_min < 0, f_max <= f_min (or non-finite), norm, mel_scale.
 func MelFBanks(nFreqs int, fMin, fMax float32, nMels, sampleRate int, norm, melScale string) (FilterBank, error) {
 	const op = "mel_fbanks"

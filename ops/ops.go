@@ -6,18 +6,26 @@
 package ops
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/shaders"
 )
 
-// ErrShape is wrapped by every error about a tensor's shape, dtype or an op parameter.
-var ErrShape = errors.New("ops: invalid argument")
+// ErrInvalidArgument is wrapped by every error about an op's arguments: a nil, mis-shaped or
+// mistyped tensor, tensors on different devices, or an out-of-range parameter. It wraps
+// gpu.ErrInvalid, so errors.Is(err, gpu.ErrInvalid) holds for these errors too.
+var ErrInvalidArgument error = &invalidArgument{}
+
+// invalidArgument is ErrInvalidArgument's type: its message is "ops: invalid argument" and it
+// unwraps to gpu.ErrInvalid.
+type invalidArgument struct{}
+
+func (*invalidArgument) Error() string { return "ops: invalid argument" }
+func (*invalidArgument) Unwrap() error { return gpu.ErrInvalid }
 
 func shapeErr(op, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s", ErrShape, op, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s: %s", ErrInvalidArgument, op, fmt.Sprintf(format, args...))
 }
 
 // kernel returns the cached pipeline of shaders/<name>.comp with the given bindings, push size and
@@ -67,7 +75,7 @@ func group1D(d *gpu.Device, n, local int) ([3]uint32, error) {
 	}
 	y := ceilDiv(groups, maxX)
 	if y > int(d.Info().MaxWorkgroupCount[1]) {
-		return [3]uint32{}, fmt.Errorf("%w: %d invocations exceed the device's grid", ErrShape, n)
+		return [3]uint32{}, fmt.Errorf("%w: %d invocations exceed the device's grid", ErrInvalidArgument, n)
 	}
 	return [3]uint32{uint32(ceilDiv(groups, y)), uint32(y), 1}, nil
 }

@@ -8,7 +8,7 @@ const (
 	rowSum  = 0
 	rowRMS  = 1
 	rowL2   = 2
-	l2Eps   = 1e-6 // DESIGN.md: x / sqrt(Σx² + 1e-6)
+	l2Eps   = 1e-6 // docs/design.md §6: x / sqrt(Σx² + 1e-6)
 	rmsName = "rmsnorm"
 )
 
@@ -92,7 +92,7 @@ func RMSNorm(s *gpu.Stream, out, x, weight *gpu.Tensor, eps float32) error {
 }
 
 // L2Norm records out = x / sqrt(Σx² + eps) over the last dimension of x (F32); eps ≤ 0 means
-// 1e-6, the convention of DESIGN.md and flash-linear-attention. out has x's shape and may alias x.
+// 1e-6, the convention of docs/design.md §6 and flash-linear-attention. out has x's shape and may alias x.
 func L2Norm(s *gpu.Stream, out, x *gpu.Tensor, eps float32) error {
 	if _, _, err := rowsLayout("l2norm", x); err != nil {
 		return err

@@ -12,26 +12,27 @@ const maxScanState = 256
 // SelectiveScanOptions are the optional operands and flags of SelectiveScan (mamba-ssm's
 // selective_scan_fn). Parameters are float32; Z has the activations' dtype.
 type SelectiveScanOptions struct {
-	D             *gpu.Tensor // [D] skip connection: y += D ⊙ u; nil: none
-	Z             *gpu.Tensor // [B, D, L] gate: out = y ⊙ silu(z); nil: none
-	DeltaBias     *gpu.Tensor // [D] added to delta before the softplus; nil: none
-	DeltaSoftplus bool        // dt = softplus(delta + delta_bias) (x itself above 20)
-	InitialState  *gpu.Tensor // [B, D, N] F32 state before t = 0; nil: zeros
-	LastState     *gpu.Tensor // [B, D, N] F32 output: the state after the last step; nil: not written
+	D            *gpu.Tensor // [D] skip connection: y += D ⊙ u; nil: none
+	Z            *gpu.Tensor // [B, D, L] gate: out = y ⊙ silu(z); nil: none
+	DtBias       *gpu.Tensor // [D] added to dt before the softplus (mamba-ssm's delta_bias); nil: none
+	DtSoftplus   bool        // dt = softplus(dt + dt_bias), x itself above 20 (mamba-ssm's delta_softplus)
+	InitialState *gpu.Tensor // [B, D, N] F32 state before t = 0; nil: zeros
+	FinalState   *gpu.Tensor // [B, D, N] F32 output: the state after the last step (mamba-ssm's last_state); nil: not written
 
 	tile *scanTile // tests: force a kernel shape
 }
 
-// SelectiveScan records the Mamba-1 selective scan (S6) as mamba-ssm's selective_scan_fn:
+// SelectiveScan records the Mamba-1 selective scan (S6) as mamba-ssm's selective_scan_fn
+// (docs/design.md §7):
 //
-//	dt_t = softplus(delta_t + delta_bias)   (or delta_t + delta_bias without DeltaSoftplus)
+//	dt_t = softplus(dt_t + dt_bias)   (or dt_t + dt_bias without DtSoftplus)
 //	x_t  = exp(dt_t A[d, :]) ⊙ x_{t-1} + dt_t u_t B[b, g, :, t]        g = d / (D/G)
 //	y_t  = C[b, g, :, t] · x_t + D[d] u_t;     out_t = y_t silu(z_t) with Z
 //
-// Shapes: u, delta and out [B, D, L]; A [D, N] F32 (negative for a decaying state); B and C
-// [B, G, N, L] with G dividing D; 1 ≤ N ≤ 256; any L ≥ 0. u, delta, B, C, out (and Z) are all F32
+// Shapes: u, dt (mamba-ssm's delta) and out [B, D, L]; A [D, N] F32 (negative for a decaying state); B and C
+// [B, G, N, L] with G dividing D; 1 ≤ N ≤ 256; any L ≥ 0. u, dt, B, C, out (and Z) are all F32
 // or all F16 (F16 needs Float16Storage); the state and every accumulation are float32.
-// InitialState and LastState may be the same tensor (the state is then advanced in place);
+// InitialState and FinalState may be the same tensor (the state is then advanced in place);
 // no other input is modified.
 //
 // One dispatch (more when u is larger than the device binds at once), parallel over (batch,
@@ -40,7 +41,7 @@ type SelectiveScanOptions struct {
 // shaders/include/scan.glsl). How many lanes split time is per-device tuning (ops/tuning.go): a
 // subgroup's worth on GPUs; on CPU devices (lavapipe), where the channels alone fill the SIMD
 // lanes and shuffles are dear, only when there are fewer than 16 channels.
-func SelectiveScan(s *gpu.Stream, out, u, delta, A, B, C *gpu.Tensor, opt SelectiveScanOptions) error {
+func SelectiveScan(s *gpu.Stream, out, u, dt, A, B, C *gpu.Tensor, opt SelectiveScanOptions) error {
 	const op = "selective_scan"
 	if u == nil {
 		return shapeErr(op, "u is nil")
@@ -49,16 +50,18 @@ func SelectiveScan(s *gpu.Stream, out, u, delta, A, B, C *gpu.Tensor, opt Select
 	if len(us) != 3 {
 		return shapeErr(op, "u has shape %v, want [B, D, L]", us)
 	}
-	return selectiveScan(s, op, scanArgs{out: out, u: u, delta: delta, A: A, B: B, C: C, D: opt.D, z: opt.Z, bias: opt.DeltaBias,
-		init: opt.InitialState, last: opt.LastState, softplus: opt.DeltaSoftplus, b: us[0], dim: us[1], l: us[2], tile: opt.tile,
-		names: [4]string{"delta", "delta_bias", "initial_state", "last_state"}})
+	return selectiveScan(s, op, scanArgs{out: out, u: u, delta: dt, A: A, B: B, C: C, D: opt.D, z: opt.Z, bias: opt.DtBias,
+		init: opt.InitialState, last: opt.FinalState, softplus: opt.DtSoftplus, b: us[0], dim: us[1], l: us[2], tile: opt.tile,
+		names: [4]string{"dt", "dt_bias", "initial_state", "final_state"}})
 }
 
-// SelectiveStateUpdateOptions are the optional operands of SelectiveStateUpdate.
-type SelectiveStateUpdateOptions struct {
-	D          *gpu.Tensor // [D] F32 skip; nil: none
-	Z          *gpu.Tensor // gate, shaped as x; nil: none
-	DtBias     *gpu.Tensor // [D] F32; nil: none
+// StateUpdateOptions are the optional operands of the two state-space decode steps,
+// SelectiveStateUpdate and SSDStateUpdate (mamba-ssm's selective_state_update without and with
+// heads). C is the channel count D of SelectiveStateUpdate, the head count H of SSDStateUpdate.
+type StateUpdateOptions struct {
+	D          *gpu.Tensor // [C] F32 skip: out += D x; nil: none
+	Z          *gpu.Tensor // gate, shaped as x: out *= silu(z); nil: none
+	DtBias     *gpu.Tensor // [C] F32 added to dt before the softplus; nil: none
 	DtSoftplus bool        // dt = softplus(dt + dt_bias)
 }
 
@@ -71,7 +74,7 @@ type SelectiveStateUpdateOptions struct {
 // x, dt, out (and Z) [B, D] for one token or [B, D, T]; A [D, N] F32; B and C [B, G, N] for one
 // token or [B, G, N, T]. Activations are all F32 or all F16. Token by token it reproduces
 // SelectiveScan. Inputs other than state are not modified.
-func SelectiveStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt SelectiveStateUpdateOptions) error {
+func SelectiveStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt StateUpdateOptions) error {
 	const op = "selective_state_update"
 	if x == nil {
 		return shapeErr(op, "x is nil")
@@ -124,7 +127,7 @@ type scanArgs struct {
 	softplus                                       bool
 	b, dim, l                                      int
 	tile                                           *scanTile
-	names                                          [4]string // delta, delta_bias, initial_state, last_state as the op calls them
+	names                                          [4]string // dt, dt_bias, initial_state, final_state as the op calls them
 }
 
 func selectiveScan(s *gpu.Stream, op string, a scanArgs) error {

@@ -44,7 +44,7 @@ func scanInputs(t *testing.T, d *gpu.Device, dt gpu.DType, c scanCase) (referenc
 	bt, in.B = uploadAs(t, d, dt, randn(r, c.B*c.G*c.N*c.L, 1), c.B, c.G, c.N, c.L)
 	ct, in.C = uploadAs(t, d, dt, randn(r, c.B*c.G*c.N*c.L, 1), c.B, c.G, c.N, c.L)
 	var opt SelectiveScanOptions
-	opt.DeltaSoftplus = c.softplus
+	opt.DtSoftplus = c.softplus
 	if c.skip {
 		in.D = rounded(randn(r, c.D, 1))
 		opt.D = upload(t, d, gpu.F32, in.D, c.D)
@@ -54,7 +54,7 @@ func scanInputs(t *testing.T, d *gpu.Device, dt gpu.DType, c scanCase) (referenc
 	}
 	if c.bias {
 		in.DeltaBias = rounded(uniform(r, c.D, -0.5, 0.5))
-		opt.DeltaBias = upload(t, d, gpu.F32, in.DeltaBias, c.D)
+		opt.DtBias = upload(t, d, gpu.F32, in.DeltaBias, c.D)
 	}
 	if c.ini {
 		in.InitialState = rounded(randn(r, c.B*c.D*c.N, 1))
@@ -70,7 +70,7 @@ func runScan(t *testing.T, d *gpu.Device, dt gpu.DType, c scanCase, tile *scanTi
 		t.Fatal(err)
 	}
 	out := poisoned(t, d, dt, c.B, c.D, c.L)
-	opt.LastState = poisoned(t, d, gpu.F32, c.B, c.D, c.N)
+	opt.FinalState = poisoned(t, d, gpu.F32, c.B, c.D, c.N)
 	opt.tile = tile
 	s := stream(t, d)
 	if err := SelectiveScan(s, out, ts[0], ts[1], ts[2], ts[3], ts[4], opt); err != nil {
@@ -82,7 +82,7 @@ func runScan(t *testing.T, d *gpu.Device, dt gpu.DType, c scanCase, tile *scanTi
 	if c.L > 0 {
 		checkErr(t, "out", read(t, out), want, tolFor(dt))
 	}
-	checkErr(t, "last_state", read(t, opt.LastState), wantLast, tolFor(dt))
+	checkErr(t, "last_state", read(t, opt.FinalState), wantLast, tolFor(dt))
 }
 
 func TestSelectiveScan(t *testing.T) {
@@ -174,8 +174,8 @@ func TestSelectiveStateUpdate(t *testing.T) {
 				bt := upload(t, d, dt, slice(in.B, c.B*c.G*c.N, t0, n), bgn...)
 				ct := upload(t, d, dt, slice(in.C, c.B*c.G*c.N, t0, n), bgn...)
 				out := poisoned(t, d, dt, bd...)
-				if err := SelectiveStateUpdate(s, out, state, xt, dtt, at, bt, ct, SelectiveStateUpdateOptions{
-					D: opt.D, Z: zt, DtBias: opt.DeltaBias, DtSoftplus: true}); err != nil {
+				if err := SelectiveStateUpdate(s, out, state, xt, dtt, at, bt, ct, StateUpdateOptions{
+					D: opt.D, Z: zt, DtBias: opt.DtBias, DtSoftplus: true}); err != nil {
 					t.Fatal(err)
 				}
 				if err := s.Run(); err != nil {
@@ -277,20 +277,20 @@ func TestSelectiveScanErrors(t *testing.T) {
 		"nil C":           SelectiveScan(s, out, u, dl, A, B, nil, o),
 		"D shape":         SelectiveScan(s, out, u, dl, A, B, C, SelectiveScanOptions{D: f32(5)}),
 		"z shape":         SelectiveScan(s, out, u, dl, A, B, C, SelectiveScanOptions{Z: f32(2, 4, 7)}),
-		"bias shape":      SelectiveScan(s, out, u, dl, A, B, C, SelectiveScanOptions{DeltaBias: f32(2, 4)}),
+		"bias shape":      SelectiveScan(s, out, u, dl, A, B, C, SelectiveScanOptions{DtBias: f32(2, 4)}),
 		"init shape":      SelectiveScan(s, out, u, dl, A, B, C, SelectiveScanOptions{InitialState: f32(2, 4, 15)}),
-		"last shape":      SelectiveScan(s, out, u, dl, A, B, C, SelectiveScanOptions{LastState: f32(1, 4, 16)}),
-		"update nil":      SelectiveStateUpdate(s, f32(2, 4), nil, f32(2, 4), f32(2, 4), A, f32(2, 2, 16), f32(2, 2, 16), SelectiveStateUpdateOptions{}),
-		"update x":        SelectiveStateUpdate(s, f32(2, 4), st, f32(8), f32(2, 4), A, f32(2, 2, 16), f32(2, 2, 16), SelectiveStateUpdateOptions{}),
-		"update B dims":   SelectiveStateUpdate(s, f32(2, 4), st, f32(2, 4), f32(2, 4), A, f32(2, 2, 16, 1), f32(2, 2, 16), SelectiveStateUpdateOptions{}),
-		"update state N":  SelectiveStateUpdate(s, f32(2, 4), f32(2, 4, 8), f32(2, 4), f32(2, 4), A, f32(2, 2, 16), f32(2, 2, 16), SelectiveStateUpdateOptions{}),
-		"update nil C":    SelectiveStateUpdate(s, f32(2, 4), st, f32(2, 4), f32(2, 4), A, f32(2, 2, 16), nil, SelectiveStateUpdateOptions{}),
-		"update out T":    SelectiveStateUpdate(s, f32(2, 4, 2), st, f32(2, 4, 3), f32(2, 4, 3), A, f32(2, 2, 16, 3), f32(2, 2, 16, 3), SelectiveStateUpdateOptions{}),
-		"update dt shape": SelectiveStateUpdate(s, f32(2, 4), st, f32(2, 4), f32(2, 5), A, f32(2, 2, 16), f32(2, 2, 16), SelectiveStateUpdateOptions{}),
+		"last shape":      SelectiveScan(s, out, u, dl, A, B, C, SelectiveScanOptions{FinalState: f32(1, 4, 16)}),
+		"update nil":      SelectiveStateUpdate(s, f32(2, 4), nil, f32(2, 4), f32(2, 4), A, f32(2, 2, 16), f32(2, 2, 16), StateUpdateOptions{}),
+		"update x":        SelectiveStateUpdate(s, f32(2, 4), st, f32(8), f32(2, 4), A, f32(2, 2, 16), f32(2, 2, 16), StateUpdateOptions{}),
+		"update B dims":   SelectiveStateUpdate(s, f32(2, 4), st, f32(2, 4), f32(2, 4), A, f32(2, 2, 16, 1), f32(2, 2, 16), StateUpdateOptions{}),
+		"update state N":  SelectiveStateUpdate(s, f32(2, 4), f32(2, 4, 8), f32(2, 4), f32(2, 4), A, f32(2, 2, 16), f32(2, 2, 16), StateUpdateOptions{}),
+		"update nil C":    SelectiveStateUpdate(s, f32(2, 4), st, f32(2, 4), f32(2, 4), A, f32(2, 2, 16), nil, StateUpdateOptions{}),
+		"update out T":    SelectiveStateUpdate(s, f32(2, 4, 2), st, f32(2, 4, 3), f32(2, 4, 3), A, f32(2, 2, 16, 3), f32(2, 2, 16, 3), StateUpdateOptions{}),
+		"update dt shape": SelectiveStateUpdate(s, f32(2, 4), st, f32(2, 4), f32(2, 5), A, f32(2, 2, 16), f32(2, 2, 16), StateUpdateOptions{}),
 	}
 	for name, err := range cases {
-		if !errors.Is(err, ErrShape) {
-			t.Errorf("%s: got %v, want ErrShape", name, err)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		} else {
 			t.Logf("%s: %v", name, err)
 		}

@@ -9,12 +9,12 @@ import (
 // SSDOptions are the optional operands and flags of SSD (mamba-ssm's mamba_chunk_scan_combined).
 // Parameters and states are float32; Z has the activations' dtype.
 type SSDOptions struct {
-	D             *gpu.Tensor // [H] skip: y += D[h] x; nil: none
-	Z             *gpu.Tensor // [B, L, H, P] gate: out = y silu(z); nil: none
-	DtBias        *gpu.Tensor // [H] added to dt before the softplus; nil: none
-	DtSoftplus    bool        // dt = softplus(dt + dt_bias) (x itself above 20)
-	InitialStates *gpu.Tensor // [B, H, P, N] state before t = 0; nil: zeros
-	FinalStates   *gpu.Tensor // [B, H, P, N] output: the state after the last step; nil: not returned
+	D            *gpu.Tensor // [H] skip: y += D[h] x; nil: none
+	Z            *gpu.Tensor // [B, L, H, P] gate: out = y silu(z); nil: none
+	DtBias       *gpu.Tensor // [H] added to dt before the softplus; nil: none
+	DtSoftplus   bool        // dt = softplus(dt + dt_bias) (x itself above 20)
+	InitialState *gpu.Tensor // [B, H, P, N] state before t = 0 (mamba-ssm's initial_states); nil: zeros
+	FinalState   *gpu.Tensor // [B, H, P, N] output: the state after the last step (final_states); nil: not returned
 
 	tile *ssdTile // tests: force the kernel shapes
 }
@@ -172,7 +172,7 @@ func ssdParts(op string, d *gpu.Device, dm ssdDims, maxTok, align int, x, z, out
 }
 
 // SSD records the Mamba-2 state-space dual scan in its chunked form (mamba-ssm's
-// mamba_chunk_scan_combined), per batch b and head h with state S (P × N, float32):
+// mamba_chunk_scan_combined; docs/design.md §8), per batch b and head h with state S (P × N, float32):
 //
 //	dt_t = softplus(dt_t + dt_bias[h])   (or dt_t + dt_bias[h] without DtSoftplus)
 //	S_t  = exp(dt_t A[h]) S_{t-1} + dt_t x_t B_tᵀ        B_t, C_t from group g = h / (H/G)
@@ -182,7 +182,7 @@ func ssdParts(op string, d *gpu.Device, dm ssdDims, maxTok, align int, x, z, out
 // 1 ≤ P, N ≤ 256; any L ≥ 0. x, dt, B, C, out (and Z) are all F32 or all F16 (F16 needs
 // Float16Storage); states and accumulation are float32. The chunked kernels need dt·A ≤ 0 (A ≤ 0
 // with softplus or non-negative dt, as in every Mamba-2 model): then every exponent they evaluate
-// is ≤ 0. InitialStates and FinalStates may be the same tensor (advanced in place); no other
+// is ≤ 0. InitialState and FinalState may be the same tensor (advanced in place); no other
 // input is modified. ws holds the scratch and must outlive the stream's execution; with a nil ws
 // the scratch comes from stream temporaries (gpu.Stream.Temp).
 //
@@ -195,8 +195,8 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
-	dm, err := ssdCheck(op, out, x, dt, A, B, C, opt.Z, opt.D, opt.DtBias, []*gpu.Tensor{opt.InitialStates, opt.FinalStates},
-		[]string{"initial_states", "final_states"})
+	dm, err := ssdCheck(op, out, x, dt, A, B, C, opt.Z, opt.D, opt.DtBias, []*gpu.Tensor{opt.InitialState, opt.FinalState},
+		[]string{"initial_state", "final_state"})
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	if ws != nil && ws.d != d {
 		return shapeErr(op, "the workspace belongs to another device")
 	}
-	if dm.b == 0 || dm.h == 0 || (dm.l == 0 && opt.FinalStates == nil) {
+	if dm.b == 0 || dm.h == 0 || (dm.l == 0 && opt.FinalState == nil) {
 		return nil
 	}
 	tile := ssdTileFor(d.Info(), dm.p%4 == 0 && dm.n%4 == 0)
@@ -214,20 +214,20 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	q := tile.Q
 	nch := max(ceilDiv(dm.l, q), 1)
 	lp := nch * q
-	fin := opt.FinalStates
+	fin := opt.FinalState
 	if fin == nil {
 		if fin, err = ws.scratch(s, "final", gpu.F32, dm.b*dm.h*dm.p*dm.n); err != nil {
 			return err
 		}
 	}
 	if dm.l == 0 { // only the final states: the initial ones, or zeros
-		if opt.InitialStates == nil {
+		if opt.InitialState == nil {
 			return s.Fill(fin, 0)
 		}
-		if opt.InitialStates == fin {
+		if opt.InitialState == fin {
 			return nil
 		}
-		return s.Copy(fin, opt.InitialStates)
+		return s.Copy(fin, opt.InitialState)
 	}
 	// Segments of chunks whose entering states fit the cap.
 	segBytes := uint64(ssdSegBytes)
@@ -332,8 +332,8 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 		hin := fin
 		var sflags uint32 = 1
 		if pt.t0 == 0 {
-			hin = orDummy(opt.InitialStates, fin)
-			if opt.InitialStates == nil {
+			hin = orDummy(opt.InitialState, fin)
+			if opt.InitialState == nil {
 				sflags = 0
 			}
 		}
@@ -360,14 +360,6 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	return nil
 }
 
-// SSDStateUpdateOptions are the optional operands of SSDStateUpdate.
-type SSDStateUpdateOptions struct {
-	D          *gpu.Tensor // [H] F32 skip; nil: none
-	Z          *gpu.Tensor // gate, shaped as x; nil: none
-	DtBias     *gpu.Tensor // [H] F32; nil: none
-	DtSoftplus bool        // dt = softplus(dt + dt_bias)
-}
-
 // SSDStateUpdate records the recurrent (token by token) form of SSD, mamba-ssm's
 // selective_state_update with heads, for T tokens, and advances state in place:
 //
@@ -379,7 +371,7 @@ type SSDStateUpdateOptions struct {
 // and the token-by-token alternative to SSD for any T (one lane per (batch, head, a few rows of
 // P), which reads and writes its state rows and reads B_t and C_t for every token: SSD's chunked
 // form does far fewer memory accesses for long inputs). Inputs other than state are not modified.
-func SSDStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt SSDStateUpdateOptions) error {
+func SSDStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt StateUpdateOptions) error {
 	const op = "ssd_state_update"
 	if s == nil {
 		return shapeErr(op, "stream is nil")

@@ -44,7 +44,7 @@ func TestSSDExplore(t *testing.T) {
 	}
 	state := upload(t, d, gpu.F32, make([]float64, c.B*c.H*c.P*c.N), c.B, c.H, c.P, c.N)
 	rec := func(s *gpu.Stream) error {
-		return SSDStateUpdate(s, out, state, ts.x, ts.dt, ts.A, ts.B, ts.C, SSDStateUpdateOptions{D: ts.opt.D, Z: ts.opt.Z, DtSoftplus: true})
+		return SSDStateUpdate(s, out, state, ts.x, ts.dt, ts.A, ts.B, ts.C, StateUpdateOptions{D: ts.opt.D, Z: ts.opt.Z, DtSoftplus: true})
 	}
 	t0 := time.Now()
 	timeStream(t, d, 0, rec)

@@ -64,7 +64,7 @@ func ssdInputs(t *testing.T, d *gpu.Device, dt gpu.DType, c ssdCase) (reference.
 	}
 	if c.ini {
 		in.InitialStates = rounded(randn(r, c.B*c.H*c.P*c.N, 1))
-		ts.opt.InitialStates = upload(t, d, gpu.F32, in.InitialStates, c.B, c.H, c.P, c.N)
+		ts.opt.InitialState = upload(t, d, gpu.F32, in.InitialStates, c.B, c.H, c.P, c.N)
 	}
 	return in, ts
 }
@@ -76,7 +76,7 @@ func runSSD(t *testing.T, d *gpu.Device, dt gpu.DType, c ssdCase, tile *ssdTile)
 		t.Fatal(err)
 	}
 	out := poisoned(t, d, dt, c.B, c.L, c.H, c.P)
-	ts.opt.FinalStates = poisoned(t, d, gpu.F32, c.B, c.H, c.P, c.N)
+	ts.opt.FinalState = poisoned(t, d, gpu.F32, c.B, c.H, c.P, c.N)
 	ts.opt.tile = tile
 	ws := NewWorkspace(d)
 	defer ws.Close()
@@ -101,7 +101,7 @@ func runSSD(t *testing.T, d *gpu.Device, dt gpu.DType, c ssdCase, tile *ssdTile)
 	if c.L > 0 {
 		checkErr(t, "out", read(t, out), want, tolFor(dt))
 	}
-	checkErr(t, "final_states", read(t, ts.opt.FinalStates), wantFin, tolFor(dt))
+	checkErr(t, "final_states", read(t, ts.opt.FinalState), wantFin, tolFor(dt))
 }
 
 func TestSSD(t *testing.T) {
@@ -150,7 +150,7 @@ func TestSSDInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := poisoned(t, d, gpu.F32, c.B, c.L, c.H, c.P)
-	ts.opt.FinalStates = ts.opt.InitialStates
+	ts.opt.FinalState = ts.opt.InitialState
 	ws := NewWorkspace(d)
 	defer ws.Close()
 	ws.segBytes = c.segBytes
@@ -162,7 +162,7 @@ func TestSSDInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkErr(t, "out", read(t, out), want, tolF32)
-	checkErr(t, "state", read(t, ts.opt.FinalStates), wantFin, tolF32)
+	checkErr(t, "state", read(t, ts.opt.FinalState), wantFin, tolF32)
 }
 
 // TestSSDStateUpdate: decode steps of one and of three tokens, and the whole sequence at once
@@ -180,7 +180,7 @@ func TestSSDStateUpdate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				opt := SSDStateUpdateOptions{D: ts.opt.D, DtBias: ts.opt.DtBias, DtSoftplus: c.softplus}
+				opt := StateUpdateOptions{D: ts.opt.D, DtBias: ts.opt.DtBias, DtSoftplus: c.softplus}
 				// All tokens in one call.
 				state := upload(t, d, gpu.F32, in.InitialStates, c.B, c.H, c.P, c.N)
 				out := poisoned(t, d, dt, c.B, c.L, c.H, c.P)
@@ -255,7 +255,7 @@ func TestSSDErrors(t *testing.T) {
 	defer ws.Close()
 	s := stream(t, d)
 	o := SSDOptions{}
-	u := SSDStateUpdateOptions{}
+	u := StateUpdateOptions{}
 	cases := map[string]error{
 		"nil stream":      SSD(nil, ws, out, x, dt, A, B, C, o),
 		"nil x":           SSD(s, ws, out, nil, dt, A, B, C, o),
@@ -272,8 +272,8 @@ func TestSSDErrors(t *testing.T) {
 		"D shape":         SSD(s, ws, out, x, dt, A, B, C, SSDOptions{D: f32(5)}),
 		"z shape":         SSD(s, ws, out, x, dt, A, B, C, SSDOptions{Z: f32(1, 8, 4, 9)}),
 		"bias shape":      SSD(s, ws, out, x, dt, A, B, C, SSDOptions{DtBias: f32(1)}),
-		"init shape":      SSD(s, ws, out, x, dt, A, B, C, SSDOptions{InitialStates: f32(1, 4, 8, 15)}),
-		"final shape":     SSD(s, ws, out, x, dt, A, B, C, SSDOptions{FinalStates: f32(2, 4, 8, 16)}),
+		"init shape":      SSD(s, ws, out, x, dt, A, B, C, SSDOptions{InitialState: f32(1, 4, 8, 15)}),
+		"final shape":     SSD(s, ws, out, x, dt, A, B, C, SSDOptions{FinalState: f32(2, 4, 8, 16)}),
 		"P > 256":         SSD(s, ws, f32(1, 2, 4, 300), f32(1, 2, 4, 300), f32(1, 2, 4), A, f32(1, 2, 2, 16), f32(1, 2, 2, 16), o),
 		"update nil st":   SSDStateUpdate(s, f32(1, 4, 8), nil, f32(1, 4, 8), f32(1, 4), A, f32(1, 2, 16), f32(1, 2, 16), u),
 		"update st N":     SSDStateUpdate(s, f32(1, 4, 8), f32(1, 4, 8, 8), f32(1, 4, 8), f32(1, 4), A, f32(1, 2, 16), f32(1, 2, 16), u),
@@ -285,8 +285,8 @@ func TestSSDErrors(t *testing.T) {
 		"update B1 batch": SSDStateUpdate(s, f32(1, 4, 8), st, f32(1, 4, 8), f32(1, 4), A, f32(2, 2, 16), f32(1, 2, 16), u),
 	}
 	for name, err := range cases {
-		if !errors.Is(err, ErrShape) {
-			t.Errorf("%s: got %v, want ErrShape", name, err)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		} else {
 			t.Logf("%s: %v", name, err)
 		}

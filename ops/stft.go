@@ -35,7 +35,7 @@ type stftParams struct {
 
 func (p stftParams) pad() int { return p.sp.Pad() }
 
-// resolveSTFT validates opt (stftopt.Resolve) and computes the window; errors wrap ErrShape and
+// resolveSTFT validates opt (stftopt.Resolve) and computes the window; errors wrap ErrInvalidArgument and
 // name the parameter.
 func resolveSTFT(op string, opt STFTOptions) (stftParams, error) {
 	var p stftParams
@@ -81,10 +81,10 @@ type uploader func([]float32) (*gpu.Tensor, error)
 
 // deviceUploader uploads into tensors owned by the caller.
 func deviceUploader(d *gpu.Device) uploader {
-	return func(v []float32) (*gpu.Tensor, error) { return d.FromFloat32(gpu.F32, v, len(v)) }
+	return func(v []float32) (*gpu.Tensor, error) { return d.FromFloat32(v, len(v)) }
 }
 
-// NewSTFTPlan validates opt and uploads its tables. Errors wrap ErrShape and name the parameter.
+// NewSTFTPlan validates opt and uploads its tables. Errors wrap ErrInvalidArgument and name the parameter.
 func NewSTFTPlan(d *gpu.Device, opt STFTOptions) (*STFTPlan, error) {
 	if d == nil {
 		return nil, shapeErr("stft", "device is nil")
@@ -177,7 +177,7 @@ func (pl *STFTPlan) Freqs() int { return pl.p.freqs }
 
 // Shape returns the frequency and frame counts of the STFT of a signal of length samples:
 // F = NFFT/2+1 (onesided) or NFFT, frames = 1 + (L_pad − NFFT)/HopLength with L_pad = length +
-// 2·(NFFT/2) when Center, else length. Errors (wrapping ErrShape) name n_fft (longer than the
+// 2·(NFFT/2) when Center, else length. Errors (wrapping ErrInvalidArgument) name n_fft (longer than the
 // padded signal) or pad_mode (reflect padding needs NFFT/2 < length).
 func (pl *STFTPlan) Shape(length int) (freqs, frames int, err error) {
 	if length < 0 {

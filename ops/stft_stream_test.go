@@ -91,7 +91,7 @@ func TestSTFTStream(t *testing.T) {
 				t.Fatalf("streaming gave %d frames, the reference %d", frames, refFrames)
 			}
 			checkErr(t, "streaming vs float64 reference", got, ref, tolF32)
-			if _, _, err := st.Push(nil); !errors.Is(err, ErrShape) {
+			if _, _, err := st.Push(nil); !errors.Is(err, ErrInvalidArgument) {
 				t.Errorf("push after flush: %v", err)
 			}
 		})
@@ -173,7 +173,7 @@ func TestISTFTStream(t *testing.T) {
 
 func TestSTFTStreamErrors(t *testing.T) {
 	d := device(t)
-	if _, err := NewSTFTStream(d, DefaultSTFTOptions(16), 0); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "batch") {
+	if _, err := NewSTFTStream(d, DefaultSTFTOptions(16), 0); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "batch") {
 		t.Errorf("batch 0: %v", err)
 	}
 	st, err := NewSTFTStream(d, DefaultSTFTOptions(16), 2)
@@ -181,14 +181,14 @@ func TestSTFTStreamErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, _, err := st.Push(make([]float32, 3)); !errors.Is(err, ErrShape) {
+	if _, _, err := st.Push(make([]float32, 3)); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("odd block: %v", err)
 	}
 	if _, _, err := st.Push(make([]float32, 8)); err != nil {
 		t.Fatal(err)
 	}
 	// 4 samples per row: reflect padding of 8 needs more
-	if _, _, err := st.Flush(); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "pad_mode") {
+	if _, _, err := st.Flush(); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "pad_mode") {
 		t.Errorf("short signal: %v", err)
 	}
 	is, err := NewISTFTStream(d, DefaultSTFTOptions(16), 1)
@@ -196,10 +196,10 @@ func TestSTFTStreamErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer is.Close()
-	if _, _, err := is.Push(make([]float32, 5)); !errors.Is(err, ErrShape) {
+	if _, _, err := is.Push(make([]float32, 5)); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("bad spec: %v", err)
 	}
-	if _, _, err := is.Flush(); !errors.Is(err, ErrShape) {
+	if _, _, err := is.Flush(); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("empty flush: %v", err)
 	}
 	_ = gpu.F32

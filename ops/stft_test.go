@@ -321,7 +321,7 @@ func TestSTFTWindows(t *testing.T) {
 	}
 }
 
-// TestSTFTErrors checks that bad parameters and tensors give errors wrapping ErrShape that name
+// TestSTFTErrors checks that bad parameters and tensors give errors wrapping ErrInvalidArgument that name
 // what is wrong, and that nothing is recorded for them.
 func TestSTFTErrors(t *testing.T) {
 	d := device(t)
@@ -341,11 +341,11 @@ func TestSTFTErrors(t *testing.T) {
 		{STFTOptions{NFFT: 8, Length: -1}, "length"},
 	} {
 		_, err := NewSTFTPlan(d, c.opt)
-		if !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: error %v, want ErrShape naming %s", c.opt, err, c.want)
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want ErrInvalidArgument naming %s", c.opt, err, c.want)
 		}
-		if err := STFT(s, nil, nil, c.opt); !errors.Is(err, ErrShape) {
-			t.Errorf("one-shot %+v: error %v, want ErrShape", c.opt, err)
+		if err := STFT(s, nil, nil, c.opt); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("one-shot %+v: error %v, want ErrInvalidArgument", c.opt, err)
 		}
 	}
 
@@ -372,8 +372,8 @@ func TestSTFTErrors(t *testing.T) {
 		{pl.Inverse(s, poisoned(t, d, gpu.F32, 2, 99), out), "out has shape"},
 		{ISTFT(s, poisoned(t, d, gpu.F32, 2, 100), out, STFTOptions{NFFT: 16, Length: -2}), "length"},
 	} {
-		if !errors.Is(c.err, ErrShape) || !strings.Contains(c.err.Error(), c.want) {
-			t.Errorf("error %v, want ErrShape naming %q", c.err, c.want)
+		if !errors.Is(c.err, ErrInvalidArgument) || !strings.Contains(c.err.Error(), c.want) {
+			t.Errorf("error %v, want ErrInvalidArgument naming %q", c.err, c.want)
 		}
 	}
 	// constant padding accepts a signal shorter than n/2
@@ -385,7 +385,7 @@ func TestSTFTErrors(t *testing.T) {
 	// without centring the signal must hold one frame
 	nc := opt
 	nc.Center = false
-	if _, _, err := STFTShape(15, nc); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "n_fft") {
+	if _, _, err := STFTShape(15, nc); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "n_fft") {
 		t.Errorf("signal shorter than n_fft: error %v", err)
 	}
 
@@ -398,8 +398,8 @@ func TestSTFTErrors(t *testing.T) {
 	}
 	defer np.Close()
 	y := poisoned(t, d, gpu.F32, 1, 24)
-	if err := np.Inverse(s, y, poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "NOLA") {
-		t.Errorf("zero envelope: error %v, want ErrShape naming NOLA", err)
+	if err := np.Inverse(s, y, poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "NOLA") {
+		t.Errorf("zero envelope: error %v, want ErrInvalidArgument naming NOLA", err)
 	}
 	// hop longer than the window
 	hw := STFTOptions{NFFT: 8, HopLength: 6, WinLength: 4, Onesided: true}
@@ -408,7 +408,7 @@ func TestSTFTErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hp.Close()
-	if err := hp.Inverse(s, poisoned(t, d, gpu.F32, 1, 20), poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "hop_length") {
+	if err := hp.Inverse(s, poisoned(t, d, gpu.F32, 1, 20), poisoned(t, d, gpu.F32, 1, 5, 3, 2)); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "hop_length") {
 		t.Errorf("hop > win_length: error %v", err)
 	}
 	if err := s.Run(); err != nil { // nothing was recorded

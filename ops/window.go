@@ -12,7 +12,7 @@ import (
 //	symmetric: w[k] = 0.5 − 0.5 cos(2πk / (n − 1))
 //
 // for k < n. As torch, n = 1 gives [1] and n = 0 an empty window. n < 0 is an error wrapping
-// ErrShape.
+// ErrInvalidArgument.
 func HannWindow(n int, periodic bool) ([]float32, error) {
 	if n < 0 {
 		return nil, shapeErr("hann_window", "window_length = %d, want >= 0", n)

@@ -7,7 +7,7 @@ import (
 )
 
 // RelErr returns the relative error ‖out − ref‖₂ / ‖ref‖₂ of a float32 result
-// against its float64 reference (DESIGN.md section 8). out and ref must have
+// against its float64 reference (docs/design.md §10). out and ref must have
 // the same length.
 //
 // The result is +Inf when the lengths differ or when any element of out or ref

@@ -23,7 +23,7 @@ type DeltaOptions struct {
 }
 
 // DeltaRule is the delta rule (DeltaNet), or the gated delta rule when
-// opt.G is given, as the plain float64 recurrence of DESIGN.md section 5. For
+// opt.G is given, as the plain float64 recurrence of docs/design.md §6. For
 // every sequence and head, with state S (K×V) starting at the initial state:
 //
 //	S'  = exp(g_t) S_{t-1}              (S' = S_{t-1} when ungated)
@@ -33,7 +33,7 @@ type DeltaOptions struct {
 //
 // The decay is applied before the delta correction, so that
 // S_t = exp(g_t) (I − beta_t k_t k_tᵀ) S_{t-1} + beta_t k_t v_tᵀ exactly as
-// DESIGN.md writes it: the new write beta_t k_t v_tᵀ is not decayed in its
+// docs/design.md §6 writes it: the new write beta_t k_t v_tᵀ is not decayed in its
 // own step. (Expanding: S' + beta k (v − S'ᵀk)ᵀ = S' − beta k kᵀ S' + beta k vᵀ
 // = exp(g)(I − beta k kᵀ) S_{t-1} + beta k vᵀ.) This is also the order of
 // flash-linear-attention's recurrent gated delta rule.

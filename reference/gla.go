@@ -17,8 +17,8 @@ type GLAOptions struct {
 	CuSeqlens []int32
 }
 
-// GLA is gated linear attention as the plain float64 recurrence of DESIGN.md
-// section 4. For every sequence and head, with state S (K×V) starting at the
+// GLA is gated linear attention as the plain float64 recurrence of docs/design.md
+// §5. For every sequence and head, with state S (K×V) starting at the
 // initial state:
 //
 //	S_t = diag(exp(g_t)) S_{t-1} + k_t v_tᵀ

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// L2NormEps is the eps of DESIGN.md section 5's key normalisation
+// L2NormEps is the eps of docs/design.md §6's key normalisation
 // x / sqrt(Σx² + 1e-6), the value to pass to L2Norm by default.
 const L2NormEps = 1e-6
 
@@ -59,7 +59,7 @@ func RMSNorm(x, weight []float64, R, C int, eps float64) ([]float64, error) {
 
 // L2Norm returns out [R, C] with out[r,c] = x[r,c] / sqrt(Σ_c x[r,·]² + eps)
 // for x [R, C] (note: the sum, not the mean). eps must be a finite number
-// >= 0; L2NormEps (1e-6) is the default of DESIGN.md.
+// >= 0; L2NormEps (1e-6) is the default of docs/design.md §6.
 func L2Norm(x []float64, R, C int, eps float64) ([]float64, error) {
 	if err := rowsCheck("l2norm", x, R, C); err != nil {
 		return nil, err

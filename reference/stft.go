@@ -14,7 +14,7 @@ import (
 type STFTOptions = stftopt.Options
 
 // DefaultSTFTOptions returns torch.stft's defaults for a real signal with the Hann window of
-// DESIGN.md section 7: HopLength NFFT/4, WinLength NFFT, periodic Hann, Center true, PadMode
+// docs/design.md §9: HopLength NFFT/4, WinLength NFFT, periodic Hann, Center true, PadMode
 // "reflect", Normalized false, Onesided true.
 func DefaultSTFTOptions(nfft int) STFTOptions { return stftopt.Default(nfft) }
 

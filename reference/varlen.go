@@ -8,13 +8,13 @@ import (
 // LinearAttnShape holds the sizes shared by the linear-attention references
 // (GLA, delta rule): q, k and g are [B, T, H, K], v and o are [B, T, H, V],
 // recurrent states are [N, H, K, V] with N = B, or N = len(cu_seqlens) − 1 in
-// variable-length mode (DESIGN.md section 3). B and T may be 0; H, K and V
+// variable-length mode (docs/design.md §4). B and T may be 0; H, K and V
 // must be >= 1.
 type LinearAttnShape struct {
 	B, T, H, K, V int
 }
 
-// DefaultScale returns K^-0.5, the default query scale of DESIGN.md section 3.
+// DefaultScale returns K^-0.5, the default query scale of docs/design.md §4.
 // Pass its address (or any other value's) as the Scale option of GLA or
 // DeltaRule, or leave Scale nil to get it.
 func DefaultScale(K int) float64 {

@@ -5,7 +5,7 @@
 // other (and both are checked against PyTorch's numbers in testdata/stft_fixtures.safetensors).
 //
 // Errors are plain messages naming the parameter (n_fft, hop_length, win_length, window,
-// pad_mode, length); ops wraps them in ops.ErrShape, reference prefixes them with its name.
+// pad_mode, length); ops wraps them in ops.ErrInvalidArgument, reference prefixes them with its name.
 package stftopt
 
 import (
@@ -31,7 +31,7 @@ type Options struct {
 	// WindowKind names the window when Window is nil: "" or "hann" (periodic Hann,
 	// torch.hann_window(WinLength): 0.5 − 0.5 cos(2πn/WinLength)), or "ones" (rectangular:
 	// torch's behaviour for window=None). The default here is Hann, unlike torch's None
-	// (DESIGN.md section 7).
+	// (docs/design.md §9).
 	WindowKind string
 	// Center pads NFFT/2 samples on each side of the signal before framing, so that frame m is
 	// centred on sample m·HopLength.
@@ -51,8 +51,8 @@ type Options struct {
 	Length int
 }
 
-// Default returns torch.stft's defaults for a real signal with the Hann window of DESIGN.md
-// section 7: HopLength NFFT/4, WinLength NFFT, periodic Hann, Center true, PadMode "reflect",
+// Default returns torch.stft's defaults for a real signal with the Hann window of docs/design.md
+// §9: HopLength NFFT/4, WinLength NFFT, periodic Hann, Center true, PadMode "reflect",
 // Normalized false, Onesided true.
 func Default(nfft int) Options {
 	return Options{NFFT: nfft, WindowKind: "hann", Center: true, PadMode: "reflect", Onesided: true}

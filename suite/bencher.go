@@ -10,7 +10,7 @@ import (
 	"github.com/vkseq/vkseq/gpu"
 )
 
-// Result is one benchmarked op at one shape (the JSON schema of DESIGN.md section 9).
+// Result is one benchmarked op at one shape (the JSON schema of docs/design.md §11).
 type Result struct {
 	Op              string         `json:"op"`
 	Variant         string         `json:"variant"` // e.g. "chunked", "recurrent", "vec4"

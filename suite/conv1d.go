@@ -61,14 +61,14 @@ func newConvProblem(ts *Tensors, dt gpu.DType, sh convShape) (*convProblem, erro
 	}
 	if sh.init {
 		in.InitialStates = Randn(r, sh.B*sh.D*(sh.W-1), 1)
-		if pr.opt.InitialStates, err = ts.Upload(gpu.F32, in.InitialStates, sh.B, sh.D, sh.W-1); err != nil {
+		if pr.opt.InitialState, err = ts.Upload(gpu.F32, in.InitialStates, sh.B, sh.D, sh.W-1); err != nil {
 			return nil, err
 		}
 	}
 	if sh.silu {
 		in.Activation, pr.opt.SiLU = "silu", true
 	}
-	if pr.opt.FinalStates, err = ts.Output(gpu.F32, sh.B, sh.D, sh.W-1); err != nil {
+	if pr.opt.FinalState, err = ts.Output(gpu.F32, sh.B, sh.D, sh.W-1); err != nil {
 		return nil, err
 	}
 	if pr.out, err = ts.Output(dt, sh.B, sh.D, sh.L); err != nil {
@@ -84,10 +84,7 @@ func (pr *convProblem) record(s *gpu.Stream) error {
 }
 
 func convCase(d *gpu.Device, dt gpu.DType, sh convShape) VerifyResult {
-	res := VerifyResult{Op: "causal_conv1d", Case: sh.String(), DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
+	res := VerifyResult{Op: "causal_conv1d", Case: sh.String(), DType: dt.String(), Tol: tolerance(dt)}
 	ts := NewTensors(d)
 	defer ts.Close()
 	pr, err := newConvProblem(ts, dt, sh)
@@ -97,7 +94,7 @@ func convCase(d *gpu.Device, dt gpu.DType, sh convShape) VerifyResult {
 	if err == nil {
 		var want, wantFin []float64
 		if want, wantFin, err = reference.CausalConv1D(pr.in); err == nil {
-			res.RelErr, err = worstErr([]*gpu.Tensor{pr.out, pr.opt.FinalStates}, [][]float64{want, wantFin})
+			res.RelErr, err = worstErr([]*gpu.Tensor{pr.out, pr.opt.FinalState}, [][]float64{want, wantFin})
 		}
 	}
 	if err != nil {
@@ -213,18 +210,18 @@ func runConv(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([
 	if opt.Bias, err = ssmOptional(ts, in, "bias", xs[1]); err != nil {
 		return nil, err
 	}
-	if opt.InitialStates, err = ssmOptional(ts, in, "initial_states", xs[0], xs[1], w-1); err != nil {
+	if opt.InitialState, err = ssmOptional(ts, in, "initial_states", xs[0], xs[1], w-1); err != nil {
 		return nil, err
 	}
 	out, err := ts.Output(gpu.F32, xs...)
 	if err != nil {
 		return nil, err
 	}
-	if opt.FinalStates, err = ts.Output(gpu.F32, xs[0], xs[1], w-1); err != nil {
+	if opt.FinalState, err = ts.Output(gpu.F32, xs[0], xs[1], w-1); err != nil {
 		return nil, err
 	}
 	if err := RunStream(d, func(s *gpu.Stream) error { return ops.CausalConv1D(s, out, x, wt, opt) }); err != nil {
 		return nil, err
 	}
-	return ssmOutputs([]string{"out", "final_states"}, out, opt.FinalStates)
+	return ssmOutputs([]string{"out", "final_states"}, out, opt.FinalState)
 }

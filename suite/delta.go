@@ -166,7 +166,7 @@ func (pr *deltaProblem) reference() (o, fin []float64, err error) {
 func (pr *deltaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
 	return func(s *gpu.Stream) error {
 		return ops.DeltaRule(s, ws, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g,
-			ops.DeltaOptions{UseQKL2Norm: pr.sh.l2, InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
+			ops.DeltaRuleOptions{UseQKL2Norm: pr.sh.l2, InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
 	}
 }
 
@@ -175,8 +175,7 @@ func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
 	if err := s.Copy(pr.fin, pr.h0); err != nil {
 		return err
 	}
-	return ops.DeltaRuleRecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g, pr.fin,
-		ops.DeltaRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+	return ops.DeltaRuleRecurrent(s, pr.o, pr.fin, pr.q, pr.k, pr.v, pr.beta, pr.g, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
 }
 
 func deltaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh deltaShape, recurrent bool) VerifyResult {
@@ -280,7 +279,7 @@ func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DT
 	}
 	if sh.T == 1 { // decode: the state advanced in place, as a decode loop does
 		record = func(s *gpu.Stream) error {
-			return ops.DeltaRuleRecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g, pr.h0, ops.DeltaRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+			return ops.DeltaRuleRecurrent(s, pr.o, pr.h0, pr.q, pr.k, pr.v, pr.beta, pr.g, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
 		}
 	}
 	med, mn, err := b.Measure(ctx, record)
@@ -311,84 +310,21 @@ func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DT
 }
 
 func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error) {
-	const op = "delta_rule"
-	if err := p.Check(op, "scale", "use_qk_l2norm", "form"); err != nil {
+	if err := p.Check("delta_rule", "scale", "use_qk_l2norm", "form"); err != nil {
 		return nil, err
-	}
-	form := p.String("form", "chunked")
-	if form != "chunked" && form != "recurrent" {
-		return nil, fmt.Errorf("delta_rule: form=%q: want chunked or recurrent", form)
-	}
-	var scale *float32
-	if _, ok := p["scale"]; ok {
-		s, err := p.Float("scale", 0)
-		if err != nil {
-			return nil, err
-		}
-		s32 := float32(s)
-		scale = &s32
 	}
 	l2, err := p.Bool("use_qk_l2norm", false)
 	if err != nil {
 		return nil, err
 	}
-	if err := in.CheckKnown("q", "k", "v", "beta", "g", "initial_state", "cu_seqlens"); err != nil {
-		return nil, err
-	}
-	qs, vs, n, cu, hasCu, err := linearAttnShapes("delta_rule", in)
-	if err != nil {
-		return nil, err
-	}
-	bs, t, h, k := qs[0], qs[1], qs[2], qs[3]
-	ts := NewTensors(d)
-	defer ts.Close()
-	var x [6]*gpu.Tensor
-	for i, s := range []struct {
-		name     string
-		optional bool
-		shape    []int
-	}{{"q", false, qs}, {"k", false, qs}, {"v", false, vs}, {"beta", false, []int{bs, t, h}}, {"g", true, []int{bs, t, h}},
-		{"initial_state", true, []int{n, h, k, vs[3]}}} {
-		if s.optional {
-			x[i], err = ssmOptional(ts, in, s.name, s.shape...)
-		} else {
-			x[i], err = ssmRequired(ts, in, s.name, s.shape...)
+	inputs := []attnInput{{"q", false, dimsQ}, {"k", false, dimsQ}, {"v", false, dimsV}, {"beta", false, dimsBTH}, {"g", true, dimsBTH}}
+	return runLinearAttn(d, in, p, "delta_rule", inputs, func(s *gpu.Stream, a attnRun) error {
+		q, k, v, beta, g := a.x[0], a.x[1], a.x[2], a.x[3], a.x[4]
+		if a.recurrent {
+			return ops.DeltaRuleRecurrent(s, a.o, a.fin, q, k, v, beta, g,
+				ops.DeltaRuleRecurrentOptions{Scale: a.scale, UseQKL2Norm: l2, CuSeqlens: a.cu})
 		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	var cuT *gpu.Tensor
-	if hasCu {
-		if cuT, err = d.FromInt32(cu, len(cu)); err != nil {
-			return nil, err
-		}
-		ts.list = append(ts.list, cuT)
-	}
-	o, err := ts.Output(gpu.F32, vs...)
-	if err != nil {
-		return nil, err
-	}
-	fin, err := ts.Output(gpu.F32, n, h, k, vs[3])
-	if err != nil {
-		return nil, err
-	}
-	err = RunStream(d, func(s *gpu.Stream) error {
-		if form == "chunked" {
-			return ops.DeltaRule(s, nil, o, x[0], x[1], x[2], x[3], x[4],
-				ops.DeltaOptions{Scale: scale, UseQKL2Norm: l2, InitialState: x[5], FinalState: fin, CuSeqlens: cuT})
-		}
-		if x[5] != nil {
-			if err := s.Copy(fin, x[5]); err != nil {
-				return err
-			}
-		} else if err := s.Fill(fin, 0); err != nil {
-			return err
-		}
-		return ops.DeltaRuleRecurrent(s, o, x[0], x[1], x[2], x[3], x[4], fin, ops.DeltaRecurrentOptions{Scale: scale, UseQKL2Norm: l2, CuSeqlens: cuT})
+		return ops.DeltaRule(s, nil, a.o, q, k, v, beta, g,
+			ops.DeltaRuleOptions{Scale: a.scale, UseQKL2Norm: l2, InitialState: a.h0, FinalState: a.fin, CuSeqlens: a.cu})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return ssmOutputs([]string{"o", "final_state"}, o, fin)
 }

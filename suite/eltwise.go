@@ -42,7 +42,7 @@ func recordElt(s *gpu.Stream, fn string, out, x, y *gpu.Tensor, alpha float32) e
 	if err != nil {
 		return err
 	}
-	return ops.Unary(s, u, out, x)
+	return ops.Unary(s, out, x, u)
 }
 
 func refElt(fn string, x, y []float64, alpha float64) ([]float64, error) {
@@ -71,7 +71,7 @@ func verifyEltwise(ctx context.Context, d *gpu.Device, long bool, report func(Ve
 				scale = 3
 			}
 			x, y := Randn(r, n, scale), Randn(r, n, scale)
-			res := VerifyResult{Op: "eltwise", Case: fmt.Sprintf("%s N=%d", fn, n), DType: "f32", Tol: 1e-5}
+			res := VerifyResult{Op: "eltwise", Case: fmt.Sprintf("%s N=%d", fn, n), DType: "f32", Tol: tolerance(gpu.F32)}
 			want, err := refElt(fn, x, y, -0.75)
 			if err == nil {
 				res.RelErr, err = runElt(d, fn, x, y, -0.75, want)

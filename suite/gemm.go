@@ -32,7 +32,7 @@ func init() {
 
 func gemmCase(ctx context.Context, d *gpu.Device, sh reference.GEMMShape) VerifyResult {
 	name := fmt.Sprintf("Batch=%d M=%d N=%d K=%d ta=%v tb=%v", sh.Batch, sh.M, sh.N, sh.K, sh.TransA, sh.TransB)
-	res := VerifyResult{Op: "gemm", Case: name, DType: "f32", Tol: 1e-5}
+	res := VerifyResult{Op: "gemm", Case: name, DType: "f32", Tol: tolerance(gpu.F32)}
 	r := Rand()
 	a := Randn(r, sh.Batch*sh.M*sh.K, 1)
 	b := Randn(r, sh.Batch*sh.K*sh.N, 1)

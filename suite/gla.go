@@ -158,7 +158,7 @@ func (pr *glaProblem) recurrent(s *gpu.Stream) error {
 	if err := s.Copy(pr.fin, pr.h0); err != nil {
 		return err
 	}
-	return ops.GLARecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.g, pr.fin, ops.GLARecurrentOptions{CuSeqlens: pr.cu})
+	return ops.GLARecurrent(s, pr.o, pr.fin, pr.q, pr.k, pr.v, pr.g, ops.GLARecurrentOptions{CuSeqlens: pr.cu})
 }
 
 func glaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh glaShape, recurrent bool) VerifyResult {
@@ -206,57 +206,37 @@ func benchGLA(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("gla", "B", "T", "H", "K", "V", "variant"); err != nil {
 		return err
 	}
-	variant := p.String("variant", "both")
-	if variant != "both" && variant != "chunked" && variant != "recurrent" {
-		return fmt.Errorf("gla: variant=%q: want chunked, recurrent or both", variant)
-	}
-	delete(p, "variant")
-	type job struct {
-		sh        glaShape
-		recurrent bool
-	}
-	var jobs []job
-	defaults := len(p) == 0
-	if defaults {
-		maxT := 32768
-		if b.Quick {
-			maxT = 2048
-		}
-		for t := 512; t <= maxT; t *= 4 {
-			sh := glaShape{B: 1, T: t, H: 4, K: 64, V: 64, gateN: 1}
-			jobs = append(jobs, job{sh: sh}, job{sh: sh, recurrent: true})
-		}
-		peer := glaShape{B: 1, T: 512, H: 32, K: 64, V: 64, gateN: 1}
-		jobs = append(jobs, job{sh: peer}, job{sh: peer, recurrent: true})
-	} else {
-		sh := glaShape{gateN: 1}
-		if err := p.Sizes("gla", Size{"B", &sh.B, 1}, Size{"T", &sh.T, 512}, Size{"H", &sh.H, 32}, Size{"K", &sh.K, 64}, Size{"V", &sh.V, 64}); err != nil {
-			return err
-		}
-		if sh.K > 256 || sh.V > 256 {
-			return fmt.Errorf("gla: K=%d V=%d, want K, V ≤ 256", sh.K, sh.V)
-		}
-		if sh.T == 1 {
-			return benchGLADecode(ctx, b, dt, sh)
-		}
-		if variant != "recurrent" {
-			jobs = append(jobs, job{sh: sh})
-		}
-		if variant != "chunked" {
-			jobs = append(jobs, job{sh: sh, recurrent: true})
-		}
-	}
-	ws := ops.NewWorkspace(b.Device)
-	defer ws.Close()
-	for _, j := range jobs {
-		if err := benchGLAOne(ctx, b, ws, dt, j.sh, j.recurrent); err != nil {
-			return err
-		}
-	}
-	if defaults {
-		return benchGLADecode(ctx, b, dt, glaShape{B: 1, T: 1, H: 32, K: 64, V: 64, gateN: 1})
-	}
-	return nil
+	return formBench[glaShape]{
+		op: "gla",
+		defaults: func(quick bool) []formJob[glaShape] {
+			maxT := 32768
+			if quick {
+				maxT = 2048
+			}
+			var jobs []formJob[glaShape]
+			for t := 512; t <= maxT; t *= 4 {
+				sh := glaShape{B: 1, T: t, H: 4, K: 64, V: 64, gateN: 1}
+				jobs = append(jobs, formJob[glaShape]{sh: sh}, formJob[glaShape]{sh: sh, recurrent: true})
+			}
+			peer := glaShape{B: 1, T: 512, H: 32, K: 64, V: 64, gateN: 1}
+			return append(jobs, formJob[glaShape]{sh: peer}, formJob[glaShape]{sh: peer, recurrent: true})
+		},
+		decode0: glaShape{B: 1, T: 1, H: 32, K: 64, V: 64, gateN: 1},
+		parse: func(p Params) (glaShape, bool, error) {
+			sh := glaShape{gateN: 1}
+			if err := p.Sizes("gla", Size{"B", &sh.B, 1}, Size{"T", &sh.T, 512}, Size{"H", &sh.H, 32}, Size{"K", &sh.K, 64}, Size{"V", &sh.V, 64}); err != nil {
+				return sh, false, err
+			}
+			if sh.K > 256 || sh.V > 256 {
+				return sh, false, fmt.Errorf("gla: K=%d V=%d, want K, V ≤ 256", sh.K, sh.V)
+			}
+			return sh, sh.T == 1, nil
+		},
+		one: func(ws *ops.Workspace, sh glaShape, recurrent bool) error {
+			return benchGLAOne(ctx, b, ws, dt, sh, recurrent)
+		},
+		decode: func(sh glaShape) error { return benchGLADecode(ctx, b, dt, sh) },
+	}.run(b, p)
 }
 
 // perToken formats the time per token (all heads) of a run over tokens tokens.
@@ -301,7 +281,7 @@ func benchGLADecode(ctx context.Context, b *Bencher, dt gpu.DType, sh glaShape) 
 		return err
 	}
 	med, mn, err := b.Measure(ctx, func(s *gpu.Stream) error {
-		return ops.GLARecurrent(s, pr.o, pr.q, pr.k, pr.v, pr.g, pr.h0, ops.GLARecurrentOptions{})
+		return ops.GLARecurrent(s, pr.o, pr.h0, pr.q, pr.k, pr.v, pr.g, ops.GLARecurrentOptions{})
 	})
 	if err != nil {
 		return fmt.Errorf("gla decode: %w", err)
@@ -313,106 +293,15 @@ func benchGLADecode(ctx context.Context, b *Bencher, dt gpu.DType, sh glaShape) 
 }
 
 func runGLA(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error) {
-	const op = "gla"
-	if err := p.Check(op, "scale", "form"); err != nil {
+	if err := p.Check("gla", "scale", "form"); err != nil {
 		return nil, err
 	}
-	var scale *float32
-	if _, ok := p["scale"]; ok {
-		s, err := p.Float("scale", 0)
-		if err != nil {
-			return nil, err
+	inputs := []attnInput{{"q", false, dimsQ}, {"k", false, dimsQ}, {"v", false, dimsV}, {"g", false, dimsQ}}
+	return runLinearAttn(d, in, p, "gla", inputs, func(s *gpu.Stream, a attnRun) error {
+		q, k, v, g := a.x[0], a.x[1], a.x[2], a.x[3]
+		if a.recurrent {
+			return ops.GLARecurrent(s, a.o, a.fin, q, k, v, g, ops.GLARecurrentOptions{Scale: a.scale, CuSeqlens: a.cu})
 		}
-		s32 := float32(s)
-		scale = &s32
-	}
-	form := p.String("form", "chunked")
-	if form != "chunked" && form != "recurrent" {
-		return nil, fmt.Errorf("gla: form=%q: want chunked or recurrent", form)
-	}
-	if err := in.CheckKnown("q", "k", "v", "g", "initial_state", "cu_seqlens"); err != nil {
-		return nil, err
-	}
-	qs, vs, n, cu, hasCu, err := linearAttnShapes("gla", in)
-	if err != nil {
-		return nil, err
-	}
-	h, k := qs[2], qs[3]
-	ts := NewTensors(d)
-	defer ts.Close()
-	var x [5]*gpu.Tensor
-	for i, s := range []struct {
-		name     string
-		optional bool
-		shape    []int
-	}{{"q", false, qs}, {"k", false, qs}, {"v", false, vs}, {"g", false, qs}, {"initial_state", true, []int{n, h, k, vs[3]}}} {
-		if s.optional {
-			x[i], err = ssmOptional(ts, in, s.name, s.shape...)
-		} else {
-			x[i], err = ssmRequired(ts, in, s.name, s.shape...)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	var cuT *gpu.Tensor
-	if hasCu {
-		if cuT, err = d.FromInt32(cu, len(cu)); err != nil {
-			return nil, err
-		}
-		ts.list = append(ts.list, cuT)
-	}
-	o, err := ts.Output(gpu.F32, vs...)
-	if err != nil {
-		return nil, err
-	}
-	fin, err := ts.Output(gpu.F32, n, h, k, vs[3])
-	if err != nil {
-		return nil, err
-	}
-	if form == "recurrent" {
-		if x[4] != nil {
-			err = RunStream(d, func(s *gpu.Stream) error { return s.Copy(fin, x[4]) })
-		} else {
-			err = fin.Fill(0)
-		}
-		if err == nil {
-			err = RunStream(d, func(s *gpu.Stream) error {
-				return ops.GLARecurrent(s, o, x[0], x[1], x[2], x[3], fin, ops.GLARecurrentOptions{Scale: scale, CuSeqlens: cuT})
-			})
-		}
-	} else {
-		ws := ops.NewWorkspace(d)
-		defer ws.Close()
-		err = RunStream(d, func(s *gpu.Stream) error {
-			return ops.GLA(s, ws, o, x[0], x[1], x[2], x[3], ops.GLAOptions{Scale: scale, InitialState: x[4], FinalState: fin, CuSeqlens: cuT})
-		})
-	}
-	if err != nil {
-		return nil, err
-	}
-	return ssmOutputs([]string{"o", "final_state"}, o, fin)
-}
-
-// linearAttnShapes reads the shapes shared by the linear-attention ops' files: q [B,T,H,K],
-// v [B,T,H,V], and optional cu_seqlens [N+1] (validated); n is the number of sequences.
-func linearAttnShapes(op string, in *tensorio.File) (qs, vs []int, n int, cu []int32, hasCu bool, err error) {
-	if _, err = in.Float32("q", tensorio.Any, tensorio.Any, tensorio.Any, tensorio.Any); err != nil {
-		return
-	}
-	qs, _ = in.Shape("q")
-	if _, err = in.Float32("v", qs[0], qs[1], qs[2], tensorio.Any); err != nil {
-		return
-	}
-	vs, _ = in.Shape("v")
-	n = qs[0]
-	if cu, hasCu, err = in.OptionalInt32("cu_seqlens", tensorio.Any); err != nil || !hasCu {
-		return
-	}
-	if _, err = reference.ValidateCuSeqlens(cu, qs[0], qs[1]); err != nil {
-		err = fmt.Errorf("%s: cu_seqlens: %w", op, err)
-		return
-	}
-	n = len(cu) - 1
-	return
+		return ops.GLA(s, nil, a.o, q, k, v, g, ops.GLAOptions{Scale: a.scale, InitialState: a.h0, FinalState: a.fin, CuSeqlens: a.cu})
+	})
 }

@@ -74,7 +74,7 @@ func verifyRows(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 			if fn == "l2norm" {
 				eps = reference.L2NormEps
 			}
-			res := VerifyResult{Op: "rows", Case: fmt.Sprintf("%s R=%d C=%d", fn, R, C), DType: "f32", Tol: 1e-5}
+			res := VerifyResult{Op: "rows", Case: fmt.Sprintf("%s R=%d C=%d", fn, R, C), DType: "f32", Tol: tolerance(gpu.F32)}
 			want, err := refRows(fn, x, w, R, C, eps)
 			if err == nil {
 				res.RelErr, err = runRowsCase(d, fn, x, w, R, C, float32(eps), want)

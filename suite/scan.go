@@ -146,7 +146,7 @@ func newScanProblem(ts *Tensors, dt gpu.DType, sh scanShape) (*scanProblem, erro
 	if pr.A, err = ts.Upload(gpu.F32, in.A, sh.D, sh.N); err != nil {
 		return nil, err
 	}
-	pr.opt.DeltaSoftplus = !sh.plain
+	pr.opt.DtSoftplus = !sh.plain
 	if !sh.plain {
 		in.D, in.DeltaBias, in.InitialState = Randn(r, sh.D, 1), ssmUniform(r, sh.D, -0.5, 0.5), Randn(r, sh.B*sh.D*sh.N, 1)
 		if pr.opt.Z, in.Z = up(Randn(r, bdl, 1), sh.B, sh.D, sh.L); err != nil {
@@ -155,13 +155,13 @@ func newScanProblem(ts *Tensors, dt gpu.DType, sh scanShape) (*scanProblem, erro
 		if pr.opt.D, err = ts.Upload(gpu.F32, in.D, sh.D); err != nil {
 			return nil, err
 		}
-		if pr.opt.DeltaBias, err = ts.Upload(gpu.F32, in.DeltaBias, sh.D); err != nil {
+		if pr.opt.DtBias, err = ts.Upload(gpu.F32, in.DeltaBias, sh.D); err != nil {
 			return nil, err
 		}
 		if pr.opt.InitialState, err = ts.Upload(gpu.F32, in.InitialState, sh.B, sh.D, sh.N); err != nil {
 			return nil, err
 		}
-		if pr.opt.LastState, err = ts.Output(gpu.F32, sh.B, sh.D, sh.N); err != nil {
+		if pr.opt.FinalState, err = ts.Output(gpu.F32, sh.B, sh.D, sh.N); err != nil {
 			return nil, err
 		}
 	}
@@ -186,10 +186,7 @@ func (pr *scanProblem) record(s *gpu.Stream) error {
 }
 
 func scanCase(d *gpu.Device, dt gpu.DType, sh scanShape) VerifyResult {
-	res := VerifyResult{Op: "selective_scan", Case: sh.String(), DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
+	res := VerifyResult{Op: "selective_scan", Case: sh.String(), DType: dt.String(), Tol: tolerance(dt)}
 	ts := NewTensors(d)
 	defer ts.Close()
 	pr, err := newScanProblem(ts, dt, sh)
@@ -197,7 +194,7 @@ func scanCase(d *gpu.Device, dt gpu.DType, sh scanShape) VerifyResult {
 		err = RunStream(d, pr.record)
 	}
 	if err == nil {
-		res.RelErr, err = compareOutputs(pr.in, pr.out, pr.opt.LastState)
+		res.RelErr, err = compareOutputs(pr.in, pr.out, pr.opt.FinalState)
 	}
 	if err != nil {
 		res.Err = err.Error()
@@ -345,7 +342,7 @@ func benchScanDecode(ctx context.Context, b *Bencher, dt gpu.DType, bs, dim, n i
 	}
 	med, mn, err := b.Measure(ctx, func(s *gpu.Stream) error {
 		return ops.SelectiveStateUpdate(s, ten[7], ten[6], ten[0], ten[1], ten[5], ten[3], ten[4],
-			ops.SelectiveStateUpdateOptions{Z: ten[2], DtSoftplus: true})
+			ops.StateUpdateOptions{Z: ten[2], DtSoftplus: true})
 	})
 	if err != nil {
 		return fmt.Errorf("selective_scan decode: %w", err)
@@ -443,8 +440,8 @@ func runScan(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([
 		return nil, err
 	}
 	if err := RunStream(d, func(s *gpu.Stream) error {
-		return ops.SelectiveScan(s, out, t[0], t[1], t[2], t[3], t[4], ops.SelectiveScanOptions{D: t[5], Z: t[6], DeltaBias: t[7],
-			DeltaSoftplus: softplus, InitialState: t[8], LastState: last})
+		return ops.SelectiveScan(s, out, t[0], t[1], t[2], t[3], t[4], ops.SelectiveScanOptions{D: t[5], Z: t[6], DtBias: t[7],
+			DtSoftplus: softplus, InitialState: t[8], FinalState: last})
 	}); err != nil {
 		return nil, err
 	}

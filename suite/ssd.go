@@ -96,13 +96,13 @@ func newSSDProblem(ts *Tensors, dt gpu.DType, sh ssdShape) (*ssdProblem, error) 
 		x     []float64
 		shape []int
 	}{{&pr.A, in.A, []int{sh.H}}, {&pr.opt.D, in.D, []int{sh.H}}, {&pr.opt.DtBias, in.DtBias, []int{sh.H}},
-		{&pr.opt.InitialStates, in.InitialStates, []int{sh.B, sh.H, sh.P, sh.N}}} {
+		{&pr.opt.InitialState, in.InitialStates, []int{sh.B, sh.H, sh.P, sh.N}}} {
 		if *u.dst, err = ts.Upload(gpu.F32, u.x, u.shape...); err != nil {
 			return nil, err
 		}
 	}
 	pr.opt.DtSoftplus = true
-	if pr.opt.FinalStates, err = ts.Output(gpu.F32, sh.B, sh.H, sh.P, sh.N); err != nil {
+	if pr.opt.FinalState, err = ts.Output(gpu.F32, sh.B, sh.H, sh.P, sh.N); err != nil {
 		return nil, err
 	}
 	if pr.out, err = ts.Output(dt, sh.B, sh.L, sh.H, sh.P); err != nil {
@@ -133,10 +133,7 @@ func (sh ssdShape) chunkedFLOPs() float64 {
 }
 
 func ssdCase(d *gpu.Device, dt gpu.DType, sh ssdShape) VerifyResult {
-	res := VerifyResult{Op: "ssd", Case: sh.String(), DType: dt.String(), Tol: 1e-5}
-	if dt == gpu.F16 {
-		res.Tol = 2e-3
-	}
+	res := VerifyResult{Op: "ssd", Case: sh.String(), DType: dt.String(), Tol: tolerance(dt)}
 	ts := NewTensors(d)
 	defer ts.Close()
 	ws := ops.NewWorkspace(d)
@@ -148,7 +145,7 @@ func ssdCase(d *gpu.Device, dt gpu.DType, sh ssdShape) VerifyResult {
 	if err == nil {
 		var want, wantFin []float64
 		if want, wantFin, err = reference.SSD(pr.in); err == nil {
-			res.RelErr, err = worstErr([]*gpu.Tensor{pr.out, pr.opt.FinalStates}, [][]float64{want, wantFin})
+			res.RelErr, err = worstErr([]*gpu.Tensor{pr.out, pr.opt.FinalState}, [][]float64{want, wantFin})
 		}
 	}
 	if err != nil {
@@ -179,56 +176,37 @@ func benchSSD(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("ssd", "B", "L", "H", "P", "G", "N", "z", "variant"); err != nil {
 		return err
 	}
-	variant := p.String("variant", "both")
-	if variant != "both" && variant != "chunked" && variant != "recurrent" {
-		return fmt.Errorf("ssd: variant=%q: want chunked, recurrent or both", variant)
-	}
-	delete(p, "variant")
-	type job struct {
-		sh        ssdShape
-		recurrent bool
-	}
-	var jobs []job
-	defaults := len(p) == 0
-	if defaults {
-		maxL := 32768
-		if b.Quick {
-			maxL = 1024
-		}
-		for l := 512; l <= maxL; l *= 2 {
-			jobs = append(jobs, job{sh: ssdShape{B: 1, L: l, H: 24, P: 64, G: 1, N: 128}})
-		}
-		peer := ssdShape{B: 1, L: 512, H: 48, P: 64, G: 1, N: 128}
-		jobs = append(jobs, job{sh: peer}, job{sh: peer, recurrent: true})
-	} else {
-		var sh ssdShape
-		if err := p.Sizes("ssd", Size{"B", &sh.B, 1}, Size{"L", &sh.L, 512}, Size{"H", &sh.H, 48}, Size{"P", &sh.P, 64}, Size{"G", &sh.G, 1}, Size{"N", &sh.N, 128}); err != nil {
-			return err
-		}
-		if sh.gate, err = p.Bool("z", false); err != nil {
-			return err
-		}
-		if sh.L == 1 { // one token: the decode step
-			return benchSSDDecode(ctx, b, dt, sh)
-		}
-		if variant != "recurrent" {
-			jobs = append(jobs, job{sh: sh})
-		}
-		if variant != "chunked" {
-			jobs = append(jobs, job{sh: sh, recurrent: true})
-		}
-	}
-	ws := ops.NewWorkspace(b.Device)
-	defer ws.Close()
-	for _, j := range jobs {
-		if err := benchSSDOne(ctx, b, ws, dt, j.sh, j.recurrent); err != nil {
-			return err
-		}
-	}
-	if defaults {
-		return benchSSDDecode(ctx, b, dt, ssdShape{B: 1, L: 1, H: 48, P: 64, G: 1, N: 128})
-	}
-	return nil
+	return formBench[ssdShape]{
+		op: "ssd",
+		defaults: func(quick bool) []formJob[ssdShape] {
+			maxL := 32768
+			if quick {
+				maxL = 1024
+			}
+			var jobs []formJob[ssdShape]
+			for l := 512; l <= maxL; l *= 2 {
+				jobs = append(jobs, formJob[ssdShape]{sh: ssdShape{B: 1, L: l, H: 24, P: 64, G: 1, N: 128}})
+			}
+			peer := ssdShape{B: 1, L: 512, H: 48, P: 64, G: 1, N: 128}
+			return append(jobs, formJob[ssdShape]{sh: peer}, formJob[ssdShape]{sh: peer, recurrent: true})
+		},
+		decode0: ssdShape{B: 1, L: 1, H: 48, P: 64, G: 1, N: 128},
+		parse: func(p Params) (ssdShape, bool, error) {
+			var sh ssdShape
+			if err := p.Sizes("ssd", Size{"B", &sh.B, 1}, Size{"L", &sh.L, 512}, Size{"H", &sh.H, 48}, Size{"P", &sh.P, 64}, Size{"G", &sh.G, 1}, Size{"N", &sh.N, 128}); err != nil {
+				return sh, false, err
+			}
+			var err error
+			if sh.gate, err = p.Bool("z", false); err != nil {
+				return sh, false, err
+			}
+			return sh, sh.L == 1, nil // one token: the decode step
+		},
+		one: func(ws *ops.Workspace, sh ssdShape, recurrent bool) error {
+			return benchSSDOne(ctx, b, ws, dt, sh, recurrent)
+		},
+		decode: func(sh ssdShape) error { return benchSSDDecode(ctx, b, dt, sh) },
+	}.run(b, p)
 }
 
 func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh ssdShape, recurrent bool) error {
@@ -244,11 +222,11 @@ func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DTyp
 		variant, flops = "recurrent", sh.recurrentFLOPs()
 		// The recurrent kernel advances a state in place: start each run from the initial states.
 		record = func(s *gpu.Stream) error {
-			if err := s.Copy(pr.opt.FinalStates, pr.opt.InitialStates); err != nil {
+			if err := s.Copy(pr.opt.FinalState, pr.opt.InitialState); err != nil {
 				return err
 			}
-			return ops.SSDStateUpdate(s, pr.out, pr.opt.FinalStates, pr.x, pr.dt, pr.A, pr.B, pr.C,
-				ops.SSDStateUpdateOptions{D: pr.opt.D, Z: pr.opt.Z, DtBias: pr.opt.DtBias, DtSoftplus: true})
+			return ops.SSDStateUpdate(s, pr.out, pr.opt.FinalState, pr.x, pr.dt, pr.A, pr.B, pr.C,
+				ops.StateUpdateOptions{D: pr.opt.D, Z: pr.opt.Z, DtBias: pr.opt.DtBias, DtSoftplus: true})
 		}
 	}
 	med, mn, err := b.Measure(ctx, record)
@@ -299,7 +277,7 @@ func benchSSDDecode(ctx context.Context, b *Bencher, dt gpu.DType, sh ssdShape) 
 		return err
 	}
 	med, mn, err := b.Measure(ctx, func(s *gpu.Stream) error {
-		return ops.SSDStateUpdate(s, out, t[6], t[0], t[1], t[5], t[2], t[3], ops.SSDStateUpdateOptions{Z: t[4], DtSoftplus: true})
+		return ops.SSDStateUpdate(s, out, t[6], t[0], t[1], t[5], t[2], t[3], ops.StateUpdateOptions{Z: t[4], DtSoftplus: true})
 	})
 	if err != nil {
 		return fmt.Errorf("ssd decode: %w", err)
@@ -361,7 +339,7 @@ func runSSD(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 	defer ws.Close()
 	if err := RunStream(d, func(s *gpu.Stream) error {
 		return ops.SSD(s, ws, out, t[0], t[1], t[2], t[3], t[4], ops.SSDOptions{D: t[5], Z: t[6], DtBias: t[7], DtSoftplus: softplus,
-			InitialStates: t[8], FinalStates: fin})
+			InitialState: t[8], FinalState: fin})
 	}); err != nil {
 		return nil, err
 	}

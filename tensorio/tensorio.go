@@ -1,5 +1,5 @@
 // Package tensorio reads and writes safetensors files: the inputs and outputs
-// of `vkbench run` (DESIGN.md section 10) and model weights.
+// of `vkbench run` (docs/design.md §12) and model weights.
 //
 // The file format (an 8-byte little-endian header length, a JSON header naming
 // every tensor's dtype, shape and byte range, then the raw little-endian data)

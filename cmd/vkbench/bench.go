@@ -15,7 +15,7 @@ import (
 	"github.com/vkseq/vkseq/suite"
 )
 
-// benchDoc is the JSON document of DESIGN.md section 9.
+// benchDoc is the JSON document of docs/design.md §11.
 type benchDoc struct {
 	Schema   int            `json:"schema"`
 	Device   benchDevice    `json:"device"`

@@ -1,4 +1,4 @@
-// Delta rule, recurrent form (DeltaNet / gated DeltaNet; DESIGN.md section 5), included by
+// Delta rule, recurrent form (DeltaNet / gated DeltaNet; docs/design.md §6), included by
 // delta_rec.comp and delta_rec_f16.comp. One invocation owns columns vt*TV .. vt*TV+TV-1 of one
 // sequence's state for one head (all K rows, padded to the spec constant KP): each column of the
 // state evolves independently given k_t, beta_t and g_t, so no invocation talks to another.

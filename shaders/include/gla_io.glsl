@@ -15,7 +15,7 @@
 #define SEQ_T4 vec4
 #endif
 
-// Chunk length of the chunked form and its sub-chunk (DESIGN.md section 4).
+// Chunk length of the chunked form and its sub-chunk (docs/design.md §5).
 const int GLA_C = 64;
 const int GLA_SUB = 16;
 

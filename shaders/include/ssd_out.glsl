@@ -4,7 +4,7 @@
 // as a register-tiled product over N (the state term) and over j (the intra-chunk term). Blocks of
 // j on the tile's diagonal form the exponent difference per element and select masked entries
 // away (never multiplied, so the unwritten upper part of C·Bᵀ is never used); blocks wholly below
-// it pivot on the tile's first row, so that every exponent evaluated is ≤ 0 (DESIGN.md §4).
+// it pivot on the tile's first row, so that every exponent evaluated is ≤ 0 (docs/design.md §5).
 #include "ssd_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 2) const int TI = 8;  // rows per lane, a multiple of 4
