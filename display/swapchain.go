@@ -7,7 +7,12 @@ import (
 	vk "github.com/vulkan-go/vulkan"
 )
 
-const framesInFlight = 2
+// FramesInFlight is how many presented frames may still be in flight: a tensor given to Present
+// must not be rewritten by later work until FramesInFlight more frames have been presented (or
+// the device is idle), so apps alternate that many images.
+const FramesInFlight = 2
+
+const framesInFlight = FramesInFlight
 
 const waitTimeout = uint64(10e9) // 10 s: a fence or an image that takes longer is an error
 
