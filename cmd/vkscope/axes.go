@@ -75,7 +75,7 @@ func axesOverlay(cfg scopeConfig, cols, width, height int) []int32 {
 	secs := float64(cols) * float64(cfg.Hop) / float64(cfg.SampleRate)
 	step := 1.0
 	if pw < int(secs)*30 {
-		step = math.Ceil(secs*30/float64(pw))
+		step = math.Ceil(secs * 30 / float64(pw))
 	}
 	for t := 0.0; t <= secs; t += step {
 		x := marginLeft + pw - 1 - int(math.Round(t/secs*float64(pw)))

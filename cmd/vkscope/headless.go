@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"image"
+	"os"
 	"time"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -60,6 +61,12 @@ func renderFrames(d *gpu.Device, cfg scopeConfig, sig source, frames, width, hei
 		st.gpu = append(st.gpu, s.Elapsed())
 		st.fft = append(st.fft, fft)
 		st.frames++
+		if os.Getenv("VKSCOPE_TIMINGS") != "" && k%30 == 29 {
+			for _, t := range s.Timings() {
+				fmt.Fprintf(os.Stderr, "%s %.3f ms; ", t.Name, ms(t.Duration))
+			}
+			fmt.Fprintln(os.Stderr)
+		}
 	}
 	st.wall = time.Since(start)
 	px, err := img.ReadInt32()
