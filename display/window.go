@@ -57,16 +57,16 @@ func glfwAcquire() error {
 	glfwState.Lock()
 	defer glfwState.Unlock()
 	if glfwState.users == 0 {
+		why := "DISPLAY is " + fmt.Sprintf("%q", os.Getenv("DISPLAY"))
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			why = "DISPLAY and WAYLAND_DISPLAY are unset: start a display server (tools/with-display.sh starts Xvfb)"
+		}
 		if err := glfw.Init(); err != nil {
-			why := "DISPLAY is " + fmt.Sprintf("%q", os.Getenv("DISPLAY"))
-			if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-				why = "DISPLAY and WAYLAND_DISPLAY are unset: start a display server (e.g. tools/with-display.sh starts Xvfb)"
-			}
 			return fmt.Errorf("%w: glfw.Init: %v (%s)", ErrNoDisplay, err, why)
 		}
 		if !glfw.VulkanSupported() {
 			glfw.Terminate()
-			return fmt.Errorf("%w: GLFW found no Vulkan loader", ErrNoDisplay)
+			return fmt.Errorf("%w: GLFW found no Vulkan loader or could not start (%s)", ErrNoDisplay, why)
 		}
 	}
 	glfwState.users++
