@@ -29,6 +29,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vkseq/vkseq/display"
 	"github.com/vkseq/vkseq/gpu"
 )
 
@@ -46,6 +47,8 @@ type options struct {
 	fps             float64
 	stats           bool
 	vocos           string
+	// onLoop, when set (tests), runs at the start of every iteration of the window loop.
+	onLoop func(iteration int, win *display.Window)
 }
 
 func main() {

@@ -290,3 +290,40 @@ func TestKeys(t *testing.T) {
 		t.Error("q did not quit")
 	}
 }
+
+// TestWindowedResize runs the app's window loop while the window is resized, minimised, restored
+// and a key changes the FFT size: no error, no validation message, and the loop keeps presenting.
+func TestWindowedResize(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer checkValidation(t)
+	var iconified, restored bool
+	o := options{frames: 60, width: 320, height: 160, vsync: true, onLoop: func(k int, win *display.Window) {
+		g := win.GLFW()
+		switch {
+		case k == 10:
+			g.SetSize(420, 220)
+		case k == 20:
+			g.SetSize(200, 120)
+		case k == 30:
+			g.Iconify()
+			iconified = true
+		case k == 35:
+			g.Restore()
+			restored = true
+		case k == 40:
+			g.SetSize(300, 200)
+		}
+	}}
+	cfg := scopeConfig{SampleRate: testRate, NFFT: 512, Hop: 128, Mels: 32, History: 2, Colormap: "magma"}
+	st, err := windowed(cfg, knownSignal(), o)
+	if errors.Is(err, display.ErrNoDisplay) {
+		t.Fatalf("a display server is needed (make test runs the tests under tools/with-display.sh): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.frames != 60 || !iconified || !restored {
+		t.Errorf("%d frames presented (want 60), iconified %v, restored %v", st.frames, iconified, restored)
+	}
+}

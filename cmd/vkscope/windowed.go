@@ -92,6 +92,9 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 	pos := 0
 	next := start
 	for k := 0; !win.ShouldClose() && !p.quit && (o.frames == 0 || st.frames < o.frames); k++ {
+		if o.onLoop != nil {
+			o.onLoop(k, win)
+		}
 		win.Poll()
 		now := time.Now()
 		if !p.paused {
