@@ -48,38 +48,32 @@ type Window struct {
 	closed  bool
 }
 
+// GLFW is initialised once and stays so for the life of the process: terminating and
+// initialising it again made its Vulkan support check fail now and then.
 var glfwState struct {
 	sync.Mutex
-	users int
+	ready bool
 }
 
 func glfwAcquire() error {
 	glfwState.Lock()
 	defer glfwState.Unlock()
-	if glfwState.users == 0 {
-		why := "DISPLAY is " + fmt.Sprintf("%q", os.Getenv("DISPLAY"))
-		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
-			why = "DISPLAY and WAYLAND_DISPLAY are unset: start a display server (tools/with-display.sh starts Xvfb)"
-		}
-		if err := glfw.Init(); err != nil {
-			return fmt.Errorf("%w: glfw.Init: %v (%s)", ErrNoDisplay, err, why)
-		}
-		if !glfw.VulkanSupported() {
-			glfw.Terminate()
-			return fmt.Errorf("%w: GLFW found no Vulkan loader or could not start (%s)", ErrNoDisplay, why)
-		}
+	if glfwState.ready {
+		return nil
 	}
-	glfwState.users++
-	return nil
-}
-
-func glfwRelease() {
-	glfwState.Lock()
-	defer glfwState.Unlock()
-	glfwState.users--
-	if glfwState.users == 0 {
+	why := "DISPLAY is " + fmt.Sprintf("%q", os.Getenv("DISPLAY"))
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		why = "DISPLAY and WAYLAND_DISPLAY are unset: start a display server (tools/with-display.sh starts Xvfb)"
+	}
+	if err := glfw.Init(); err != nil {
+		return fmt.Errorf("%w: glfw.Init: %v (%s)", ErrNoDisplay, err, why)
+	}
+	if !glfw.VulkanSupported() {
 		glfw.Terminate()
+		return fmt.Errorf("%w: GLFW found no Vulkan loader or could not start (%s)", ErrNoDisplay, why)
 	}
+	glfwState.ready = true
+	return nil
 }
 
 // Open creates a window with no client API, a Vulkan instance with the extensions GLFW requires,
@@ -103,7 +97,6 @@ func Open(opt Options) (*Window, error) {
 	}
 	win, err := glfw.CreateWindow(opt.Width, opt.Height, opt.Title, nil, nil)
 	if err != nil {
-		glfwRelease()
 		return nil, fmt.Errorf("%w: glfw.CreateWindow: %v", ErrNoDisplay, err)
 	}
 	w := &Window{win: win, vsync: opt.VSync}
@@ -197,7 +190,6 @@ func (w *Window) destroyWindow() {
 	if w.win != nil {
 		w.win.Destroy()
 		w.win = nil
-		glfwRelease()
 	}
 }
 
