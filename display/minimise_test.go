@@ -50,3 +50,42 @@ func TestMinimisedState(t *testing.T) {
 		t.Fatalf("Present after restoring: %v, %v", ok, err)
 	}
 }
+
+// TestAfterClose: every method of a closed window returns an error or does nothing; none panics.
+func TestAfterClose(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	w, err := Open(Options{Width: 64, Height: 64, Hidden: true})
+	if err != nil {
+		t.Fatalf("a display server is needed (make test runs the tests under tools/with-display.sh): %v", err)
+	}
+	img, err := w.Device().NewTensor(gpu.I32, 64, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Present(nil); err == nil {
+		t.Error("Present(nil) succeeded")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if !w.ShouldClose() {
+		t.Error("ShouldClose is false after Close")
+	}
+	w.SetTitle("closed")
+	if _, _, err := w.Extent(); err == nil {
+		t.Error("Extent after Close succeeded")
+	}
+	if _, err := w.Present(img); err == nil {
+		t.Error("Present after Close succeeded")
+	}
+	if _, err := w.PresentCapture(img); err == nil {
+		t.Error("PresentCapture after Close succeeded")
+	}
+	if msgs, _ := gpu.ValidationMessages(); len(msgs) > 0 {
+		t.Errorf("validation: %v", msgs)
+	}
+}

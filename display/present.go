@@ -24,6 +24,9 @@ func (w *Window) Present(img *gpu.Tensor) (presented bool, err error) {
 // for display, back to the host: it waits for the frame and returns the image in RGBA order
 // (nil when the frame was dropped).
 func (w *Window) PresentCapture(img *gpu.Tensor) (*image.RGBA, error) {
+	if w.closed {
+		return nil, errClosed
+	}
 	s := w.sc
 	if s.width == 0 {
 		return nil, nil
@@ -67,6 +70,9 @@ func (w *Window) present(img, capture *gpu.Tensor) (bool, error) {
 		return false, errClosed
 	}
 	s := w.sc
+	if img == nil {
+		return false, fmt.Errorf("display: Present of a nil tensor: %w", gpu.ErrInvalid)
+	}
 	if s.width == 0 || s.handle == vk.NullSwapchain || s.dirty {
 		return false, nil
 	}

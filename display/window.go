@@ -159,14 +159,18 @@ func Open(opt Options) (*Window, error) {
 // Device is the device that presents to the window; it is closed by Close.
 func (w *Window) Device() *gpu.Device { return w.dev }
 
-// GLFW returns the underlying GLFW window (for callbacks, SetSize, Iconify...).
+// GLFW returns the underlying GLFW window (for callbacks, SetSize, Iconify...); nil after Close.
 func (w *Window) GLFW() *glfw.Window { return w.win }
 
-// ShouldClose reports whether the user asked to close the window.
-func (w *Window) ShouldClose() bool { return w.win.ShouldClose() }
+// ShouldClose reports whether the user asked to close the window (true after Close).
+func (w *Window) ShouldClose() bool { return w.closed || w.win.ShouldClose() }
 
-// SetTitle sets the window title.
-func (w *Window) SetTitle(s string) { w.win.SetTitle(s) }
+// SetTitle sets the window title (nothing after Close).
+func (w *Window) SetTitle(s string) {
+	if !w.closed {
+		w.win.SetTitle(s)
+	}
+}
 
 // Poll processes pending window events (key callbacks run here).
 func (w *Window) Poll() { glfw.PollEvents() }
