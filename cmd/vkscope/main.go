@@ -14,6 +14,9 @@
 //
 //	vkscope -headless -frames 300 -png out.png
 //
+// -stats prints frame-time, frame-interval and GPU-time statistics at exit; with VKSCOPE_TIMINGS=1
+// the headless mode also prints every 30th frame's per-kernel GPU times.
+//
 // -vocos DIR (the Vocos vocoder's resynthesis beside the input) is reserved for when the vocoder
 // model lands; it is refused for now.
 package main
