@@ -1,6 +1,7 @@
 # vkseq: the two commands of the README, and a few helpers.
 #   make bench   install a Vulkan driver if none is usable (lavapipe), then benchmark every op (-quick)
-#   make test    the same plus the validation layer, then the whole test suite with validation on
+#   make test    the same plus the validation layer, GLFW's build dependencies and Xvfb, then the whole
+#                test suite with validation on (window tests under Xvfb when no display server runs)
 GO        ?= go
 VKBENCH   := bin/vkbench
 TESTFLAGS ?=
@@ -23,9 +24,10 @@ bench-full: build
 	$(VKBENCH) bench
 
 # Every test with VK_LAYER_KHRONOS_validation on: any validation message fails the run.
+# tools/with-display.sh starts Xvfb when there is no display server, for the window tests.
 test: build
-	tools/ensure-vulkan.sh $(VKBENCH) --validation
-	VKSEQ_VALIDATE=1 VKSEQ_REQUIRE_DEVICE=1 $(GO) test -timeout $(TIMEOUT) $(TESTFLAGS) ./...
+	tools/ensure-vulkan.sh $(VKBENCH) --validation --display
+	VKSEQ_VALIDATE=1 VKSEQ_REQUIRE_DEVICE=1 tools/with-display.sh $(GO) test -timeout $(TIMEOUT) $(TESTFLAGS) ./...
 
 # The longest shapes too (what `vkbench verify -long` checks).
 test-long: build

@@ -21,6 +21,7 @@ type config struct {
 	validate     bool
 	forceStaging bool
 	blockSize    uint64
+	hooks        hookConfig // see hooks.go
 }
 
 // WithDevice selects a device by index or case-insensitive name substring (as VKSEQ_DEVICE does;
@@ -63,6 +64,10 @@ type Device struct {
 	mu      sync.Mutex
 	closed  bool
 	streams map[*Stream]struct{}
+
+	deviceExts []string // extra device extensions (WithDeviceExtensions)
+	external   bool     // the VkDevice and VkInstance belong to the application (Wrap)
+	onClose    []func() // OnClose hooks, run before anything is destroyed
 }
 
 // Open opens the device chosen by the options, VKSEQ_DEVICE, or the default order
@@ -72,12 +77,20 @@ func Open(opts ...Option) (*Device, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	in, err := newInstance(cfg.validate)
+	in, err := newInstance(cfg.validate, cfg.hooks.instanceExts)
 	if err != nil {
+		return nil, err
+	}
+	if err := in.runHooks(cfg.hooks.onInstance); err != nil {
+		in.destroy()
 		return nil, err
 	}
 	devs, err := listDevices(in)
 	if err != nil {
+		in.destroy()
+		return nil, err
+	}
+	if err := restrict(in, devs, cfg.hooks); err != nil {
 		in.destroy()
 		return nil, err
 	}
@@ -86,7 +99,7 @@ func Open(opts ...Option) (*Device, error) {
 		in.destroy()
 		return nil, err
 	}
-	d := &Device{info: info, in: in, streams: map[*Stream]struct{}{}}
+	d := &Device{info: info, in: in, streams: map[*Stream]struct{}{}, deviceExts: cfg.hooks.deviceExts}
 	if err := d.create(cfg); err != nil {
 		d.Close()
 		return nil, err
@@ -100,7 +113,7 @@ func (d *Device) create(cfg config) error {
 		return fmt.Errorf("%w: allocating the feature chain", ErrOutOfDeviceMemory)
 	}
 	defer freeC(chain)
-	var exts []string
+	exts := nulTerminated(d.deviceExts)
 	if d.info.portability {
 		exts = append(exts, "VK_KHR_portability_subset\x00")
 	}
@@ -129,6 +142,13 @@ func (d *Device) create(cfg config) error {
 	var q vk.Queue
 	vk.GetDeviceQueue(dev, d.info.queueFamily, 0, &q)
 	d.queue = q
+	return d.createCommon(cfg)
+}
+
+// createCommon makes what every Device has beside the VkDevice and its queue: the fast-path
+// function table, the memory pool, the kernel cache and the one-shot command buffer.
+func (d *Device) createCommon(cfg config) error {
+	dev := d.dev
 	d.fast = C.vks_dev_new(d.in.gipa, unsafe.Pointer(d.in.handle), unsafe.Pointer(dev))
 	if d.fast == nil {
 		return fmt.Errorf("%w: vkGetDeviceProcAddr returned no address for a core command", ErrNoDevice)
@@ -285,10 +305,21 @@ func (d *Device) Close() error {
 	var firstErr error
 	if d.dev != nil {
 		d.queueMu.Lock()
-		if err := check("vkDeviceWaitIdle", vk.DeviceWaitIdle(d.dev)); err != nil {
+		if d.external { // the application may keep using its device: wait for the shared queue only
+			if err := check("vkQueueWaitIdle", vk.QueueWaitIdle(d.queue)); err != nil {
+				firstErr = err
+			}
+		} else if err := check("vkDeviceWaitIdle", vk.DeviceWaitIdle(d.dev)); err != nil {
 			firstErr = err
 		}
 		d.queueMu.Unlock()
+		d.mu.Lock()
+		hooks := d.onClose
+		d.onClose = nil
+		d.mu.Unlock()
+		for i := len(hooks) - 1; i >= 0; i-- {
+			hooks[i]()
+		}
 		for _, s := range streams {
 			s.destroy()
 		}
@@ -304,7 +335,9 @@ func (d *Device) Close() error {
 		if d.oneShot.pool != vk.NullCommandPool {
 			vk.DestroyCommandPool(d.dev, d.oneShot.pool, nil)
 		}
-		vk.DestroyDevice(d.dev, nil)
+		if !d.external {
+			vk.DestroyDevice(d.dev, nil)
+		}
 		d.dev = nil
 	}
 	if d.fast != nil {

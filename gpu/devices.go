@@ -233,7 +233,7 @@ func listDevices(in *instance) ([]DeviceInfo, error) {
 // Devices lists every Vulkan device on this machine with its capabilities. It returns an error
 // wrapping ErrNoDevice when no Vulkan loader or driver is installed.
 func Devices() ([]DeviceInfo, error) {
-	in, err := newInstance(false)
+	in, err := newInstance(false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,8 @@ type instance struct {
 	handle    vk.Instance
 	messenger uint64
 	validate  bool
+	external  bool     // the application's VkInstance (Wrap): never destroyed here
+	cleanups  []func() // from WithInstanceHook, run before the instance is destroyed
 }
 
 // validationRequested reports whether VKSEQ_VALIDATE asks for the validation layer.
@@ -68,7 +70,8 @@ func instanceExtensions(layer string) (map[string]bool, error) {
 
 // newInstance creates a Vulkan 1.2 instance; validate enables VK_LAYER_KHRONOS_validation and a
 // messenger that records every warning and error (see ValidationMessages).
-func newInstance(validate bool) (*instance, error) {
+// extra are further extensions to enable (WithInstanceExtensions); a missing one is an error.
+func newInstance(validate bool, extra []string) (*instance, error) {
 	gipa, err := loadVulkan()
 	if err != nil {
 		return nil, err
@@ -82,6 +85,12 @@ func newInstance(validate bool) (*instance, error) {
 	if exts["VK_KHR_portability_enumeration"] { // MoltenVK lists its devices only with this
 		extensions = append(extensions, "VK_KHR_portability_enumeration\x00")
 		flags |= 0x1 // VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR
+	}
+	for _, e := range extra {
+		if !exts[e] {
+			return nil, fmt.Errorf("%w: instance extension %s was asked for but the Vulkan loader does not offer it", ErrUnsupported, e)
+		}
+		extensions = append(extensions, e+"\x00")
 	}
 	if validate {
 		have, err := instanceLayers()
@@ -158,12 +167,16 @@ func (in *instance) physicalDevices() ([]vk.PhysicalDevice, error) {
 }
 
 func (in *instance) destroy() {
+	for i := len(in.cleanups) - 1; i >= 0; i-- {
+		in.cleanups[i]()
+	}
+	in.cleanups = nil
 	if in.messenger != 0 {
 		destroyMessenger(in.gipa, in.handle, in.messenger)
 		in.messenger = 0
 	}
-	if in.handle != nil {
+	if in.handle != nil && !in.external {
 		vk.DestroyInstance(in.handle, nil)
-		in.handle = nil
 	}
+	in.handle = nil
 }

@@ -2,12 +2,22 @@
 # Makes sure this machine can run vkseq: a Vulkan loader and at least one usable device, and with
 # --validation the Khronos validation layer too. What is missing is installed with apt-get when we
 # are root on Debian/Ubuntu (Mesa's lavapipe is a CPU Vulkan device that always works); otherwise
-# the exact command to run is printed and the script fails.
-#   tools/ensure-vulkan.sh VKBENCH [--validation]
+# the exact command to run is printed and the script fails. With --display it also installs what
+# the window tests need: GLFW's build dependencies (X11 headers; package display compiles GLFW with
+# cgo) and Xvfb (tools/with-display.sh starts it when there is no display server).
+#   tools/ensure-vulkan.sh VKBENCH [--validation] [--display]
 set -uo pipefail
-vkbench=${1:?usage: tools/ensure-vulkan.sh path/to/vkbench [--validation]}
+vkbench=${1:?usage: tools/ensure-vulkan.sh path/to/vkbench [--validation] [--display]}
+shift
 want_validation=0
-[ "${2:-}" = "--validation" ] && want_validation=1
+want_display=0
+for a in "$@"; do
+  case "$a" in
+    --validation) want_validation=1 ;;
+    --display) want_display=1 ;;
+    *) echo "ensure-vulkan.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
 
 pkgs=()
 have_device() { "$vkbench" devices -json 2>/dev/null | grep -q '"usable": true'; }
@@ -17,8 +27,18 @@ have_layer() {
   done
   return 1
 }
+# GLFW's cgo build: one header per package (libgl1-mesa-dev for GL/gl.h, which GLFW includes).
+display_pkgs=(libx11-dev:X11/Xlib.h libxcursor-dev:X11/Xcursor/Xcursor.h libxrandr-dev:X11/extensions/Xrandr.h
+  libxinerama-dev:X11/extensions/Xinerama.h libxi-dev:X11/extensions/XInput2.h
+  libxxf86vm-dev:X11/extensions/xf86vmode.h libgl1-mesa-dev:GL/gl.h)
 have_device || pkgs+=(libvulkan1 mesa-vulkan-drivers)
 [ $want_validation = 1 ] && ! have_layer && pkgs+=(vulkan-validationlayers)
+if [ $want_display = 1 ]; then
+  for ph in "${display_pkgs[@]}"; do
+    [ -e "/usr/include/${ph#*:}" ] || pkgs+=("${ph%%:*}")
+  done
+  command -v Xvfb >/dev/null || pkgs+=(xvfb)
+fi
 [ ${#pkgs[@]} = 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -1,0 +1,228 @@
+// Command vkscope is a live spectrogram: it plays a WAV file (or a generated test signal) in real
+// time through vkseq's streaming STFT and log-mel on the GPU and scrolls the spectrogram across a
+// window, with the image drawn and presented on the device (package display).
+//
+//	vkscope [flags] [file.wav]
+//
+// Keys: space pauses, left/right halve/double the FFT size (hop n_fft/4), down/up halve/double the
+// mel count, q or Escape quits. The title shows the frame time, the GPU time of the frame's
+// stream (mel, log, ring, render) and the STFT's wall time. "Plays" means the signal advances in
+// real time; vkscope has no audio output.
+//
+// -headless renders the same frames with the same kernels into an offscreen tensor (no window,
+// no display server), 60 frames per second of signal, and -png writes the last one:
+//
+//	vkscope -headless -frames 300 -png out.png
+//
+// -stats prints frame-time, frame-interval and GPU-time statistics at exit; with VKSCOPE_TIMINGS=1
+// the headless mode also prints every 30th frame's per-kernel GPU times.
+//
+// -vocos DIR (the Vocos vocoder's resynthesis beside the input) is reserved for when the vocoder
+// model lands; it is refused for now.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/vkseq/vkseq/display"
+	"github.com/vkseq/vkseq/gpu"
+)
+
+func init() { runtime.LockOSThread() } // GLFW wants the main thread
+
+type options struct {
+	nfft, hop, mels int
+	history         float64
+	colormap        string
+	width, height   int
+	headless        bool
+	frames          int
+	pngPath         string
+	vsync           bool
+	fps             float64
+	stats           bool
+	vocos           string
+	// onLoop, when set (tests), runs at the start of every iteration of the window loop.
+	onLoop func(iteration int, win *display.Window)
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.nfft, "nfft", 1024, "STFT frame length n_fft (samples)")
+	flag.IntVar(&o.hop, "hop", 0, "STFT hop (samples; 0: n_fft/4)")
+	flag.IntVar(&o.mels, "mels", 128, "mel bands")
+	flag.Float64Var(&o.history, "history", 5, "seconds of signal across the plot")
+	flag.StringVar(&o.colormap, "colormap", "viridis", "viridis or magma")
+	flag.IntVar(&o.width, "width", 800, "window / image width (pixels)")
+	flag.IntVar(&o.height, "height", 400, "window / image height (pixels)")
+	flag.BoolVar(&o.headless, "headless", false, "render offscreen (no window); see -frames and -png")
+	flag.IntVar(&o.frames, "frames", 0, "stop after this many frames (0: until the window closes; headless: the whole signal)")
+	flag.StringVar(&o.pngPath, "png", "", "headless: write the last frame to this PNG file")
+	flag.BoolVar(&o.vsync, "vsync", true, "present in FIFO mode (else mailbox/immediate)")
+	flag.Float64Var(&o.fps, "fps", 60, "frame rate the window loop paces itself to (0: as fast as it can)")
+	flag.BoolVar(&o.stats, "stats", false, "print frame-time and GPU-time statistics at exit")
+	flag.StringVar(&o.vocos, "vocos", "", "Vocos model folder: not available yet (the vocoder has not landed)")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: vkscope [flags] [file.wav]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if err := run(o, flag.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "vkscope:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options, args []string) error {
+	if o.vocos != "" {
+		return errors.New("-vocos: the Vocos vocoder is not part of this build yet (reserved for when models.Vocos lands)")
+	}
+	if len(args) > 1 {
+		return fmt.Errorf("want at most one WAV file, got %d arguments", len(args))
+	}
+	sig := source{name: "test signal", rate: 16000}
+	if len(args) == 1 {
+		x, sr, err := readWAV(args[0])
+		if err != nil {
+			return err
+		}
+		sig = source{name: filepath.Base(args[0]), x: x, rate: sr}
+	} else {
+		sig.x = testSignal(sig.rate)
+	}
+	if o.hop == 0 {
+		o.hop = o.nfft / 4
+	}
+	cfg := scopeConfig{SampleRate: sig.rate, NFFT: o.nfft, Hop: o.hop, Mels: o.mels, History: o.history, Colormap: o.colormap}
+	if o.headless {
+		im, st, err := headless(cfg, sig, o.frames, o.width, o.height)
+		if err != nil {
+			return err
+		}
+		if o.stats {
+			fmt.Println(st)
+		}
+		if o.pngPath == "" {
+			return nil
+		}
+		f, err := os.Create(o.pngPath)
+		if err != nil {
+			return err
+		}
+		if err := png.Encode(f, im); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	if o.pngPath != "" {
+		return errors.New("-png needs -headless")
+	}
+	st, err := windowed(cfg, sig, o)
+	if o.stats && st.frames > 0 {
+		fmt.Println(st)
+	}
+	return err
+}
+
+// source is the signal being played.
+type source struct {
+	name string
+	x    []float32
+	rate int
+}
+
+// block returns samples [from, to) of the signal, looping at its end.
+func (s source) block(from, to int) []float32 {
+	out := make([]float32, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, s.x[i%len(s.x)])
+	}
+	return out
+}
+
+// stats summarises frame times.
+type stats struct {
+	frames          int
+	frame, gpu, fft []time.Duration // per frame: work (feed to presented, excluding pacing sleep), GPU, STFT
+	interval        []time.Duration // between frame starts (window loop only)
+	wall            time.Duration
+}
+
+func mean(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	var s time.Duration
+	for _, v := range d {
+		s += v
+	}
+	return s / time.Duration(len(d))
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	c := append([]time.Duration(nil), d...)
+	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
+	return c[min(len(c)-1, int(p*float64(len(c))))]
+}
+
+func (s stats) String() string {
+	fps := 0.0
+	if s.wall > 0 {
+		fps = float64(s.frames) / s.wall.Seconds()
+	}
+	return fmt.Sprintf("frames %d in %.2f s: %.1f frames/s; frame time mean %.2f ms, p99 %.2f ms, max %.2f ms; "+
+		"GPU time per frame (mel, log, ring, render) mean %.3f ms, p99 %.3f ms; STFT push (wall) mean %.3f ms",
+		s.frames, s.wall.Seconds(), fps, ms(mean(s.frame)), ms(pct(s.frame, 0.99)), ms(pct(s.frame, 1)),
+		ms(mean(s.gpu)), ms(pct(s.gpu, 0.99)), ms(mean(s.fft))) + s.pacing()
+}
+
+// pacing reports the intervals between frames: their mean, p99, and how many exceeded 1.5/60 s.
+func (s stats) pacing() string {
+	if len(s.interval) == 0 {
+		return ""
+	}
+	late := 0
+	for _, d := range s.interval {
+		if d > time.Second*3/120 {
+			late++
+		}
+	}
+	return fmt.Sprintf("; frame interval mean %.2f ms, p99 %.2f ms, %d of %d intervals > 25 ms",
+		ms(mean(s.interval)), ms(pct(s.interval, 0.99)), late, len(s.interval))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// newStream makes the frame stream, timed when the device has timestamps.
+func newStream(d *gpu.Device) (*gpu.Stream, error) {
+	if d.Info().Timestamps {
+		return d.NewStream(gpu.WithTimestamps(64))
+	}
+	return d.NewStream()
+}
+
+// frame feeds a block and records the render into img, then submits the stream (not waiting).
+// It returns the STFT's wall time.
+func frame(s *gpu.Stream, sc *scope, x []float32, img *gpu.Tensor, bgra bool) (time.Duration, error) {
+	t0 := time.Now()
+	if err := sc.feed(s, x); err != nil {
+		return 0, err
+	}
+	fft := time.Since(t0)
+	if err := sc.render(s, img, bgra); err != nil {
+		return 0, err
+	}
+	return fft, s.Submit()
+}

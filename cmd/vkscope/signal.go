@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/go-audio/wav"
+)
+
+// readWAV reads a PCM WAV file (any bit depth the go-audio decoder reads) and returns its first
+// channel as float32 in [-1, 1] and its sample rate.
+func readWAV(path string) ([]float32, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	dec := wav.NewDecoder(f)
+	if !dec.IsValidFile() {
+		return nil, 0, fmt.Errorf("%s: not a PCM WAV file", path)
+	}
+	buf, err := dec.FullPCMBuffer()
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	ch := buf.Format.NumChannels
+	if ch < 1 || buf.SourceBitDepth < 8 {
+		return nil, 0, fmt.Errorf("%s: %d channels of %d bits: want >= 1 channel of >= 8 bits", path, ch, buf.SourceBitDepth)
+	}
+	scale := 1 / math.Pow(2, float64(buf.SourceBitDepth-1))
+	n := len(buf.Data) / ch
+	out := make([]float32, n)
+	for i := range out {
+		v := float64(buf.Data[i*ch])
+		if buf.SourceBitDepth == 8 { // 8-bit WAV is unsigned
+			v -= 128
+		}
+		out[i] = float32(v * scale)
+	}
+	if n == 0 {
+		return nil, 0, fmt.Errorf("%s: no samples", path)
+	}
+	return out, buf.Format.SampleRate, nil
+}
+
+// tone is a sine of f Hz and amplitude a, n samples at rate sr.
+func tone(f, a float64, n, sr int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(a * math.Sin(2*math.Pi*f*float64(i)/float64(sr)))
+	}
+	return out
+}
+
+// sweep is an exponential sine sweep from f0 to f1 Hz over n samples at rate sr, amplitude a.
+func sweep(f0, f1, a float64, n, sr int) []float32 {
+	out := make([]float32, n)
+	T := float64(n) / float64(sr)
+	k := math.Log(f1 / f0)
+	for i := range out {
+		t := float64(i) / float64(sr)
+		phase := 2 * math.Pi * f0 * T / k * (math.Exp(t/T*k) - 1)
+		out[i] = float32(a * math.Sin(phase))
+	}
+	return out
+}
+
+// testSignal is the generated signal played when no WAV is given: 1 s of silence, 2 s of a
+// 1 kHz tone, a 4 s sweep from 100 Hz to 7 kHz, then a chord, at 16 kHz.
+func testSignal(sr int) []float32 {
+	var x []float32
+	x = append(x, make([]float32, sr)...)
+	x = append(x, tone(1000, 0.5, 2*sr, sr)...)
+	x = append(x, sweep(100, 7000, 0.5, 4*sr, sr)...)
+	chord := tone(220, 0.3, 2*sr, sr)
+	for i, v := range tone(1320, 0.2, 2*sr, sr) {
+		chord[i] += v
+	}
+	return append(x, chord...)
+}
