@@ -124,7 +124,7 @@ func TestWrap(t *testing.T) {
 	for i := range in {
 		in[i] = float32(i) - 321.5
 	}
-	src, err := d.FromFloat32(F32, in, len(in))
+	src, err := d.FromFloat32(in, len(in))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,7 +200,7 @@ func checkSpectrogram(t *testing.T, im *image.RGBA, frames, cols int) {
 		k := int(math.Round(f * testNFFT / testRate))
 		best := 0
 		for j := 0; j < testMels; j++ {
-			if fb[k*testMels+j] > fb[k*testMels+best] {
+			if fb.Data[k*testMels+j] > fb.Data[k*testMels+best] {
 				best = j
 			}
 		}

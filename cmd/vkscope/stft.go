@@ -33,16 +33,12 @@ func newMelFrontEnd(d *gpu.Device, sampleRate, nfft, hop, mels int) (*melFrontEn
 		return nil, fmt.Errorf("STFT (n_fft %d, hop %d): %w", nfft, hop, err)
 	}
 	freqs := st.Freqs()
-	fb32, err := ops.MelFBanks(freqs, 0, float64(sampleRate)/2, mels, sampleRate, "", "htk")
+	fb, err := ops.MelFBanks(freqs, 0, float32(sampleRate)/2, mels, sampleRate, "", "htk")
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	fb := make([]float64, len(fb32))
-	for i, v := range fb32 {
-		fb[i] = float64(v)
-	}
-	mel, err := ops.NewMel(d, fb, freqs, mels)
+	mel, err := ops.NewMel(d, fb)
 	if err != nil {
 		st.Close()
 		return nil, err
