@@ -30,6 +30,8 @@ SEQ_BUF(5, g, readonly)
 SEQ_BUF(6, o, writeonly)
 F32_BUF(7, st, )
 layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; } p;
+#define LANE_TOKENS
+#include "lane.glsl"
 SEQ_LOAD(q, K4)
 SEQ_LOAD(k, K4)
 SEQ_LOAD(v, V4)
@@ -38,17 +40,10 @@ F32_LOAD(st, V4)
 F32_STORE(st, V4)
 
 void main() {
-    int id = int(linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
     const int H = p.H, K = p.K, V = p.V;
-    int vt = id % p.nVT;
-    id /= p.nVT;
-    int h = id % H, n = id / H;
-    if (n >= p.N) return;
-    int a = n * p.T, b = a + p.T;
-    if (p.varlen != 0) {
-        a = clamp(cu[n], 0, p.T);
-        b = clamp(cu[n + 1], a, p.T);
-    }
+    int vt, kt, h, n, a, b;
+    if (!lane_tile(1, vt, kt, h, n)) return;
+    lane_tokens(n, a, b);
     int v0 = vt * TV;
 
     vec4 S[KP][TV4];

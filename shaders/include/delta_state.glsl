@@ -29,20 +29,18 @@ F32_BUF(5, h0, readonly)
 F32_BUF(6, fin, )
 layout(std430, binding = 7) writeonly buffer Hb { vec4 hb4[]; };
 layout(push_constant) uniform P { int H, K, V, Vh, N, segA, segB, nVT, mode, rowBase; } p;
+#define LANE_CHUNKS
+#include "lane.glsl"
 F32_LOAD(u, V4)
 F32_STORE(u, V4)
 F32_LOAD(h0, V4)
 F32_STORE(fin, V4)
 
 void main() {
-    int id = int(linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
     const int H = p.H, K = p.K, V = p.V;
-    int vt = id % p.nVT;
-    id /= p.nVT;
-    int h = id % H, n = id / H;
-    if (n >= p.N) return;
-    int c0 = tab[2 * n], nc = tab[2 * n + 1];
-    int ca = max(c0, p.segA), cb = min(c0 + nc, p.segB);
+    int vt, kt, h, n, ca, cb;
+    if (!lane_tile(1, vt, kt, h, n)) return;
+    lane_chunks(n, ca, cb);
     if (ca >= cb && p.mode == 0) return; // no chunk of this sequence in the segment
     int v0 = vt * TV;
 

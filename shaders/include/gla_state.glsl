@@ -25,6 +25,8 @@ F32_BUF(4, h0, readonly)
 F32_BUF(5, fin, )
 layout(std430, binding = 6) writeonly buffer Hb { vec4 hb4[]; };
 layout(push_constant) uniform P { int H, K, V, N, segA, segB, nKT, nVT, mode; } p;
+#define LANE_CHUNKS
+#include "lane.glsl"
 SEQ_LOAD(k, K4)
 SEQ_LOAD(v, V4)
 SEQ_LOAD(g, K4)
@@ -32,16 +34,10 @@ F32_LOAD(h0, V4)
 F32_STORE(fin, V4)
 
 void main() {
-    int id = int(linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x);
     const int H = p.H, K = p.K, V = p.V;
-    int vt = id % p.nVT;
-    id /= p.nVT;
-    int kt = id % p.nKT;
-    id /= p.nKT;
-    int h = id % H, n = id / H;
-    if (n >= p.N) return;
-    int c0 = tab[2 * n], nc = tab[2 * n + 1];
-    int ca = max(c0, p.segA), cb = min(c0 + nc, p.segB);
+    int vt, kt, h, n, ca, cb;
+    if (!lane_tile(p.nKT, vt, kt, h, n)) return;
+    lane_chunks(n, ca, cb);
     if (ca >= cb && p.mode == 0) return; // no chunk of this sequence in the segment
     int k0 = kt * TK, v0 = vt * TV;
 
