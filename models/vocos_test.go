@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/ops"
@@ -306,5 +308,74 @@ func TestVocosErrors(t *testing.T) {
 	}
 	if _, _, err := v.Features(ctx, nil, 1, 0); !errors.Is(err, ops.ErrShape) {
 		t.Errorf("empty audio: %v", err)
+	}
+}
+
+// TestVocosStream: blocks of random sizes (1 included) give the samples of one Decode.
+func TestVocosStream(t *testing.T) {
+	d := vocosDevice(t)
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 12))
+	for _, padding := range []string{"center", "same"} {
+		dir := vocosDir(padding)
+		v, err := LoadVocos(d, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		cfg := v.Config
+		exp, _ := tensorio.ReadFile(filepath.Join(dir, "expected.safetensors"))
+		for _, T := range []int{1, 7, 300} {
+			mel, _ := exp.Float32(fmt.Sprintf("mel_T%d", T), 2, cfg.NMels, T)
+			whole, err := v.Decode(context.Background(), mel, 2, T)
+			if err != nil {
+				t.Fatal(err)
+			}
+			L := cfg.AudioLength(T)
+			for trial := range 3 {
+				st, err := NewVocosStream(v, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := [2][]float32{}
+				add := func(y []float32, n int, err error) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					for b := range 2 {
+						got[b] = append(got[b], y[b*n:(b+1)*n]...)
+					}
+				}
+				var sizes []int
+				for t0 := 0; t0 < T; {
+					k := 1
+					if trial > 0 {
+						k = 1 + r.IntN(min(T-t0, 40))
+					}
+					k = min(k, T-t0)
+					sizes = append(sizes, k)
+					blk := make([]float32, 2*cfg.NMels*k)
+					for i := range 2 * cfg.NMels {
+						copy(blk[i*k:(i+1)*k], mel[i*T+t0:i*T+t0+k])
+					}
+					y, n, err := st.Push(context.Background(), blk, k)
+					if n > 0 && len(got[0])+n > (t0+k-cfg.LookAhead())*cfg.HopLength {
+						t.Fatalf("%s T=%d: %d samples out after %d frames: more than final", padding, T, len(got[0])+n, t0+k)
+					}
+					add(y, n, err)
+					t0 += k
+				}
+				add(st.Flush(context.Background()))
+				flat := append(append([]float32{}, got[0]...), got[1]...)
+				if len(flat) != 2*L {
+					t.Fatalf("%s T=%d blocks %v: %d samples, want 2×%d", padding, T, sizes, len(flat), L)
+				}
+				if L == 0 {
+					continue
+				}
+				if e := reference.RelErr(flat, reference.ToFloat64(whole)); !(e <= 1e-6) {
+					t.Errorf("%s T=%d blocks %v: stream vs whole %.3g > 1e-6", padding, T, sizes, e)
+				}
+			}
+		}
 	}
 }
