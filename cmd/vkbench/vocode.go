@@ -248,4 +248,3 @@ func benchVocos(ctx context.Context, d *gpu.Device, model string, B, T, runs int
 		Note:   fmt.Sprintf("%.3f audio s/s, real-time factor %.4f (wall time incl. transfers)", audioSecs/med.Seconds(), med.Seconds()/audioSecs),
 	}, nil
 }
-
