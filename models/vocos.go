@@ -150,7 +150,7 @@ func newVocos(d *gpu.Device, cfg VocosConfig, src vocosSource) (v *Vocos, err er
 		}
 		if !ok {
 			if required {
-				return nil, vocosErr("tensor %q [%v] is missing", name, shape)
+				return nil, vocosErr("tensor %q %v is missing", name, shape)
 			}
 			return nil, nil
 		}
@@ -197,10 +197,40 @@ func newVocos(d *gpu.Device, cfg VocosConfig, src vocosSource) (v *Vocos, err er
 	}
 	req(&v.finalW, "backbone.final_layer_norm.weight", nil, D)
 	req(&v.finalB, "backbone.final_layer_norm.bias", nil, D)
-	req(&v.outW, "head.out.weight", nil, n+2, D)
-	req(&v.outB, "head.out.bias", nil, n+2)
 	if err != nil {
 		return nil, err
+	}
+	// head.out is stored with its rows padded to a multiple of 4 (zeros), so that the head's GEMM
+	// takes the vec4 path; Polar reads the first n+2 columns.
+	np := vocosRound4(n + 2)
+	for _, h := range []struct {
+		dst   **gpu.Tensor
+		name  string
+		shape []int
+	}{{&v.outW, "head.out.weight", []int{n + 2, D}}, {&v.outB, "head.out.bias", []int{n + 2}}} {
+		vals, ok, err := src(h.name, h.shape...)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, vocosErr("tensor %q %v is missing", h.name, h.shape)
+		}
+		cols := len(vals) / (n + 2)
+		padded := make([]float32, np*cols)
+		copy(padded, vals)
+		for i, x := range vals {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, vocosErr("tensor %q holds %v at element %d", h.name, x, i)
+			}
+		}
+		shape := []int{np, cols}
+		if len(h.shape) == 1 {
+			shape = []int{np}
+		}
+		if *h.dst, err = d.FromFloat32(gpu.F32, padded, shape...); err != nil {
+			return nil, err
+		}
+		v.owned = append(v.owned, *h.dst)
 	}
 	if v.window64, err = reference.HannWindow(n, true); err != nil {
 		return nil, err
@@ -312,35 +342,43 @@ func (v *Vocos) frames(s *gpu.Stream, mel *gpu.Tensor) (*gpu.Tensor, error) {
 	c := v.Config
 	B, T := mel.Shape()[0], mel.Shape()[2]
 	D, I, n := c.Dim, c.IntermediateDim, c.NFFT
-	x, err := s.Temp(gpu.F32, B, T, D)
+	// Rows (B·T frames) are padded to a multiple of 4 for the GEMMs' vec4 path; the padding rows
+	// start at 0 and are never read by a real row (every op but the convolutions is row-wise, and
+	// those read the [B, T, D] view).
+	M := vocosRound4(B * T)
+	temps := make([]*gpu.Tensor, 6)
+	for i, sh := range [][]int{{M, D}, {M, D}, {M, I}, {M, vocosRound4(n + 2)}, {M, n/2 + 1, 2}, {M, n}} {
+		t, err := s.Temp(gpu.F32, sh...)
+		if err != nil {
+			return nil, err
+		}
+		temps[i] = t
+	}
+	x2, h2, u, y, cs, fr := temps[0], temps[1], temps[2], temps[3], temps[4], temps[5]
+	var err error
+	view := func(t *gpu.Tensor, shape ...int) *gpu.Tensor {
+		if err != nil {
+			return nil
+		}
+		var w *gpu.Tensor
+		if w, err = t.Window(0, shape[0]*shape[1]*shape[2]); err == nil {
+			w, err = w.Reshape(shape...)
+		}
+		return w
+	}
+	x, h, frB := view(x2, B, T, D), view(h2, B, T, D), view(fr, B, T, n)
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.Temp(gpu.F32, B, T, D)
-	if err != nil {
+	if err := s.Fill(x2, 0); err != nil {
 		return nil, err
 	}
-	u, err := s.Temp(gpu.F32, B*T, I)
-	if err != nil {
+	if err := s.Fill(h2, 0); err != nil {
 		return nil, err
 	}
-	y, err := s.Temp(gpu.F32, B*T, n+2)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := s.Temp(gpu.F32, B*T, n/2+1, 2)
-	if err != nil {
-		return nil, err
-	}
-	fr, err := s.Temp(gpu.F32, B*T, n)
-	if err != nil {
-		return nil, err
-	}
-	x2, _ := x.Reshape(B*T, D)
-	h2, _ := h.Reshape(B*T, D)
 	steps := []func() error{
 		func() error {
-			return ops.Conv1D(s, x, mel, v.embedW, v.embedB, ops.Conv1DOptions{Padding: vocosKernel / 2, TimeMajor: true})
+			return ops.Conv1D(s, x, mel, v.embedW, v.embedB, ops.Conv1DOptions{Padding: vocosKernel / 2, TimeMajor: true, Im2Col: true})
 		},
 		func() error { return ops.LayerNorm(s, x, x, v.normW, v.normB, 1e-6) },
 	}
@@ -368,8 +406,10 @@ func (v *Vocos) frames(s *gpu.Stream, mel *gpu.Tensor) (*gpu.Tensor, error) {
 			return nil, err
 		}
 	}
-	return fr.Reshape(B, T, n)
+	return frB, nil
 }
+
+func vocosRound4(n int) int { return (n + 3) &^ 3 }
 
 // DecodeTensor records the vocoding of mel [B, NMels, T] (F32, log-mel features, T ≥ 1) into
 // audio [B, Config.AudioLength(T)] (F32) on s. mel is not modified; values are not checked for

@@ -8,22 +8,29 @@ import (
 
 const polarName = "polar"
 
-// Polar records the complex spectrum of a vocoder head's output: x [R, 2F] (F32) holds F
-// log-magnitudes then F phases per row; out [R, F, 2] (re, im) gets mag·(cos φ, sin φ) with
-// mag = min(exp(x[r, f]), clip) (Vocos's ISTFTHead: clip 100). clip must be > 0 (+Inf: no clip).
+// Polar records the complex spectrum of a vocoder head's output: x [R, C] (F32, C ≥ 2F) holds F
+// log-magnitudes then F phases at the start of each row (the rest of a row, padding, is not read);
+// out [R, F, 2] (re, im) gets mag·(cos φ, sin φ) with mag = min(exp(x[r, f]), clip) (Vocos's
+// ISTFTHead: clip 100). clip must be > 0 (+Inf: no clip).
 func Polar(s *gpu.Stream, out, x *gpu.Tensor, clip float32) error {
 	if s == nil {
 		return shapeErr(polarName, "stream is nil")
 	}
-	if x == nil || len(x.Shape()) != 2 || x.Shape()[1]%2 != 0 {
-		return shapeErr(polarName, "x has shape %v, want [R, 2F]", shapeOf(x))
+	if x == nil || len(x.Shape()) != 2 {
+		return shapeErr(polarName, "x has shape %v, want [R, C ≥ 2F]", shapeOf(x))
 	}
-	r, f := x.Shape()[0], x.Shape()[1]/2
-	if err := checkTensor(polarName, "x", x, gpu.F32, r, 2*f); err != nil {
+	if out == nil || len(out.Shape()) != 3 {
+		return shapeErr(polarName, "out has shape %v, want [R, F, 2]", shapeOf(out))
+	}
+	r, c, f := x.Shape()[0], x.Shape()[1], out.Shape()[1]
+	if err := checkTensor(polarName, "x", x, gpu.F32, r, c); err != nil {
 		return err
 	}
 	if err := checkTensor(polarName, "out", out, gpu.F32, r, f, 2); err != nil {
 		return err
+	}
+	if c < 2*f {
+		return shapeErr(polarName, "x has %d columns, want ≥ 2F = %d", c, 2*f)
 	}
 	if !(clip > 0) {
 		return shapeErr(polarName, "clip = %v, want > 0", clip)
@@ -32,7 +39,7 @@ func Polar(s *gpu.Stream, out, x *gpu.Tensor, clip float32) error {
 		return nil
 	}
 	d := s.Device()
-	k, err := kernel(d, polarName, []gpu.Access{gpu.Read, gpu.Write}, 12, eltLocal, 1)
+	k, err := kernel(d, polarName, []gpu.Access{gpu.Read, gpu.Write}, 16, eltLocal, 1)
 	if err != nil {
 		return err
 	}
@@ -40,7 +47,7 @@ func Polar(s *gpu.Stream, out, x *gpu.Tensor, clip float32) error {
 	if err != nil {
 		return err
 	}
-	return s.Dispatch(k, groups, gpu.Push(uint32(r), uint32(f), clip), x, out)
+	return s.Dispatch(k, groups, gpu.Push(uint32(r), uint32(f), clip, uint32(c)), x, out)
 }
 
 // OverlapAddOptions place an OverlapAdd: the signal has Frames frames in all (frame m starting at
