@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sort"
 	"testing"
@@ -10,9 +11,16 @@ import (
 	"github.com/vkseq/vkseq/gpu"
 )
 
-// BenchmarkVocosMel24kHz vocodes 1 s of audio (94 frames, B = 1) with vocos-mel-24khz's shapes
-// (random weights) and reports the real-time factor.
+// BenchmarkVocosMel24kHz vocodes 1 s and 10 s of audio (94 and 938 frames, B = 1) with
+// vocos-mel-24khz's shapes (random weights), host mel in and audio out, and reports the
+// real-time factor (wall time ÷ audio duration).
 func BenchmarkVocosMel24kHz(b *testing.B) {
+	for _, T := range []int{94, 938} {
+		b.Run(fmt.Sprintf("T=%d", T), func(b *testing.B) { benchVocos(b, T) })
+	}
+}
+
+func benchVocos(b *testing.B, T int) {
 	d, err := gpu.Open()
 	if err != nil {
 		b.Skip(err)
@@ -23,7 +31,6 @@ func BenchmarkVocosMel24kHz(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer v.Close()
-	const T = 94
 	mel := make([]float32, v.Config.NMels*T)
 	ctx := context.Background()
 	if _, err := v.Decode(ctx, mel, 1, T); err != nil {

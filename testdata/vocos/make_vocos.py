@@ -19,7 +19,6 @@ import torch
 import torchaudio
 from torch import nn
 
-torch.manual_seed(20261204)
 SR, NFFT, HOP, NMELS, DIM, INTER, LAYERS, B = 8000, 32, 8, 8, 16, 32, 2, 2
 
 
@@ -153,38 +152,44 @@ head:
     padding: {pad}
 """
 
-here = os.path.dirname(os.path.abspath(__file__))
-for padding in ["center", "same"]:
-    m = Vocos(padding)
-    with torch.no_grad():
-        for name, p in m.named_parameters():  # random, with LayerNorm weights near 1, so every term matters
-            if name.endswith("norm.weight"):
-                p.copy_(1 + 0.3 * torch.randn_like(p))
-            elif name.endswith("gamma"):
-                p.copy_(0.5 + 0.2 * torch.randn_like(p))
-            elif name == "head.out.bias":
-                p.copy_(1.5 * torch.randn_like(p))
-            else:
-                p.copy_(0.3 * torch.randn_like(p))
-    # the weights as float32 are the checkpoint; the model then runs in float64 on those values
-    sd = {k: v.float() for k, v in m.state_dict().items()}
-    m = m.double()
-    d = os.path.join(here, padding)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "config.yaml"), "w") as f:
-        f.write(CONFIG.format(sr=SR, nfft=NFFT, hop=HOP, nmels=NMELS, pad=padding, dim=DIM, inter=INTER, layers=LAYERS))
-    write(os.path.join(d, "model.safetensors"), sd)
-    out = {}
-    for T in [1, 7, 300]:
-        mel = (2 * torch.randn(B, NMELS, T) - 3).float()
-        out["mel_T%d" % T] = mel
-        if padding == "center" and T == 1:
-            continue  # torch.istft gives 0 samples for one centred frame
+def main():
+    torch.manual_seed(20261204)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for padding in ["center", "same"]:
+        m = Vocos(padding)
         with torch.no_grad():
-            out["audio_T%d" % T] = m(mel.double())
-    audio = (0.3 * torch.randn(B, 1000)).float()
-    with torch.no_grad():
-        out["features_in"] = audio
-        out["features_out"] = m.feature_extractor(audio.double())
-    write(os.path.join(d, "expected.safetensors"), out)
-    print(padding, {k: list(v.shape) for k, v in out.items()})
+            for name, p in m.named_parameters():  # random, with LayerNorm weights near 1, so every term matters
+                if name.endswith("norm.weight"):
+                    p.copy_(1 + 0.3 * torch.randn_like(p))
+                elif name.endswith("gamma"):
+                    p.copy_(0.5 + 0.2 * torch.randn_like(p))
+                elif name == "head.out.bias":
+                    p.copy_(1.5 * torch.randn_like(p))
+                else:
+                    p.copy_(0.3 * torch.randn_like(p))
+        # the weights as float32 are the checkpoint; the model then runs in float64 on those values
+        sd = {k: v.float() for k, v in m.state_dict().items()}
+        m = m.double()
+        d = os.path.join(here, padding)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "config.yaml"), "w") as f:
+            f.write(CONFIG.format(sr=SR, nfft=NFFT, hop=HOP, nmels=NMELS, pad=padding, dim=DIM, inter=INTER, layers=LAYERS))
+        write(os.path.join(d, "model.safetensors"), sd)
+        out = {}
+        for T in [1, 7, 300]:
+            mel = (2 * torch.randn(B, NMELS, T) - 3).float()
+            out["mel_T%d" % T] = mel
+            if padding == "center" and T == 1:
+                continue  # torch.istft gives 0 samples for one centred frame
+            with torch.no_grad():
+                out["audio_T%d" % T] = m(mel.double())
+        audio = (0.3 * torch.randn(B, 1000)).float()
+        with torch.no_grad():
+            out["features_in"] = audio
+            out["features_out"] = m.feature_extractor(audio.double())
+        write(os.path.join(d, "expected.safetensors"), out)
+        print(padding, {k: list(v.shape) for k, v in out.items()})
+
+
+if __name__ == "__main__":
+    main()
