@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/ops"
@@ -96,17 +97,17 @@ func NewVocosRandom(d *gpu.Device, cfg VocosConfig, seed uint64) (*Vocos, error)
 		}
 		v := make([]float32, n)
 		switch {
-		case name == "head.istft.window" || len(name) > 17 && name[:17] == "feature_extractor":
+		case name == "head.istft.window" || strings.HasPrefix(name, "feature_extractor."):
 			return nil, false, nil
-		case hasSuffix(name, "norm.weight"):
+		case strings.HasSuffix(name, "norm.weight"):
 			for i := range v {
 				v[i] = 1
 			}
-		case hasSuffix(name, "gamma"):
+		case strings.HasSuffix(name, "gamma"):
 			for i := range v {
 				v[i] = 1 / float32(c.NumLayers)
 			}
-		case hasSuffix(name, ".weight"):
+		case strings.HasSuffix(name, ".weight"):
 			for i := range v {
 				v[i] = float32(r.NormFloat64() * 0.02)
 			}
@@ -115,8 +116,6 @@ func NewVocosRandom(d *gpu.Device, cfg VocosConfig, seed uint64) (*Vocos, error)
 	}
 	return newVocos(d, c, src)
 }
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
 // vocosNames lists every tensor name a checkpoint of cfg may hold.
 func vocosNames(cfg VocosConfig) []string {
@@ -270,7 +269,7 @@ func newVocos(d *gpu.Device, cfg VocosConfig, src vocosSource) (v *Vocos, err er
 		return nil, err
 	}
 	v.owned = append(v.owned, v.window)
-	if err := vocosCheckNOLA(v.window64, cfg, 1); err != nil {
+	if err := vocosCheckNOLA(v.window64, cfg); err != nil {
 		return nil, err
 	}
 	if v.irfft, err = ops.NewRFFTPlan(d, n); err != nil {
@@ -282,8 +281,9 @@ func newVocos(d *gpu.Device, cfg VocosConfig, src vocosSource) (v *Vocos, err er
 	return v, nil
 }
 
-// vocosCheckNOLA checks that the squared-window envelope is nonzero wherever audio is kept.
-func vocosCheckNOLA(w []float64, cfg VocosConfig, frames int) error {
+// vocosCheckNOLA checks that the hop-periodic squared-window envelope (every frame that could
+// cover a sample present) is nonzero; the edges are checked per call by ops.OverlapAdd.
+func vocosCheckNOLA(w []float64, cfg VocosConfig) error {
 	for pos := vocosStart(cfg); pos < vocosStart(cfg)+cfg.NFFT; pos++ {
 		e := 0.0
 		for k := pos % cfg.HopLength; k < len(w); k += cfg.HopLength {
@@ -336,7 +336,7 @@ func (c VocosConfig) AudioLength(frames int) int {
 	return c.HopLength*(frames-1) + c.NFFT - 2*vocosStart(c)
 }
 
-// backbone records the backbone and the head up to the inverse FFT: mel [B, NMels, T] into
+// frames records the backbone and the head up to the inverse FFT: mel [B, NMels, T] into
 // unwindowed iFFT frames [B, T, NFFT] (stream scratch).
 func (v *Vocos) frames(s *gpu.Stream, mel *gpu.Tensor) (*gpu.Tensor, error) {
 	c := v.Config
