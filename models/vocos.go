@@ -460,9 +460,22 @@ func (c VocosConfig) checkMel(mel []float32, batch, frames int) error {
 	return nil
 }
 
+// vocosChunkBytes bounds the largest activation of one submission; longer inputs are vocoded in
+// chunks of frames through a VocosStream (same samples), so that no tensor exceeds the device's
+// binding limit (128 MiB on lavapipe). Tests lower it.
+var vocosChunkBytes = 32 << 20
+
+// chunkFrames is the number of frames (with their look-ahead context) one submission may take.
+func (v *Vocos) chunkFrames(batch int) int {
+	c := v.Config
+	widest := max(c.IntermediateDim, vocosRound4(c.NFFT+2), c.NMels*vocosKernel)
+	return max(vocosChunkBytes/(4*batch*widest)-2*c.LookAhead(), 1)
+}
+
 // Decode vocodes host mel features [batch, NMels, frames] (row-major) and returns the audio
 // [batch, Config.AudioLength(frames)]. NaN or infinite features, or a length that is not
-// batch·NMels·frames, are errors wrapping ops.ErrShape.
+// batch·NMels·frames, are errors wrapping ops.ErrShape. Long inputs go through the GPU in chunks
+// of frames (VocosStream), with the same samples.
 func (v *Vocos) Decode(ctx context.Context, mel []float32, batch, frames int) ([]float32, error) {
 	if err := v.Config.checkMel(mel, batch, frames); err != nil {
 		return nil, err
@@ -470,15 +483,18 @@ func (v *Vocos) Decode(ctx context.Context, mel []float32, batch, frames int) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	L := v.Config.AudioLength(frames)
+	if L == 0 {
+		return []float32{}, nil
+	}
+	if chunk := v.chunkFrames(batch); frames > chunk {
+		return v.decodeChunked(ctx, mel, batch, frames, chunk)
+	}
 	mt, err := v.d.FromFloat32(gpu.F32, mel, batch, v.Config.NMels, frames)
 	if err != nil {
 		return nil, err
 	}
 	defer mt.Close()
-	L := v.Config.AudioLength(frames)
-	if L == 0 {
-		return []float32{}, nil
-	}
 	at, err := v.d.NewTensor(gpu.F32, batch, L)
 	if err != nil {
 		return nil, err
@@ -488,6 +504,42 @@ func (v *Vocos) Decode(ctx context.Context, mel []float32, batch, frames int) ([
 		return nil, err
 	}
 	return at.ReadFloat32()
+}
+
+func (v *Vocos) decodeChunked(ctx context.Context, mel []float32, batch, frames, chunk int) ([]float32, error) {
+	c := v.Config
+	st, err := NewVocosStream(v, batch)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([][]float32, batch)
+	add := func(y []float32, n int) {
+		for b := range batch {
+			rows[b] = append(rows[b], y[b*n:(b+1)*n]...)
+		}
+	}
+	for t0 := 0; t0 < frames; t0 += chunk {
+		k := min(chunk, frames-t0)
+		blk := make([]float32, batch*c.NMels*k)
+		for i := range batch * c.NMels {
+			copy(blk[i*k:(i+1)*k], mel[i*frames+t0:i*frames+t0+k])
+		}
+		y, n, err := st.Push(ctx, blk, k)
+		if err != nil {
+			return nil, err
+		}
+		add(y, n)
+	}
+	y, n, err := st.Flush(ctx)
+	if err != nil {
+		return nil, err
+	}
+	add(y, n)
+	out := make([]float32, 0, batch*c.AudioLength(frames))
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out, nil
 }
 
 func (v *Vocos) run(rec func(s *gpu.Stream) error) error {

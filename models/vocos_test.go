@@ -379,3 +379,42 @@ func TestVocosStream(t *testing.T) {
 		}
 	}
 }
+
+// TestVocosChunked: with a small chunk budget, Decode and Features go through the GPU in chunks
+// and give the same values as in one piece.
+func TestVocosChunked(t *testing.T) {
+	d := vocosDevice(t)
+	for _, padding := range []string{"center", "same"} {
+		v, err := LoadVocos(d, vocosDir(padding))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		exp, _ := tensorio.ReadFile(filepath.Join(vocosDir(padding), "expected.safetensors"))
+		mel, _ := exp.Float32("mel_T300", 2, v.Config.NMels, 300)
+		in, _ := exp.Float32("features_in", 2, tensorio.Any)
+		ctx := context.Background()
+		whole, err := v.Decode(ctx, mel, 2, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wholeF, frames, err := v.Features(ctx, in, 2, len(in)/2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := vocosChunkBytes
+		vocosChunkBytes = 4 * 2 * 36 * (2*v.Config.LookAhead() + 37) // 37 frames per chunk
+		got, err := v.Decode(ctx, mel, 2, 300)
+		gotF, framesC, errF := v.Features(ctx, in, 2, len(in)/2)
+		vocosChunkBytes = saved
+		if err != nil || errF != nil {
+			t.Fatal(err, errF)
+		}
+		if e := reference.RelErr(got, reference.ToFloat64(whole)); len(got) != len(whole) || !(e <= 1e-6) {
+			t.Errorf("%s: chunked decode: %d samples (want %d), error %.3g", padding, len(got), len(whole), e)
+		}
+		if e := reference.RelErr(gotF, reference.ToFloat64(wholeF)); framesC != frames || !(e <= 1e-6) {
+			t.Errorf("%s: chunked features: %d frames (want %d), error %.3g", padding, framesC, frames, e)
+		}
+	}
+}
