@@ -260,3 +260,26 @@ func TestPolarOverlapAdd(t *testing.T) {
 		})
 	}
 }
+
+// TestLayerNormGPUTiles runs LayerNorm with a GPU's workgroup (256 invocations per row, tuning.go)
+// on this device.
+func TestLayerNormGPUTiles(t *testing.T) {
+	d := device(t)
+	gpuTilesOnCPU = true
+	t.Cleanup(func() { gpuTilesOnCPU = false })
+	r := newRand(t)
+	for _, rc := range [][2]int{{3, 5}, {7, 300}, {2, 4099}} {
+		R, C := rc[0], rc[1]
+		x, w, b := rounded(randn(r, R*C, 1)), rounded(randn(r, C, 1)), rounded(randn(r, C, 1))
+		out := poisoned(t, d, gpu.F32, R, C)
+		s := stream(t, d)
+		if err := LayerNorm(s, out, upload(t, d, gpu.F32, x, R, C), upload(t, d, gpu.F32, w, C), upload(t, d, gpu.F32, b, C), 1e-6); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := reference.LayerNorm(x, w, b, R, C, 1e-6)
+		checkErr(t, fmt.Sprintf("layernorm %dx%d with GPU tiles", R, C), read(t, out), want, tolF32)
+	}
+}
