@@ -1,5 +1,3 @@
-// Package models assembles vkseq's ops into whole models loaded from the checkpoint folders their
-// projects publish (DESIGN.md section 11).
 package models
 
 import (
