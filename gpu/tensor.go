@@ -106,6 +106,19 @@ func (d *Device) FromFloat16(data []float32, shape ...int) (*Tensor, error) {
 	return fromData(d, F16, shape, func(t *Tensor) error { return t.WriteFloat32(data) })
 }
 
+// FromFloats allocates a tensor of float dtype dt (F32, or F16 with data rounded to float16) of
+// the given shape holding data: for code that chooses the storage type at run time (model
+// loaders). Other dtypes are an error wrapping ErrInvalid.
+func (d *Device) FromFloats(dt DType, data []float32, shape ...int) (*Tensor, error) {
+	switch dt {
+	case F32:
+		return d.FromFloat32(data, shape...)
+	case F16:
+		return d.FromFloat16(data, shape...)
+	}
+	return nil, fmt.Errorf("%w: FromFloats takes F32 or F16, not %v", ErrInvalid, dt)
+}
+
 // FromInt32 allocates an I32 tensor of the given shape holding data.
 func (d *Device) FromInt32(data []int32, shape ...int) (*Tensor, error) {
 	return fromData(d, I32, shape, func(t *Tensor) error { return t.WriteInt32(data) })

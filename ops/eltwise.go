@@ -15,6 +15,7 @@ const (
 	SiLU     UnaryOp = 4 // x·sigmoid(x)
 	Sigmoid  UnaryOp = 5 // 1/(1+e^-x)
 	Softplus UnaryOp = 6 // log(1+e^x), and x above 20 as torch's default threshold
+	GELU     UnaryOp = 7 // x·Φ(x) = x/2·(1+erf(x/√2)), torch.nn.GELU() (exact, not tanh)
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 	eltScale = 2
 )
 
-var unaryNames = map[UnaryOp]string{Exp: "exp", SiLU: "silu", Sigmoid: "sigmoid", Softplus: "softplus"}
+var unaryNames = map[UnaryOp]string{Exp: "exp", SiLU: "silu", Sigmoid: "sigmoid", Softplus: "softplus", GELU: "gelu"}
 
 // String is the op's name as ParseUnaryOp takes it.
 func (u UnaryOp) String() string {
@@ -33,14 +34,14 @@ func (u UnaryOp) String() string {
 	return fmt.Sprintf("UnaryOp(%d)", int(u))
 }
 
-// ParseUnaryOp returns the op named "exp", "silu", "sigmoid" or "softplus".
+// ParseUnaryOp returns the op named "exp", "silu", "sigmoid", "softplus" or "gelu".
 func ParseUnaryOp(name string) (UnaryOp, error) {
 	for u, n := range unaryNames {
 		if n == name {
 			return u, nil
 		}
 	}
-	return 0, shapeErr("unary", "unknown op %q (want exp, silu, sigmoid or softplus)", name)
+	return 0, shapeErr("unary", "unknown op %q (want exp, silu, sigmoid, softplus or gelu)", name)
 }
 
 const eltLocal = 64

@@ -25,7 +25,7 @@ func TestEltwise(t *testing.T) {
 			// denormals, which devices may flush to zero (see Unary): keep the expected values normal.
 			x := rounded(clampBelow(randn(r, n, sc), -80))
 			y := rounded(randn(r, n, sc))
-			for _, op := range []string{"add", "mul", "scale", "exp", "silu", "sigmoid", "softplus"} {
+			for _, op := range []string{"add", "mul", "scale", "exp", "silu", "sigmoid", "softplus", "gelu"} {
 				t.Run(fmt.Sprintf("%s_%v_x%g", op, shape, sc), func(t *testing.T) {
 					xin := x
 					if op == "exp" {

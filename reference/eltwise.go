@@ -48,6 +48,7 @@ var eltUnary = map[string]func(float64) float64{
 	"sigmoid":  eltSigmoid,
 	"silu":     eltSiLU,
 	"softplus": eltSoftplus,
+	"gelu":     GELU1,
 }
 
 var eltBinary = map[string]func(a, b float64) float64{
@@ -55,15 +56,15 @@ var eltBinary = map[string]func(a, b float64) float64{
 	"mul": func(a, b float64) float64 { return a * b },
 }
 
-// UnaryOps returns the names Unary accepts, sorted: exp, sigmoid, silu,
+// UnaryOps returns the names Unary accepts, sorted: exp, gelu, sigmoid, silu,
 // softplus.
 func UnaryOps() []string { return eltNames(eltUnary) }
 
 // BinaryOps returns the names Binary accepts, sorted: add, mul.
 func BinaryOps() []string { return eltNames(eltBinary) }
 
-// Unary applies the element-wise function named op ("exp", "sigmoid", "silu"
-// or "softplus", as Exp, Sigmoid, SiLU and Softplus) to x and returns a new
+// Unary applies the element-wise function named op ("exp", "gelu", "sigmoid", "silu"
+// or "softplus", as Exp, GELU, Sigmoid, SiLU and Softplus) to x and returns a new
 // slice of the same length. An unknown name is an error.
 func Unary(op string, x []float64) ([]float64, error) {
 	f, ok := eltUnary[op]

@@ -2,7 +2,7 @@
 #extension GL_EXT_control_flow_attributes : require
 // Element-wise ops over n float32 values: out = OP(x[, y]). Each invocation handles 4 elements
 // (one vec4 when VEC, i.e. n is a multiple of 4; otherwise 4 bounds-checked scalars).
-// OP: 0 add, 1 mul, 2 scale (alpha * x), 3 exp, 4 silu, 5 sigmoid, 6 softplus.
+// OP: 0 add, 1 mul, 2 scale (alpha * x), 3 exp, 4 silu, 5 sigmoid, 6 softplus, 7 gelu (exact, erf).
 // out may be x or y (in place).
 #include "grid.glsl"
 #include "math.glsl"
@@ -25,7 +25,8 @@ float apply(float a, float b) {
     case 3: return exp(a);
     case 4: return silu(a);
     case 5: return sigmoid(a);
-    default: return softplus(a);
+    case 6: return softplus(a);
+    default: return gelu(a);
     }
 }
 

@@ -10,15 +10,15 @@ import (
 	"github.com/vkseq/vkseq/tensorio"
 )
 
-var eltOps = []string{"add", "mul", "scale", "exp", "silu", "sigmoid", "softplus"}
+var eltOps = []string{"add", "mul", "scale", "exp", "silu", "sigmoid", "softplus", "gelu"}
 
 func init() {
 	Register(Op{
 		Name:      "eltwise",
-		Summary:   "element-wise add, mul, scale, exp, silu, sigmoid, softplus (float32)",
+		Summary:   "element-wise add, mul, scale, exp, silu, sigmoid, softplus, gelu (exact erf) (float32)",
 		Inputs:    "x [any shape], y [same shape] for add and mul",
 		Outputs:   "out [x's shape]",
-		ParamsDoc: "fn=add|mul|scale|exp|silu|sigmoid|softplus, alpha (scale); bench: N, fn",
+		ParamsDoc: "fn=add|mul|scale|exp|silu|sigmoid|softplus|gelu, alpha (scale); bench: N, fn",
 		Verify:    verifyEltwise,
 		Bench:     benchEltwise,
 		Example: func() ([]tensorio.Tensor, Params) {

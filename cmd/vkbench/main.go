@@ -5,6 +5,7 @@
 //	vkbench verify  [-op OP[,OP]] [-long] [-device SEL] [-json]
 //	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-quick] [-device SEL] [-json]
 //	vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...] [-device SEL]
+//	vkbench vocode -model DIR|vocos-mel-24khz -in a.wav -out b.wav [-device SEL]
 //
 // SEL is a device index or a name substring (as VKSEQ_DEVICE). Exit status: 0 on success,
 // 1 when a verification fails, 2 on bad usage or an error.
@@ -30,6 +31,8 @@ usage:
                                                device ceilings, then GPU-timestamp medians per op
   vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...]
                                                run one op on tensors from a file
+  vkbench vocode -model DIR|vocos-mel-24khz -in a.wav -out b.wav
+                                               WAV → Vocos mel features → Vocos → WAV; prints the real-time factor
 common flag: -device SEL (an index or a name substring; default VKSEQ_DEVICE, else the best device)
 run 'vkbench COMMAND -h' for a command's flags; 'vkbench run -h' lists the ops and their tensors.
 `
@@ -57,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "vocode":
+		err = cmdVocode(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

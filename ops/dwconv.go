@@ -1,0 +1,84 @@
+package ops
+
+import "github.com/vkseq/vkseq/gpu"
+
+// DepthwiseConv1DOptions are the options of DepthwiseConv1D.
+type DepthwiseConv1DOptions struct {
+	// Padding is the number of zeros on each side (Vocos: 3 for K = 7, "same" length);
+	// Lout = L + 2·Padding − K + 1 must be ≥ 1.
+	Padding int
+	// ChannelsLast takes x [B, L, C] and writes out [B, Lout, C]; otherwise PyTorch's
+	// [B, C, L] and [B, C, Lout].
+	ChannelsLast bool
+}
+
+const dwName = "depthwise_conv1d"
+
+// DepthwiseConv1D records torch's Conv1d(C, C, K, padding=Padding, groups=C) (non-causal, stride 1,
+// zero padding): out[b, c, t] = bias[c] + Σ_k weight[c, k] · x[b, c, t + k − Padding], weight [C, K]
+// (torch's [C, 1, K] reshaped; any K ≥ 1), bias [C] or nil; layouts as DepthwiseConv1DOptions.
+// All F32. x is not modified; out must not alias x.
+func DepthwiseConv1D(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, opt DepthwiseConv1DOptions) error {
+	if s == nil {
+		return shapeErr(dwName, "stream is nil")
+	}
+	want := "[B, C, L]"
+	if opt.ChannelsLast {
+		want = "[B, L, C]"
+	}
+	if x == nil || len(x.Shape()) != 3 {
+		return shapeErr(dwName, "x has shape %v, want %s", shapeOf(x), want)
+	}
+	xs := x.Shape()
+	if err := checkTensor(dwName, "x", x, gpu.F32, xs...); err != nil {
+		return err
+	}
+	b, c, l := xs[0], xs[1], xs[2]
+	if opt.ChannelsLast {
+		l, c = xs[1], xs[2]
+	}
+	if weight == nil || len(weight.Shape()) != 2 || weight.Shape()[0] != c || weight.Shape()[1] < 1 {
+		return shapeErr(dwName, "weight has shape %v, want [C=%d, K≥1]", shapeOf(weight), c)
+	}
+	if err := checkTensor(dwName, "weight", weight, gpu.F32, weight.Shape()...); err != nil {
+		return err
+	}
+	k := weight.Shape()[1]
+	hasB := uint32(0)
+	if bias != nil {
+		if err := checkTensor(dwName, "bias", bias, gpu.F32, c); err != nil {
+			return err
+		}
+		hasB = 1
+	} else {
+		bias = weight
+	}
+	if opt.Padding < 0 {
+		return shapeErr(dwName, "padding = %d, want ≥ 0", opt.Padding)
+	}
+	lout := l + 2*opt.Padding - k + 1
+	if lout < 1 {
+		return shapeErr(dwName, "L = %d with padding %d and kernel %d gives %d outputs, want ≥ 1", l, opt.Padding, k, lout)
+	}
+	oshape := []int{b, c, lout}
+	if opt.ChannelsLast {
+		oshape = []int{b, lout, c}
+	}
+	if err := checkTensor(dwName, "out", out, gpu.F32, oshape...); err != nil {
+		return err
+	}
+	n := b * c * lout
+	if n == 0 {
+		return nil
+	}
+	d := s.Device()
+	kern, err := kernel(d, "dwconv", []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 28, eltLocal, b2u(opt.ChannelsLast))
+	if err != nil {
+		return err
+	}
+	groups, err := group1D(d, n, eltLocal)
+	if err != nil {
+		return err
+	}
+	return s.Dispatch(kern, groups, gpu.Push(uint32(b), uint32(c), uint32(l), uint32(lout), uint32(k), uint32(opt.Padding), hasB), x, weight, bias, out)
+}
