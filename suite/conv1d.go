@@ -45,6 +45,9 @@ type convProblem struct {
 }
 
 func newConvProblem(ts *Tensors, dt gpu.DType, sh convShape) (*convProblem, error) {
+	if err := checkRequest(ts.d, "causal_conv1d "+sh.String(), 2*prod(sh.B, sh.D, sh.L)+prod(sh.D, sh.W+1)+2*prod(sh.B, sh.D, sh.W), dt); err != nil {
+		return nil, err
+	}
 	r := Rand()
 	pr := &convProblem{}
 	in := reference.CausalConv1DInput{Batch: sh.B, Dim: sh.D, Len: sh.L, Width: sh.W}

@@ -126,6 +126,9 @@ func benchEltwise(ctx context.Context, b *Bencher, p Params) error {
 	if n < 1 {
 		return fmt.Errorf("eltwise: N=%d, want ≥ 1", n)
 	}
+	if err := checkRequest(b.Device, fmt.Sprintf("eltwise N=%d", n), 3*float64(n), gpu.F32); err != nil {
+		return err
+	}
 	fns := []string{"add", "silu", "softplus"}
 	if f, ok := p["fn"]; ok {
 		fns = []string{f}

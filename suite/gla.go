@@ -95,6 +95,9 @@ type glaProblem struct {
 }
 
 func newGLAProblem(ts *Tensors, dt gpu.DType, sh glaShape) (*glaProblem, error) {
+	if err := checkRequest(ts.d, "gla "+sh.String(), prod(sh.B, sh.T, sh.H)*float64(3*sh.K+2*sh.V)+2*prod(sh.B+len(sh.cu), sh.H, sh.K, sh.V), dt); err != nil {
+		return nil, err
+	}
 	r := Rand()
 	pr := &glaProblem{sh: sh}
 	nk, nv := sh.B*sh.T*sh.H*sh.K, sh.B*sh.T*sh.H*sh.V

@@ -62,6 +62,9 @@ type ssdProblem struct {
 }
 
 func newSSDProblem(ts *Tensors, dt gpu.DType, sh ssdShape) (*ssdProblem, error) {
+	if err := checkRequest(ts.d, "ssd "+sh.String(), 3*prod(sh.B, sh.L, sh.H, sh.P)+2*prod(sh.B, sh.L, sh.G, sh.N)+prod(sh.B, sh.L, sh.H)+2*prod(sh.B, sh.H, sh.P, sh.N), dt); err != nil {
+		return nil, err
+	}
 	r := Rand()
 	pr := &ssdProblem{shape: map[string]int{"B": sh.B, "L": sh.L, "H": sh.H, "P": sh.P, "G": sh.G, "N": sh.N}}
 	in := reference.SSDInput{Batch: sh.B, Len: sh.L, Heads: sh.H, HeadDim: sh.P, Groups: sh.G, DState: sh.N, DtSoftplus: true}
@@ -270,6 +273,9 @@ func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DTyp
 
 // benchSSDDecode measures one decode step (SSDStateUpdate, one token).
 func benchSSDDecode(ctx context.Context, b *Bencher, dt gpu.DType, sh ssdShape) error {
+	if err := checkRequest(b.Device, "ssd decode "+sh.String(), 3*prod(sh.B, sh.H, sh.P, sh.N)+3*prod(sh.B, sh.H, sh.P)+2*prod(sh.B, sh.G, sh.N), dt); err != nil {
+		return err
+	}
 	ts := NewTensors(b.Device)
 	defer ts.Close()
 	r := Rand()
