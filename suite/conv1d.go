@@ -120,7 +120,7 @@ func verifyConv(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 	if long {
 		shapes = append(shapes, convShape{B: 1, D: 256, L: 16384, W: 4, init: true, silu: true})
 	}
-	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh convShape) VerifyResult { return convCase(d, dt, sh) })
+	return VerifyEach(ctx, d, quickShapes(ctx, shapes, 2), report, func(dt gpu.DType, sh convShape) VerifyResult { return convCase(d, dt, sh) })
 }
 
 func benchConv(ctx context.Context, b *Bencher, p Params) error {

@@ -205,7 +205,7 @@ func verifyDelta(ctx context.Context, d *gpu.Device, long bool, report func(Veri
 		recurrent bool
 	}
 	var jobs []job
-	for _, sh := range shapes {
+	for _, sh := range quickShapes(ctx, shapes, 1) {
 		jobs = append(jobs, job{sh, false}, job{sh, true})
 	}
 	ws := ops.NewWorkspace(d)

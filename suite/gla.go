@@ -182,10 +182,8 @@ func verifyGLA(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 	if long {
 		shapes = append(shapes, glaShape{B: 1, T: 16384, H: 2, K: 64, V: 64, gateN: 1})
 	}
-	dts := []gpu.DType{gpu.F32}
-	if d.Info().Float16Storage {
-		dts = append(dts, gpu.F16)
-	}
+	shapes = quickShapes(ctx, shapes, 1)
+	dts := verifyDTypes(ctx, d)
 	ws := ops.NewWorkspace(d)
 	defer ws.Close()
 	for _, dt := range dts {

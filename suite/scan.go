@@ -248,7 +248,7 @@ func verifyScan(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 	if long {
 		shapes = append(shapes, scanShape{B: 1, D: 8, L: 16384, N: 16, G: 1}, scanShape{B: 1, D: 2, L: 16384, N: 128, G: 2})
 	}
-	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh scanShape) VerifyResult { return scanCase(d, dt, sh) })
+	return VerifyEach(ctx, d, quickShapes(ctx, shapes, 2), report, func(dt gpu.DType, sh scanShape) VerifyResult { return scanCase(d, dt, sh) })
 }
 
 // refTime times the float64 reference when its estimated time is under maxRef (else 0).

@@ -171,7 +171,7 @@ func verifySSD(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 	if long {
 		shapes = append(shapes, ssdShape{B: 1, L: 16384, H: 2, P: 64, G: 1, N: 128, gate: true}, ssdShape{B: 1, L: 4096, H: 2, P: 256, G: 1, N: 256})
 	}
-	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh ssdShape) VerifyResult { return ssdCase(d, dt, sh) })
+	return VerifyEach(ctx, d, quickShapes(ctx, shapes, 2), report, func(dt gpu.DType, sh ssdShape) VerifyResult { return ssdCase(d, dt, sh) })
 }
 
 func benchSSD(ctx context.Context, b *Bencher, p Params) error {
