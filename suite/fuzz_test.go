@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,7 +152,11 @@ func fuzzInputs(op Op, layout []byte) ([]tensorio.Tensor, Params) {
 				dt = tensorio.I32
 			}
 		}
-		out = append(out, fuzzTensor(r, t.Name, dt, shape, lb.next(), &budget))
+		ft := fuzzTensor(r, t.Name, dt, shape, lb.next(), &budget)
+		if special := lb.next() % 4; special != 1 && dt == t.DType && len(ft.F32)+len(ft.I32) == len(t.F32)+len(t.I32) && slices.Equal(ft.Shape, t.Shape) {
+			ft.F32, ft.I32 = t.F32, t.I32 // the example's values (valid decays, offsets) unless mutated
+		}
+		out = append(out, ft)
 	}
 	if lb.next()%8 == 1 {
 		out = append(out, fuzzTensor(r, "bogus", tensorio.F32, []int{3}, 0, &budget))
