@@ -126,11 +126,9 @@ func ssdParts(op string, d *gpu.Device, dm ssdDims, maxTok, align int, x, z, out
 		}
 		return parts, nil
 	}
-	win := func(t *gpu.Tensor, start, n int) (*gpu.Tensor, int, error) {
-		a := start - start%ealign
-		v, err := window(op, t, a, start-a+n)
-		return v, start - a, err
-	}
+	// Each (batch, part) binds windows of the tensors past the limit (x, out and z share their
+	// shape, so one base; B and C too), and the others whole with the part's offset as base.
+	win := func(t *gpu.Tensor, start, n int) (*gpu.Tensor, int, error) { return bindSpan(op, t, start, n, limit) }
 	for b := 0; b < dm.b; b++ {
 		for t0 := 0; t0 < dm.l; t0 += maxTok {
 			n := min(maxTok, dm.l-t0)
