@@ -38,9 +38,17 @@ verify: build
 	tools/ensure-vulkan.sh $(VKBENCH)
 	$(VKBENCH) verify
 
-# 60 s of coverage-guided fuzzing of the safetensors reader.
+# Coverage-guided fuzzing: the safetensors reader, then every op's run path (suite.FuzzRun, the
+# code behind `vkbench run`) for FUZZTIME per op family. FUZZ_OPS must list every registered op
+# (suite's TestMakeFuzzCoversEveryOp checks it).
+FUZZTIME ?= 60s
+FUZZ_OPS ?= gemm eltwise rows gla delta_rule selective_scan ssd causal_conv1d stft istft mel_fbanks
 fuzz:
-	$(GO) test ./tensorio -run '^$$' -fuzz FuzzRead -fuzztime 60s
+	$(GO) test ./tensorio -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
+	set -e; for op in $(FUZZ_OPS); do \
+		echo "== fuzz $$op"; \
+		VKSEQ_FUZZ_OP=$$op VKSEQ_REQUIRE_DEVICE=1 $(GO) test ./suite -run '^$$' -fuzz '^FuzzRun$$' -fuzztime $(FUZZTIME) -parallel 1; \
+	done
 
 # Recompile shaders/*.comp into the committed shaders/spv/*.spv (needs glslc).
 shaders:

@@ -13,9 +13,7 @@ import (
 
 func TestDevices(t *testing.T) {
 	devs, err := gpu.Devices()
-	if errors.Is(err, gpu.ErrNoDevice) {
-		t.Skip(err)
-	}
+	skipNoDevice(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +56,7 @@ func TestOpenSelection(t *testing.T) {
 
 func TestCloseIdempotent(t *testing.T) {
 	d, err := gpu.Open()
-	if errors.Is(err, gpu.ErrNoDevice) {
-		t.Skip(err)
-	}
+	skipNoDevice(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,9 +251,7 @@ func TestOpenCloseLeak(t *testing.T) {
 	var before runtime.MemStats
 	for i := 0; i < n; i++ {
 		d, err := gpu.Open()
-		if errors.Is(err, gpu.ErrNoDevice) {
-			t.Skip(err)
-		}
+		skipNoDevice(t, err)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,8 @@ var (
 	ErrNoDevice = errors.New("gpu: no usable Vulkan device")
 	// ErrOutOfDeviceMemory: a request larger than the device's memory, or an allocation the driver refused.
 	ErrOutOfDeviceMemory = errors.New("gpu: out of device memory")
+	// ErrOutOfHostMemory: a request whose host buffers would exceed the memory the host has available.
+	ErrOutOfHostMemory = errors.New("gpu: out of host memory")
 	// ErrDeviceLost: the driver reported VK_ERROR_DEVICE_LOST; the Device must be closed.
 	ErrDeviceLost = errors.New("gpu: device lost")
 	// ErrUnsupported: the device lacks a feature or limit the request needs (float16 storage, a workgroup size...).

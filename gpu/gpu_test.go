@@ -15,9 +15,7 @@ import (
 func openDevice(t testing.TB, opts ...gpu.Option) *gpu.Device {
 	t.Helper()
 	d, err := gpu.Open(opts...)
-	if errors.Is(err, gpu.ErrNoDevice) && os.Getenv("VKSEQ_REQUIRE_DEVICE") == "" {
-		t.Skipf("no Vulkan device: %v", err)
-	}
+	skipNoDevice(t, err)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -28,6 +26,19 @@ func openDevice(t testing.TB, opts ...gpu.Option) *gpu.Device {
 		checkValidation(t)
 	})
 	return d
+}
+
+// skipNoDevice skips the test when err is gpu.ErrNoDevice, unless VKSEQ_REQUIRE_DEVICE=1 asks
+// for a device (then the test fails); any other error is left to the caller.
+func skipNoDevice(t testing.TB, err error) {
+	t.Helper()
+	if !errors.Is(err, gpu.ErrNoDevice) {
+		return
+	}
+	if os.Getenv("VKSEQ_REQUIRE_DEVICE") != "" {
+		t.Fatalf("no Vulkan device, and VKSEQ_REQUIRE_DEVICE is set: %v", err)
+	}
+	t.Skipf("no Vulkan device: %v", err)
 }
 
 func checkValidation(t testing.TB) {

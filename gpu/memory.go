@@ -244,6 +244,9 @@ func (a *allocator) alloc(size uint64) (*block, uint64, error) {
 	if size > a.blockSize {
 		bs, dedicated = size, true
 	}
+	if err := a.checkLocked(fmt.Sprintf("a block for a tensor of %d bytes", size), float64(bs)); err != nil {
+		return nil, 0, err
+	}
 	b, err := a.newBlock(bs, a.memType, a.mapped)
 	if err != nil {
 		return nil, 0, err

@@ -218,7 +218,7 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, out, q, k, v, beta, g *gpu.Tensor, 
 	if ws != nil && ws.segBytes > 0 {
 		lim = ws.segBytes
 	}
-	lim = min(lim, info.MaxStorageBufferRange)
+	lim = min(lim, bindRange(d))
 	hPerChunk := uint64(z.H*z.Kp*Vh) * 4
 	rowBytes := uint64(z.H*(5*z.Kp+2*z.V+3*glaChunk+2)) * 4
 	if hPerChunk > lim || glaChunk*rowBytes > lim {

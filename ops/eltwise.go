@@ -71,11 +71,36 @@ func eltwise(s *gpu.Stream, name string, op int, out, x, y *gpu.Tensor, alpha fl
 	if err != nil {
 		return err
 	}
-	groups, err := group1D(d, ceilDiv(n, 4), eltLocal)
-	if err != nil {
-		return err
+	// Parts of at most one binding each, starting at aligned multiples of 4 elements (so that the
+	// vec4 path sees whole vec4s); one part when every tensor fits.
+	limit := bindRange(d)
+	part := n
+	if x.Bytes() > limit || y.Bytes() > limit || out.Bytes() > limit {
+		step := lcm(alignElems(d, gpu.F32), 4)
+		part = int(limit/4) / step * step
 	}
-	return s.Dispatch(k, groups, gpu.Push(uint32(n), alpha), x, y, out)
+	for i0 := 0; i0 < n; i0 += part {
+		m := min(part, n-i0)
+		xv, yv, ov := x, y, out
+		if part < n {
+			if xv, err = window(name, x, i0, m); err == nil {
+				if yv, err = window(name, y, i0, m); err == nil {
+					ov, err = window(name, out, i0, m)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		groups, err := group1D(d, ceilDiv(m, 4), eltLocal)
+		if err != nil {
+			return err
+		}
+		if err := s.Dispatch(k, groups, gpu.Push(uint32(m), alpha), xv, yv, ov); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func shapeOf(t *gpu.Tensor) []int {

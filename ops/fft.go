@@ -438,7 +438,7 @@ func (p *RFFTPlan) Inverse(s *gpu.Stream, out, spec *gpu.Tensor) error {
 	if err != nil {
 		return err
 	}
-	limit := bindLimit(d)
+	limit := bindRange(d)
 	rowBytes := uint64(2*f+p.n) * 4
 	perPart := max(int((limit-64)/rowBytes), 1)
 	odd := p.n%2 == 1
@@ -448,11 +448,11 @@ func (p *RFFTPlan) Inverse(s *gpu.Stream, out, spec *gpu.Tensor) error {
 	}
 	for r0 := 0; r0 < rows; r0 += perPart {
 		nr := min(perPart, rows-r0)
-		sv, sb, err := alignedWindow(spec, r0*2*f, nr*2*f, limit)
+		sv, sb, err := bindSpan("irfft", spec, r0*2*f, nr*2*f, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		yv, yb, err := alignedWindow(out, r0*p.n, nr*p.n, limit)
+		yv, yb, err := bindSpan("irfft", out, r0*p.n, nr*p.n, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}

@@ -147,7 +147,7 @@ func (z glaDims) checkState(op, name string, t *gpu.Tensor, d *gpu.Device) error
 
 // checkBindable reports a tensor larger than the device binds at once.
 func checkBindable(op string, d *gpu.Device, names []string, ts ...*gpu.Tensor) error {
-	lim := d.Info().MaxStorageBufferRange
+	lim := bindRange(d)
 	for i, t := range ts {
 		if t != nil && t.Bytes() > lim {
 			return fmt.Errorf("%w: %s: %s is %d bytes, more than %s binds at once (%d)", gpu.ErrUnsupported, op, names[i], t.Bytes(), d.Info().Name, lim)
@@ -491,7 +491,7 @@ func segLimit(ws *Workspace, d *gpu.Device) uint64 {
 	if ws != nil && ws.segBytes > 0 {
 		lim = ws.segBytes
 	}
-	return min(lim, d.Info().MaxStorageBufferRange)
+	return min(lim, bindRange(d))
 }
 
 // glaPlan records the planning dispatch of the chunked forms: the chunk table tab (2N + 2NC

@@ -108,7 +108,7 @@ func (m *Mel) replicated(t **gpu.Tensor, have *int, mat []float64, rows, r, c, r
 // melRows is the most batch rows one GEMM of the mel projection takes: its operands must fit the
 // binding range.
 func melRows(d *gpu.Device, rowBytes uint64) int {
-	return max(int((bindLimit(d)-64)/max(rowBytes, 1)), 1)
+	return max(int((bindRange(d)-64)/max(rowBytes, 1)), 1)
 }
 
 func ceil4(n int) int { return (n + 3) / 4 * 4 }
@@ -150,7 +150,7 @@ func (m *Mel) Spectrogram(s *gpu.Stream, out, spec *gpu.Tensor, power float32) e
 	f, nm := m.freqs, m.mels
 	fp, tp, mp := ceil4(f), ceil4(frames), ceil4(nm)
 	per := min(melRows(d, uint64(fp*tp)*8), b)
-	limit := bindLimit(d)
+	limit := bindRange(d)
 	for b0 := 0; b0 < b; b0 += per {
 		nb := min(per, b-b0)
 		pw, err := s.Temp(gpu.F32, nb, fp, tp)
@@ -162,7 +162,7 @@ func (m *Mel) Spectrogram(s *gpu.Stream, out, spec *gpu.Tensor, power float32) e
 				return err
 			}
 		}
-		sv, sb, err := alignedWindow(spec, 2*b0*f*frames, 2*nb*f*frames, limit)
+		sv, sb, err := bindSpan("mel", spec, 2*b0*f*frames, 2*nb*f*frames, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
@@ -181,7 +181,7 @@ func (m *Mel) Spectrogram(s *gpu.Stream, out, spec *gpu.Tensor, power float32) e
 		if err := GEMM(s, prod, a, pw, GEMMOptions{}); err != nil {
 			return err
 		}
-		mv, mb, err := alignedWindow(out, b0*nm*frames, nb*nm*frames, limit)
+		mv, mb, err := bindSpan("mel", out, b0*nm*frames, nb*nm*frames, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
@@ -252,16 +252,16 @@ func LogMel(s *gpu.Stream, out, x *gpu.Tensor, floor float32) error {
 	if n == 0 {
 		return nil
 	}
-	limit := bindLimit(s.Device())
+	limit := bindRange(s.Device())
 	per := int((limit - 64) / 4)
 	per -= per % 4
 	for i0 := 0; i0 < n; i0 += per {
 		c := min(per, n-i0)
-		xv, xb, err := alignedWindow(x, i0, c, limit)
+		xv, xb, err := bindSpan("mel", x, i0, c, limit)
 		if err != nil {
 			return err
 		}
-		ov, ob, err := alignedWindow(out, i0, c, limit)
+		ov, ob, err := bindSpan("mel", out, i0, c, limit)
 		if err != nil {
 			return err
 		}
@@ -326,14 +326,14 @@ func (m *Mel) ToLinear(s *gpu.Stream, out, mel *gpu.Tensor, pinv bool) error {
 	f, nm := m.freqs, m.mels
 	fp, tp, mp := ceil4(f), ceil4(frames), ceil4(nm)
 	per := min(melRows(d, uint64(fp*tp)*4), b)
-	limit := bindLimit(d)
+	limit := bindRange(d)
 	for b0 := 0; b0 < b; b0 += per {
 		nb := min(per, b-b0)
 		at, err := m.replicated(&m.lin[idx], &m.linRows[idx], a, nb, f, nm, fp, mp)
 		if err != nil {
 			return err
 		}
-		mv, mb, err := alignedWindow(mel, b0*nm*frames, nb*nm*frames, limit)
+		mv, mb, err := bindSpan("mel", mel, b0*nm*frames, nb*nm*frames, limit)
 		if err != nil {
 			return err
 		}
@@ -357,7 +357,7 @@ func (m *Mel) ToLinear(s *gpu.Stream, out, mel *gpu.Tensor, pinv bool) error {
 		if err := GEMM(s, prod, at, in, GEMMOptions{}); err != nil {
 			return err
 		}
-		lv, lb, err := alignedWindow(out, b0*f*frames, nb*f*frames, limit)
+		lv, lb, err := bindSpan("mel", out, b0*f*frames, nb*f*frames, limit)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"fmt"
+
 	"github.com/vkseq/vkseq/gpu"
 )
 
@@ -51,11 +53,49 @@ func rows(s *gpu.Stream, name string, op int, out, x, w *gpu.Tensor, eps float32
 	} else {
 		hasW = 1
 	}
-	groups, err := group1D(d, r, 1)
-	if err != nil {
-		return err
+	// Parts of whole rows, each within one binding, starting at aligned elements of x and out.
+	limit := bindRange(d)
+	part := r
+	if x.Bytes() > limit || out.Bytes() > limit {
+		align := alignElems(d, gpu.F32)
+		step := stepAlign(c, align)
+		if op == rowSum {
+			step = lcm(step, align) // out's windows start at row r0
+		}
+		part = int(limit/4) / c / step * step
+		if part < 1 || (hasW == 1 && w.Bytes() > limit) {
+			return fmt.Errorf("%w: %s: %d rows of %d elements are more than %s binds at once (%d bytes)",
+				gpu.ErrUnsupported, name, step, c, d.Info().Name, limit)
+		}
 	}
-	return s.Dispatch(k, groups, gpu.Push(uint32(r), uint32(c), eps, hasW), x, w, out)
+	olen := c
+	if op == rowSum {
+		olen = 1
+	}
+	for r0 := 0; r0 < r; r0 += part {
+		n := min(part, r-r0)
+		xv, ov := x, out
+		if part < r {
+			if xv, err = window(name, x, r0*c, n*c); err == nil {
+				ov, err = window(name, out, r0*olen, n*olen)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		wv := w
+		if hasW == 0 {
+			wv = xv // unused binding
+		}
+		groups, err := group1D(d, n, 1)
+		if err != nil {
+			return err
+		}
+		if err := s.Dispatch(k, groups, gpu.Push(uint32(n), uint32(c), eps, hasW), xv, wv, ov); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // RowSum records out[r] = Σ_c x[r, c], x [..., C] F32, out with x's shape less its last dimension.

@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"fmt"
-
 	"github.com/vkseq/vkseq/gpu"
 )
 
@@ -50,10 +48,6 @@ func orDummy(t, fallback *gpu.Tensor) *gpu.Tensor {
 	return t
 }
 
-// testBindLimit, when set by a test, lowers the binding range splitRows plans for, so that the
-// split path runs on small tensors.
-var testBindLimit uint64
-
 // rowPart is one dispatch of a row-split op: rows [row0, row0+rows) bound through views whose
 // element base is the offset of row0's first element.
 type rowPart struct {
@@ -66,29 +60,26 @@ type rowPart struct {
 // but the last has a multiple of rowAlign rows. When all of them fit there is one part binding
 // the whole tensors.
 func splitRows(op string, d *gpu.Device, rows, rowLen, rowAlign int, ts ...*gpu.Tensor) ([]rowPart, error) {
-	info := d.Info()
-	if testBindLimit > 0 {
-		info.MaxStorageBufferRange = min(info.MaxStorageBufferRange, testBindLimit)
-	}
+	limit := bindRange(d)
 	esize, fits := 4, true
 	for _, t := range ts {
 		if t != nil {
 			esize = t.DType().Size()
-			fits = fits && t.Bytes() <= info.MaxStorageBufferRange
+			fits = fits && t.Bytes() <= limit
 		}
 	}
 	if fits || rows == 0 || rowLen == 0 {
 		return []rowPart{{row0: 0, rows: rows, base: 0, views: ts}}, nil
 	}
-	align := max(int(info.StorageAlignment)/esize, 1)
-	if int(info.StorageAlignment)%esize != 0 {
-		align = int(info.StorageAlignment) // elements: a multiple of the byte alignment in any case
+	align := alignElems(d, gpu.DType(0))
+	if esize == 2 {
+		align = alignElems(d, gpu.F16)
 	}
-	perPart := (int(info.MaxStorageBufferRange/uint64(esize)) - align) / rowLen
+	perPart := (int(limit/uint64(esize)) - align) / rowLen
 	perPart -= perPart % max(rowAlign, 1)
 	if perPart < 1 {
 		return nil, shapeErr(op, "%d rows (one workgroup's) of %d elements are more than the device binds at once (%d bytes)",
-			max(rowAlign, 1), rowLen, info.MaxStorageBufferRange)
+			max(rowAlign, 1), rowLen, limit)
 	}
 	var parts []rowPart
 	for r0 := 0; r0 < rows; r0 += perPart {
@@ -97,12 +88,9 @@ func splitRows(op string, d *gpu.Device, rows, rowLen, rowAlign int, ts ...*gpu.
 		astart := start - start%align
 		part := rowPart{row0: r0, rows: n, base: start - astart, views: make([]*gpu.Tensor, len(ts))}
 		for i, t := range ts {
-			if t == nil {
-				continue
-			}
-			v, err := t.Window(astart, part.base+n*rowLen)
+			v, err := window(op, t, astart, part.base+n*rowLen)
 			if err != nil {
-				return nil, fmt.Errorf("%s: binding a window of %v: %w", op, t, err)
+				return nil, err
 			}
 			part.views[i] = v
 		}

@@ -105,14 +105,10 @@ type ssdPart struct {
 // the tensors do not fit the device's binding range whole, binds each (batch, part) through
 // windows.
 func ssdParts(op string, d *gpu.Device, dm ssdDims, maxTok, align int, x, z, out, dt, bm, cm *gpu.Tensor) ([]ssdPart, error) {
-	info := d.Info()
-	limit := info.MaxStorageBufferRange
-	if testBindLimit > 0 {
-		limit = min(limit, testBindLimit)
-	}
+	limit := bindRange(d)
 	es := dm.dt.Size()
 	xrow, brow := dm.h*dm.p, dm.g*dm.n
-	ealign := max(int(info.StorageAlignment)/es, 1)
+	ealign := alignElems(d, dm.dt)
 	// Tokens of one batch whose x (the widest) fits a window.
 	fitTok := (int(limit/uint64(es)) - ealign) / max(xrow, brow)
 	fitTok -= fitTok % align
@@ -130,39 +126,31 @@ func ssdParts(op string, d *gpu.Device, dm ssdDims, maxTok, align int, x, z, out
 		}
 		return parts, nil
 	}
-	window := func(t *gpu.Tensor, start, n int) (*gpu.Tensor, int, error) {
-		if t == nil {
-			return nil, 0, nil
-		}
-		a := start - start%ealign
-		v, err := t.Window(a, start-a+n)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: binding a window of %v: %w", op, t, err)
-		}
-		return v, start - a, nil
-	}
+	// Each (batch, part) binds windows of the tensors past the limit (x, out and z share their
+	// shape, so one base; B and C too), and the others whole with the part's offset as base.
+	win := func(t *gpu.Tensor, start, n int) (*gpu.Tensor, int, error) { return bindSpan(op, t, start, n, limit) }
 	for b := 0; b < dm.b; b++ {
 		for t0 := 0; t0 < dm.l; t0 += maxTok {
 			n := min(maxTok, dm.l-t0)
 			pt := ssdPart{b0: b, nb: 1, t0: t0, tokens: n, tokStride: n}
 			var err error
 			row := b*dm.l + t0
-			if pt.x, pt.xbase, err = window(x, row*xrow, n*xrow); err != nil {
+			if pt.x, pt.xbase, err = win(x, row*xrow, n*xrow); err != nil {
 				return nil, err
 			}
-			if pt.out, _, err = window(out, row*xrow, n*xrow); err != nil {
+			if pt.out, _, err = win(out, row*xrow, n*xrow); err != nil {
 				return nil, err
 			}
-			if pt.z, _, err = window(z, row*xrow, n*xrow); err != nil {
+			if pt.z, _, err = win(z, row*xrow, n*xrow); err != nil {
 				return nil, err
 			}
-			if pt.bm, pt.bbase, err = window(bm, row*brow, n*brow); err != nil {
+			if pt.bm, pt.bbase, err = win(bm, row*brow, n*brow); err != nil {
 				return nil, err
 			}
-			if pt.cm, _, err = window(cm, row*brow, n*brow); err != nil {
+			if pt.cm, _, err = win(cm, row*brow, n*brow); err != nil {
 				return nil, err
 			}
-			if pt.dt, pt.dbase, err = window(dt, row*dm.h, n*dm.h); err != nil {
+			if pt.dt, pt.dbase, err = win(dt, row*dm.h, n*dm.h); err != nil {
 				return nil, err
 			}
 			parts = append(parts, pt)

@@ -200,28 +200,6 @@ func STFTShape(length int, opt STFTOptions) (freqs, frames int, err error) {
 	return p.freqs, frames, err
 }
 
-// bindLimit is the most bytes one binding may cover on d (tests may lower it).
-func bindLimit(d *gpu.Device) uint64 {
-	lim := d.Info().MaxStorageBufferRange
-	if testBindLimit > 0 {
-		lim = min(lim, testBindLimit)
-	}
-	return lim
-}
-
-// alignedWindow binds elements [start, start+n) of t (F32) through a window starting at an
-// aligned element at or before start; it returns the view and start's offset in it. A tensor that
-// fits the binding limit whole is bound whole.
-func alignedWindow(t *gpu.Tensor, start, n int, limit uint64) (*gpu.Tensor, int, error) {
-	if t.Bytes() <= limit {
-		return t, start, nil
-	}
-	align := max(int(t.Device().Info().StorageAlignment)/4, 1)
-	a := start - start%align
-	v, err := t.Window(a, start-a+n)
-	return v, start - a, err
-}
-
 // Forward records the STFT of x [B, L] (F32) into out [B, F, frames, 2] (F32, re and im
 // interleaved as torch.view_as_real), F and frames as Shape(L):
 //
@@ -278,7 +256,7 @@ func (pl *STFTPlan) forward(s *gpu.Stream, out, x *gpu.Tensor, rows, l, frames, 
 	if err != nil {
 		return err
 	}
-	limit := bindLimit(d)
+	limit := bindRange(d)
 	rowOut := uint64(f) * uint64(frames) * 8
 	rowIn := uint64(l) * 4
 	if rowIn+64 > limit {
@@ -300,7 +278,7 @@ func (pl *STFTPlan) forward(s *gpu.Stream, out, x *gpu.Tensor, rows, l, frames, 
 	}
 	for r0 := 0; r0 < rows; r0 += perPart {
 		nr := min(perPart, rows-r0)
-		xv, xb, err := alignedWindow(x, r0*l, nr*l, limit)
+		xv, xb, err := bindSpan("stft", x, r0*l, nr*l, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
@@ -309,7 +287,7 @@ func (pl *STFTPlan) forward(s *gpu.Stream, out, x *gpu.Tensor, rows, l, frames, 
 			f1 := min(f, f0+fstep)
 			start := (r0*f + f0) * frames * 2
 			cnt := ((nr-1)*f + (f1 - f0)) * frames * 2
-			ov, ob, err := alignedWindow(out, start, cnt, limit)
+			ov, ob, err := bindSpan("stft", out, start, cnt, limit)
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
@@ -457,7 +435,7 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 	if err != nil {
 		return err
 	}
-	limit := bindLimit(d)
+	limit := bindRange(d)
 	if uint64(rowLen)*4+64 > limit {
 		return shapeErr(op, "a row of spec (%d floats) is larger than the device binds at once (%d bytes): use the streaming iSTFT", rowLen, limit)
 	}
@@ -476,7 +454,7 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 	}
 	for r0 := 0; r0 < rows; r0 += perPart {
 		nr := min(perPart, rows-r0)
-		sv, sb, err := alignedWindow(spec, r0*rowLen, nr*rowLen, limit)
+		sv, sb, err := bindSpan("stft", spec, r0*rowLen, nr*rowLen, limit)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
@@ -518,7 +496,7 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 				}
 			}
 			nq := q1 - q0
-			yv, yb, err := alignedWindow(y, (r0)*yStride+i0+(q0-p0), (nr-1)*yStride+nq, limit)
+			yv, yb, err := bindSpan("stft", y, (r0)*yStride+i0+(q0-p0), (nr-1)*yStride+nq, limit)
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}

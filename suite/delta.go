@@ -97,6 +97,9 @@ type deltaProblem struct {
 }
 
 func newDeltaProblem(ts *Tensors, dt gpu.DType, sh deltaShape) (*deltaProblem, error) {
+	if err := checkRequest(ts.d, "delta_rule "+sh.String(), prod(sh.B, sh.T, sh.H)*float64(2*sh.K+2*sh.V+2)+2*prod(sh.B+len(sh.cu), sh.H, sh.K, sh.V), dt); err != nil {
+		return nil, err
+	}
 	r := Rand()
 	pr := &deltaProblem{sh: sh}
 	nk, nv, nh := sh.B*sh.T*sh.H*sh.K, sh.B*sh.T*sh.H*sh.V, sh.B*sh.T*sh.H
@@ -201,7 +204,7 @@ func verifyDelta(ctx context.Context, d *gpu.Device, long bool, report func(Veri
 		recurrent bool
 	}
 	var jobs []job
-	for _, sh := range shapes {
+	for _, sh := range quickShapes(ctx, shapes, 1) {
 		jobs = append(jobs, job{sh, false}, job{sh, true})
 	}
 	ws := ops.NewWorkspace(d)

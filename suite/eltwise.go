@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/ops"
@@ -126,6 +127,9 @@ func benchEltwise(ctx context.Context, b *Bencher, p Params) error {
 	if n < 1 {
 		return fmt.Errorf("eltwise: N=%d, want ≥ 1", n)
 	}
+	if err := checkRequest(b.Device, fmt.Sprintf("eltwise N=%d", n), 3*float64(n), gpu.F32); err != nil {
+		return err
+	}
 	fns := []string{"add", "silu", "softplus"}
 	if f, ok := p["fn"]; ok {
 		fns = []string{f}
@@ -205,6 +209,10 @@ func runEltwise(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params)
 	}
 	yt := xt
 	if binary {
+		// Float32 with no sizes takes any shape: compare y's with x's (which may be a scalar) here.
+		if ys, ok := in.Shape("y"); ok && !slices.Equal(ys, shape) {
+			return nil, fmt.Errorf("eltwise: input tensor \"y\" has shape %v, want x's shape %v", ys, shape)
+		}
 		y, err := in.Float32("y", shape...)
 		if err != nil {
 			return nil, err

@@ -33,6 +33,10 @@ func init() {
 func gemmCase(ctx context.Context, d *gpu.Device, sh reference.GEMMShape) VerifyResult {
 	name := fmt.Sprintf("Batch=%d M=%d N=%d K=%d ta=%v tb=%v", sh.Batch, sh.M, sh.N, sh.K, sh.TransA, sh.TransB)
 	res := VerifyResult{Op: "gemm", Case: name, DType: "f32", Tol: tolerance(gpu.F32)}
+	if err := checkRequest(d, "gemm "+name, prod(sh.Batch, sh.M, sh.K)+prod(sh.Batch, sh.K, sh.N)+prod(sh.Batch, sh.M, sh.N), gpu.F32); err != nil {
+		res.Err = err.Error()
+		return res
+	}
 	r := Rand()
 	a := Randn(r, sh.Batch*sh.M*sh.K, 1)
 	b := Randn(r, sh.Batch*sh.K*sh.N, 1)
@@ -86,7 +90,7 @@ func verifyGEMM(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 	if long {
 		shapes = append(shapes, reference.GEMMShape{Batch: 1, M: 1024, N: 1024, K: 1024}, reference.GEMMShape{Batch: 1, M: 1000, N: 999, K: 1001})
 	}
-	for _, sh := range shapes {
+	for _, sh := range quickShapes(ctx, shapes, 1, 3) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -122,6 +126,9 @@ func benchGEMM(ctx context.Context, b *Bencher, p Params) error {
 	}
 	for _, s := range sizes {
 		batch, m, n, k := s[0], s[1], s[2], s[3]
+		if err := checkRequest(b.Device, fmt.Sprintf("gemm Batch=%d M=%d N=%d K=%d", batch, m, n, k), prod(batch, m, k)+prod(batch, k, n)+prod(batch, m, n), gpu.F32); err != nil {
+			return err
+		}
 		r := Rand()
 		a, bb := Randn(r, batch*m*k, 1), Randn(r, batch*k*n, 1)
 		ts := NewTensors(b.Device)

@@ -95,6 +95,9 @@ type glaProblem struct {
 }
 
 func newGLAProblem(ts *Tensors, dt gpu.DType, sh glaShape) (*glaProblem, error) {
+	if err := checkRequest(ts.d, "gla "+sh.String(), prod(sh.B, sh.T, sh.H)*float64(3*sh.K+2*sh.V)+2*prod(sh.B+len(sh.cu), sh.H, sh.K, sh.V), dt); err != nil {
+		return nil, err
+	}
 	r := Rand()
 	pr := &glaProblem{sh: sh}
 	nk, nv := sh.B*sh.T*sh.H*sh.K, sh.B*sh.T*sh.H*sh.V
@@ -179,10 +182,8 @@ func verifyGLA(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 	if long {
 		shapes = append(shapes, glaShape{B: 1, T: 16384, H: 2, K: 64, V: 64, gateN: 1})
 	}
-	dts := []gpu.DType{gpu.F32}
-	if d.Info().Float16Storage {
-		dts = append(dts, gpu.F16)
-	}
+	shapes = quickShapes(ctx, shapes, 1)
+	dts := verifyDTypes(ctx, d)
 	ws := ops.NewWorkspace(d)
 	defer ws.Close()
 	for _, dt := range dts {

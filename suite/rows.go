@@ -136,6 +136,9 @@ func benchRows(ctx context.Context, b *Bencher, p Params) error {
 	if R < 1 || C < 1 {
 		return fmt.Errorf("rows: R=%d C=%d, want ≥ 1", R, C)
 	}
+	if err := checkRequest(b.Device, fmt.Sprintf("rows R=%d C=%d", R, C), 2*prod(R, C)+float64(C), gpu.F32); err != nil {
+		return err
+	}
 	fns := []string{"rmsnorm"}
 	if f, ok := p["fn"]; ok {
 		fns = []string{f}

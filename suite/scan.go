@@ -112,6 +112,9 @@ type scanProblem struct {
 }
 
 func newScanProblem(ts *Tensors, dt gpu.DType, sh scanShape) (*scanProblem, error) {
+	if err := checkRequest(ts.d, "selective_scan "+sh.String(), 4*prod(sh.B, sh.D, sh.L)+2*prod(sh.B, sh.G, sh.N, sh.L)+2*prod(sh.B, sh.D, sh.N)+prod(sh.D, sh.N+3), dt); err != nil {
+		return nil, err
+	}
 	r := Rand()
 	pr := &scanProblem{dtype: dt, shape: map[string]int{"B": sh.B, "D": sh.D, "L": sh.L, "N": sh.N, "G": sh.G}}
 	in := reference.SelectiveScanInput{Batch: sh.B, Dim: sh.D, Len: sh.L, DState: sh.N, Groups: sh.G, DeltaSoftplus: !sh.plain}
@@ -242,7 +245,7 @@ func verifyScan(ctx context.Context, d *gpu.Device, long bool, report func(Verif
 	if long {
 		shapes = append(shapes, scanShape{B: 1, D: 8, L: 16384, N: 16, G: 1}, scanShape{B: 1, D: 2, L: 16384, N: 128, G: 2})
 	}
-	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh scanShape) VerifyResult { return scanCase(d, dt, sh) })
+	return VerifyEach(ctx, d, quickShapes(ctx, shapes, 2), report, func(dt gpu.DType, sh scanShape) VerifyResult { return scanCase(d, dt, sh) })
 }
 
 // refTime times the float64 reference when its estimated time is under maxRef (else 0).
@@ -313,6 +316,9 @@ func benchScan(ctx context.Context, b *Bencher, p Params) error {
 
 // benchScanDecode measures one decode step (SelectiveStateUpdate).
 func benchScanDecode(ctx context.Context, b *Bencher, dt gpu.DType, bs, dim, n int) error {
+	if err := checkRequest(b.Device, fmt.Sprintf("selective_scan decode B=%d D=%d N=%d", bs, dim, n), 3*prod(bs, dim, n)+6*prod(bs, dim), dt); err != nil {
+		return err
+	}
 	r := Rand()
 	ts := NewTensors(b.Device)
 	defer ts.Close()

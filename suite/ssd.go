@@ -62,6 +62,9 @@ type ssdProblem struct {
 }
 
 func newSSDProblem(ts *Tensors, dt gpu.DType, sh ssdShape) (*ssdProblem, error) {
+	if err := checkRequest(ts.d, "ssd "+sh.String(), 3*prod(sh.B, sh.L, sh.H, sh.P)+2*prod(sh.B, sh.L, sh.G, sh.N)+prod(sh.B, sh.L, sh.H)+2*prod(sh.B, sh.H, sh.P, sh.N), dt); err != nil {
+		return nil, err
+	}
 	r := Rand()
 	pr := &ssdProblem{shape: map[string]int{"B": sh.B, "L": sh.L, "H": sh.H, "P": sh.P, "G": sh.G, "N": sh.N}}
 	in := reference.SSDInput{Batch: sh.B, Len: sh.L, Heads: sh.H, HeadDim: sh.P, Groups: sh.G, DState: sh.N, DtSoftplus: true}
@@ -165,7 +168,7 @@ func verifySSD(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 	if long {
 		shapes = append(shapes, ssdShape{B: 1, L: 16384, H: 2, P: 64, G: 1, N: 128, gate: true}, ssdShape{B: 1, L: 4096, H: 2, P: 256, G: 1, N: 256})
 	}
-	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh ssdShape) VerifyResult { return ssdCase(d, dt, sh) })
+	return VerifyEach(ctx, d, quickShapes(ctx, shapes, 2), report, func(dt gpu.DType, sh ssdShape) VerifyResult { return ssdCase(d, dt, sh) })
 }
 
 func benchSSD(ctx context.Context, b *Bencher, p Params) error {
@@ -248,6 +251,9 @@ func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DTyp
 
 // benchSSDDecode measures one decode step (SSDStateUpdate, one token).
 func benchSSDDecode(ctx context.Context, b *Bencher, dt gpu.DType, sh ssdShape) error {
+	if err := checkRequest(b.Device, "ssd decode "+sh.String(), 3*prod(sh.B, sh.H, sh.P, sh.N)+3*prod(sh.B, sh.H, sh.P)+2*prod(sh.B, sh.G, sh.N), dt); err != nil {
+		return err
+	}
 	ts := NewTensors(b.Device)
 	defer ts.Close()
 	r := Rand()

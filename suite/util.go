@@ -96,10 +96,47 @@ func StorageDTypes(d *gpu.Device) []gpu.DType {
 	return []gpu.DType{gpu.F32}
 }
 
-// VerifyEach reports run(dt, shape) for every storage type of d and every shape, stopping early
-// when ctx is done.
+type quickVerifyKey struct{}
+
+// WithQuickVerify returns a context under which an op's Verify checks a short subset of its cases:
+// f32 storage only and a few of its shapes (vkbench verify -quick, and the suite's own test of
+// every op), so that a run compiles few pipelines.
+func WithQuickVerify(ctx context.Context) context.Context {
+	return context.WithValue(ctx, quickVerifyKey{}, true)
+}
+
+// QuickVerify reports whether ctx asks Verify for its short subset (WithQuickVerify).
+func QuickVerify(ctx context.Context) bool {
+	q, _ := ctx.Value(quickVerifyKey{}).(bool)
+	return q
+}
+
+// quickShapes returns shapes, or under QuickVerify only those at the indices keep.
+func quickShapes[S any](ctx context.Context, shapes []S, keep ...int) []S {
+	if !QuickVerify(ctx) {
+		return shapes
+	}
+	var out []S
+	for _, i := range keep {
+		if i < len(shapes) {
+			out = append(out, shapes[i])
+		}
+	}
+	return out
+}
+
+// verifyDTypes is StorageDTypes(d), or f32 only under QuickVerify.
+func verifyDTypes(ctx context.Context, d *gpu.Device) []gpu.DType {
+	if QuickVerify(ctx) {
+		return []gpu.DType{gpu.F32}
+	}
+	return StorageDTypes(d)
+}
+
+// VerifyEach reports run(dt, shape) for every storage type of d (f32 only under QuickVerify) and
+// every shape, stopping early when ctx is done.
 func VerifyEach[S any](ctx context.Context, d *gpu.Device, shapes []S, report func(VerifyResult), run func(gpu.DType, S) VerifyResult) error {
-	for _, dt := range StorageDTypes(d) {
+	for _, dt := range verifyDTypes(ctx, d) {
 		for _, sh := range shapes {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -29,6 +29,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	fs := newFlags("verify", stderr)
 	opList := fs.String("op", "", "comma-separated ops (default: all)")
 	long := fs.Bool("long", false, "also verify the longest shapes")
+	quick := fs.Bool("quick", false, "verify a short subset: f32 and a few shapes per op")
 	sel := fs.String("device", "", "device index or name substring")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
@@ -50,6 +51,9 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		fmt.Fprintln(tw, "op\tcase\tdtype\trel err\ttol\tresult")
 	}
 	failed := 0
+	if *quick {
+		ctx = suite.WithQuickVerify(ctx)
+	}
 	for _, op := range ops {
 		err := op.Verify(ctx, d, *long, func(r suite.VerifyResult) {
 			results = append(results, r)
