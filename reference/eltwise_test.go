@@ -84,9 +84,9 @@ func TestEltDispatchMatchesDirect(t *testing.T) {
 	x := tcRandn(rng, 33)
 	y := tcRandn(rng, 33)
 	direct := map[string]func([]float64) []float64{
-		"exp": reference.Exp, "sigmoid": reference.Sigmoid, "silu": reference.SiLU, "softplus": reference.Softplus,
+		"exp": reference.Exp, "gelu": reference.GELU, "sigmoid": reference.Sigmoid, "silu": reference.SiLU, "softplus": reference.Softplus,
 	}
-	if got := reference.UnaryOps(); !slices.Equal(got, []string{"exp", "sigmoid", "silu", "softplus"}) {
+	if got := reference.UnaryOps(); !slices.Equal(got, []string{"exp", "gelu", "sigmoid", "silu", "softplus"}) {
 		t.Fatalf("UnaryOps = %v", got)
 	}
 	for _, op := range reference.UnaryOps() {

@@ -9,17 +9,20 @@ import (
 // smallBench is a small benchmark shape per op for TestEveryOpVerifyAndBench (what `vkbench bench
 // -op NAME -shape ...` runs), so that every op's Bench path is exercised without its default sweep.
 var smallBench = map[string]string{
-	"gemm":           "M=64,N=48,K=32",
-	"eltwise":        "N=4096,fn=silu",
-	"rows":           "R=64,C=256",
-	"gla":            "B=1,T=128,H=2,K=32,V=32",
-	"delta_rule":     "B=1,T=128,H=2,K=32,V=32",
-	"selective_scan": "B=1,D=64,L=128,N=16",
-	"ssd":            "B=1,L=128,H=2,P=16,G=1,N=16",
-	"causal_conv1d":  "B=1,D=64,L=128,W=4",
-	"stft":           "B=2,L=4096,n_fft=256,hop_length=64",
-	"istft":          "B=2,L=4096,n_fft=256,hop_length=64",
-	"mel_fbanks":     "B=1,L=4096,n_fft=256,hop_length=64,n_mels=40",
+	"gemm":             "M=64,N=48,K=32",
+	"eltwise":          "N=4096,fn=silu",
+	"rows":             "R=64,C=256",
+	"gla":              "B=1,T=128,H=2,K=32,V=32",
+	"delta_rule":       "B=1,T=128,H=2,K=32,V=32",
+	"selective_scan":   "B=1,D=64,L=128,N=16",
+	"ssd":              "B=1,L=128,H=2,P=16,G=1,N=16",
+	"causal_conv1d":    "B=1,D=64,L=128,W=4",
+	"stft":             "B=2,L=4096,n_fft=256,hop_length=64",
+	"istft":            "B=2,L=4096,n_fft=256,hop_length=64",
+	"mel_fbanks":       "B=1,L=4096,n_fft=256,hop_length=64,n_mels=40",
+	"conv1d":           "B=1,Cin=16,Cout=24,L=100,K=7",
+	"depthwise_conv1d": "B=1,C=32,L=100,K=7",
+	"layer_norm":       "R=64,C=128",
 }
 
 // TestEveryOpVerifyAndBench runs every registered op's Verify (its quick subset: f32 and a few
