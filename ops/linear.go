@@ -1,0 +1,121 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/vkseq/vkseq/gpu"
+)
+
+const linearLocal = 64
+
+// Linear records out = x · weightᵀ + bias (torch nn.Linear): out[m, n] = Σ_k x[m, k]·weight[n, k]
+// + bias[n]. Shapes: x [..., K] F32 with M rows (the product of its other dimensions); weight
+// [N, K] F32 or F16 (F16 needs Float16Storage); bias [N] F32 or nil; out [..., N] F32 with x's
+// leading dimensions (or [M, N]). Any M ≥ 0: few rows (decode) stream each weight row once per
+// block of rows. Tensors larger than the device's binding range (an LM head of 50k×768 f32) are
+// bound in windows. out must not alias x; x, weight and bias are not modified.
+func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
+	const op = "linear"
+	if x == nil || weight == nil || out == nil {
+		return shapeErr(op, "out, x and weight must not be nil")
+	}
+	ws := weight.Shape()
+	if len(ws) != 2 || ws[0] < 1 || ws[1] < 1 {
+		return shapeErr(op, "weight has shape %v, want [N, K] with N, K ≥ 1", ws)
+	}
+	n, k := ws[0], ws[1]
+	xs := x.Shape()
+	if x.DType() != gpu.F32 || len(xs) == 0 || xs[len(xs)-1] != k {
+		return shapeErr(op, "x is %v, want f32 [..., %d] (K of weight %v)", x, k, ws)
+	}
+	m := x.Len() / k
+	want := append(xs[:len(xs)-1:len(xs)-1], n)
+	if !(checkTensor(op, "out", out, gpu.F32, want...) == nil || checkTensor(op, "out", out, gpu.F32, m, n) == nil) {
+		return shapeErr(op, "out is %v, want f32 %v", out, want)
+	}
+	if bias != nil {
+		if err := checkTensor(op, "bias", bias, gpu.F32, n); err != nil {
+			return err
+		}
+	}
+	if out == x {
+		return shapeErr(op, "out aliases x")
+	}
+	if err := sameDevice(op, s, out, x, weight, bias); err != nil {
+		return err
+	}
+	mod, err := weightModule(op, "weight", "linear_gemv", weight)
+	if err != nil {
+		return err
+	}
+	if m == 0 {
+		return nil
+	}
+	return linearGEMV(s, mod, out, x, weight, bias, m, n, k)
+}
+
+// linearGEMV records Linear through linear_gemv, in blocks of rows and of weight rows that fit
+// the binding range.
+func linearGEMV(s *gpu.Stream, mod string, out, x, weight, bias *gpu.Tensor, m, n, k int) error {
+	d := s.Device()
+	info := d.Info()
+	limit := bindLimit(d)
+	slack := uint64(info.StorageAlignment) + 16
+	mr := 1
+	if m > 1 {
+		mr = 4
+	}
+	// Rows of x and out per block, weight rows per block.
+	mb := min(m, int((limit-slack)/uint64(4*max(k, n))), int(info.MaxWorkgroupCount[1])*mr)
+	nb := min(n, int((limit-slack)/uint64(weight.DType().Size()*k)), int(info.MaxWorkgroupCount[0])*linearLocal)
+	if mb < 1 || nb < 1 {
+		return shapeErr("linear", "a row of K = %d or N = %d does not fit one binding of %d bytes", k, n, limit)
+	}
+	hasBias := uint32(1)
+	if bias == nil {
+		bias, hasBias = x, 0
+	}
+	for m0 := 0; m0 < m; m0 += mb {
+		rows := min(mb, m-m0)
+		xv, xb, err := elemWindow(x, m0*k, rows*k, limit)
+		if err != nil {
+			return err
+		}
+		ov, ob, err := elemWindow(out, m0*n, rows*n, limit)
+		if err != nil {
+			return err
+		}
+		for n0 := 0; n0 < n; n0 += nb {
+			cols := min(nb, n-n0)
+			wv, wb, err := elemWindow(weight, n0*k, cols*k, limit)
+			if err != nil {
+				return err
+			}
+			vec := k%4 == 0 && xb%4 == 0 && wb%4 == 0
+			kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 36, linearLocal, uint32(mr), b2u(vec))
+			if err != nil {
+				return err
+			}
+			groups := [3]uint32{uint32(ceilDiv(cols, linearLocal)), uint32(ceilDiv(rows, mr)), 1}
+			push := gpu.Push(uint32(rows), uint32(cols), uint32(k), hasBias, uint32(xb), uint32(wb), uint32(ob), uint32(n), uint32(n0))
+			if err := s.Dispatch(kern, groups, push, xv, wv, bias, ov); err != nil {
+				return fmt.Errorf("linear: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// elemWindow binds elements [start, start+n) of t (any dtype) through a window starting at an
+// aligned element at or before start, and returns the view and start's offset in it; a tensor
+// that fits the binding range is bound whole.
+func elemWindow(t *gpu.Tensor, start, n int, limit uint64) (*gpu.Tensor, int, error) {
+	if t.Bytes() <= limit {
+		return t, start, nil
+	}
+	size := t.DType().Size()
+	align := max(int(t.Device().Info().StorageAlignment)/size, 1)
+	a := start - start%align
+	v, err := t.Window(a, start-a+n)
+	return v, start - a, err
+}
