@@ -1,13 +1,14 @@
 package models
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/vkseq/vkseq/reference"
 )
 
 // Sentinel errors. Every error of this package about bad input wraps one of them (errors.Is).
@@ -43,9 +44,9 @@ func ReadConfig(dir string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a JSON object: %w", ErrConfig, path, err)
+	raw, err := reference.DecodeConfigJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
 	}
 	return &Config{Raw: raw, Source: path}, nil
 }
@@ -58,10 +59,10 @@ func NewConfig(source string, raw map[string]any) *Config {
 	return &Config{Raw: raw, Source: source}
 }
 
-// ModelType is the "model_type" string, "" when absent.
+// ModelType is the "model_type" string; for a mamba_ssm config, which has none, "mamba" or
+// "mamba2" (from ssm_cfg.layer); "" otherwise.
 func (c *Config) ModelType() string {
-	s, _ := c.Raw["model_type"].(string)
-	return s
+	return reference.MambaModelType(c.Raw)
 }
 
 // Has reports whether key is present and not null.
