@@ -18,7 +18,7 @@ Fixtures:
   gla/                    GLA, F32, separate gate_proj/up_proj, lm_head.weight, use_short_conv
   gla_old/                GLA as older hub checkpoints: fused mlp.gate_proj [2I, H] without up_proj, tied
                           embeddings (no lm_head.weight), a stray attn.D (unused upstream), num_kv_heads = 1 of
-                          2 heads, clamp_min, BF16 weights, an odd vocabulary (61), input_ids as I64
+                          2 heads, BF16 weights, an odd vocabulary (61), input_ids as I64
   delta_net/              DeltaNet, F16 weights, padded vocabulary (72 rows; ids drawn below 64), use_gate
   gated_deltanet/         gated DeltaNet, F32, allow_neg_eigval (beta in (0, 2))
   gated_deltanet_gva/     gated DeltaNet with num_v_heads = 4 > num_heads = 2, tied embeddings, no output gate
@@ -282,7 +282,7 @@ fixture("gla", dict(common, model_type="gla", vocab_size=64, num_heads=2, expand
                     attn_mode="chunk", attn=None), "F32", 11)
 fixture("gla_old", dict(common, model_type="gla", vocab_size=61, num_heads=2, num_kv_heads=1, expand_k=0.5,
                         expand_v=1.0, use_short_conv=False, use_output_gate=True, tie_word_embeddings=True,
-                        clamp_min=-0.05, use_gk=True, use_gv=False), "BF16", 12, ids_dtype="I64",
+                        use_gk=True, use_gv=False), "BF16", 12, ids_dtype="I64",
         fused_mlp=True, stray_d=True)
 fixture("delta_net", dict(common, model_type="delta_net", vocab_size=72, num_heads=2, expand_k=1.0, expand_v=1.0,
                           use_short_conv=True, conv_size=4, use_beta=True, use_gate=True, qk_activation="silu",
