@@ -360,10 +360,5 @@ func (m *Decoder) prefill(ctx context.Context, s *gpu.Stream, c *Cache, ids []in
 
 // addRMSNorm records: if x != nil, resid += x; then out = rmsnorm(resid)·w.
 func addRMSNorm(s *gpu.Stream, out, resid, x, w *gpu.Tensor, eps float32) error {
-	if x != nil {
-		if err := ops.Add(s, resid, resid, x); err != nil {
-			return err
-		}
-	}
-	return ops.RMSNorm(s, out, resid, w, eps)
+	return ops.AddRMSNorm(s, out, resid, x, w, eps)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/ops"
 )
 
 // Scratch hands out the intermediate tensors of the layers by key. A key's memory is one buffer
@@ -18,6 +19,7 @@ type Scratch struct {
 	d    *gpu.Device
 	bufs map[string]*scratchBuf
 	old  []*gpu.Tensor
+	ws   *ops.Workspace
 }
 
 type scratchBuf struct {
@@ -81,6 +83,15 @@ func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, err
 	return v, nil
 }
 
+// Workspace is the scratch of the chunked ops (ops.SSD, ops.GLA, ops.DeltaRule), shared by every
+// layer; it is made on first use and freed by Close.
+func (sc *Scratch) Workspace() *ops.Workspace {
+	if sc.ws == nil {
+		sc.ws = ops.NewWorkspace(sc.d)
+	}
+	return sc.ws
+}
+
 // Bytes is the device memory the scratch holds now (current buffers and outgrown ones).
 func (sc *Scratch) Bytes() int64 {
 	var n int64
@@ -104,6 +115,10 @@ func (sc *Scratch) Close() error {
 	}
 	for _, t := range sc.old {
 		errs = append(errs, t.Close())
+	}
+	if sc.ws != nil {
+		errs = append(errs, sc.ws.Close())
+		sc.ws = nil
 	}
 	sc.bufs, sc.old = map[string]*scratchBuf{}, nil
 	return errors.Join(errs...)
