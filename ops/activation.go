@@ -9,6 +9,7 @@ import (
 const (
 	actLogSigmoid   = 0
 	actSoftplusBias = 1
+	actAddBias      = 2
 )
 
 // LogSigmoid records out = logsigmoid(x) / divisor element-wise (GLA's gate

@@ -51,7 +51,54 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 	if m == 0 {
 		return nil
 	}
+	limit := bindLimit(s.Device())
+	if m >= linearGEMMRows && uint64(4*n*k) <= limit && x.Bytes() <= limit && out.Bytes() <= limit {
+		return linearGEMM(s, out, x, weight, bias, m, n, k)
+	}
 	return linearGEMV(s, mod, out, x, weight, bias, m, n, k)
+}
+
+// linearGEMMRows is the number of rows from which Linear runs as a GEMM (register tiles reuse
+// each weight element for many rows) rather than streaming the weight per block of rows.
+const linearGEMMRows = 16
+
+// linearGEMM records Linear as GEMM(x, weightᵀ) (an f16 weight widened into a scratch tensor of
+// the stream first) followed by the bias added in place.
+func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) error {
+	d := s.Device()
+	w := weight
+	if weight.DType() == gpu.F16 {
+		var err error
+		if w, err = s.Temp(gpu.F32, n, k); err != nil {
+			return err
+		}
+		kern, err := kernel(d, "linear_widen", []gpu.Access{gpu.Read, gpu.Write}, 4, eltLocal)
+		if err != nil {
+			return err
+		}
+		groups, err := group1D(d, n*k, eltLocal)
+		if err != nil {
+			return err
+		}
+		if err := s.Dispatch(kern, groups, gpu.Push(uint32(n*k)), weight, w); err != nil {
+			return fmt.Errorf("linear: %w", err)
+		}
+	}
+	x2, err := x.Reshape(m, k)
+	if err != nil {
+		return err
+	}
+	o2, err := out.Reshape(m, n)
+	if err != nil {
+		return err
+	}
+	if err := GEMM(s, o2, x2, w, GEMMOptions{TransB: true}); err != nil {
+		return fmt.Errorf("linear: %w", err)
+	}
+	if bias == nil {
+		return nil
+	}
+	return activation(s, "linear", actAddBias, o2, o2, bias, 0)
 }
 
 // linearGEMV records Linear through linear_gemv, in blocks of rows and of weight rows that fit

@@ -14,6 +14,11 @@ layout(constant_id = 2) const bool VEC = false;
 layout(std430, binding = 0) readonly buffer X1 { float x1[]; };
 layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 ACT_IN(1, w)
+#if ACT_F16
+// The float16 weight also read as 8 halves per uvec4 and widened with unpackHalf2x16: on CPU
+// devices this is a vector conversion, where 16-bit loads are widened one by one.
+layout(std430, binding = 1) readonly buffer W8 { uvec4 w8[]; };
+#endif
 layout(std430, binding = 2) readonly buffer Bi { float bias[]; };
 layout(std430, binding = 3) writeonly buffer O { float o[]; };
 layout(push_constant) uniform P { uint M, N, K, has_bias, xb, wb, ob, ldo, n0; } p;
@@ -24,6 +29,20 @@ void main() {
     uint nr = min(n, p.N - 1), K = p.K;
     float acc[MR];
     [[unroll]] for (int r = 0; r < MR; r++) acc[r] = 0.0;
+#if ACT_F16
+    if (VEC && K % 8 == 0 && p.wb % 8 == 0) {
+        uint K4 = K / 4, K8 = K / 8, wb = p.wb / 8 + nr * K8, xb = p.xb / 4;
+        for (uint k = 0; k < K8; k++) {
+            uvec4 q = w8[wb + k];
+            vec4 w0 = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
+            vec4 w1 = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
+            [[unroll]] for (int r = 0; r < MR; r++) {
+                uint xr = xb + min(m0 + r, p.M - 1) * K4 + 2 * k;
+                acc[r] += dot(x4[xr], w0) + dot(x4[xr + 1], w1);
+            }
+        }
+    } else
+#endif
     if (VEC) {
         uint K4 = K / 4, wb = p.wb / 4 + nr * K4, xb = p.xb / 4;
         for (uint k = 0; k < K4; k++) {
