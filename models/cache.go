@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/ops"
@@ -44,7 +45,7 @@ func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, err
 	n := 1
 	for _, s := range shape {
 		if s < 0 {
-			return nil, fmt.Errorf("%w: scratch %q shape %v", ErrInput, key, shape)
+			return nil, fmt.Errorf("%w: scratch %q shape %s", ErrInput, key, dimString(shape))
 		}
 		n *= s
 	}
@@ -52,7 +53,7 @@ func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, err
 	if b == nil || b.dt != dt || b.t.Len() < n {
 		t, err := sc.d.NewTensor(dt, max(n, 1))
 		if err != nil {
-			return nil, fmt.Errorf("models: scratch %q %v: %w", key, shape, err)
+			return nil, fmt.Errorf("models: scratch %q %s: %w", key, dimString(shape), err)
 		}
 		if b != nil {
 			sc.old = append(sc.old, b.t)
@@ -72,15 +73,29 @@ func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, err
 	if b.t.Len() != n {
 		var err error
 		if w, err = b.t.Window(0, n); err != nil {
-			return nil, fmt.Errorf("models: scratch %q %v: %w", key, shape, err)
+			return nil, fmt.Errorf("models: scratch %q %s: %w", key, dimString(shape), err)
 		}
 	}
-	v, err := w.Reshape(shape...)
+	own := slices.Clone(shape)
+	v, err := w.Reshape(own...)
 	if err != nil {
-		return nil, fmt.Errorf("models: scratch %q %v: %w", key, shape, err)
+		return nil, fmt.Errorf("models: scratch %q %s: %w", key, dimString(shape), err)
 	}
-	b.views = append(b.views, scratchView{shape: slices.Clone(shape), t: v})
+	b.views = append(b.views, scratchView{shape: own, t: v})
 	return v, nil
+}
+
+// dimString formats a shape as [a b c] without letting the slice escape (so that callers' variadic
+// shapes stay on the stack).
+func dimString(shape []int) string {
+	out := []byte{'['}
+	for i, v := range shape {
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		out = strconv.AppendInt(out, int64(v), 10)
+	}
+	return string(append(out, ']'))
 }
 
 // Workspace is the scratch of the chunked ops (ops.SSD, ops.GLA, ops.DeltaRule), shared by every

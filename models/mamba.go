@@ -305,22 +305,34 @@ func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state 
 	if g.err != nil {
 		return g.err
 	}
-	return firstErr(
-		func() error { return ops.Linear(s, xp, x, m.InX, m.InXB) },
-		func() error { return ops.Linear(s, zp, x, m.InZ, m.InZB) },
-		func() error {
-			return ops.CausalConv1DUpdate(s, xc, xp, state[0], m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true})
-		},
-		func() error { return ops.Linear(s, dtr, xc, m.XDt, nil) },
-		func() error { return ops.Linear(s, dt, dtr, m.DtW, nil) },
-		func() error { return ops.Linear(s, bt, xc, m.XB, nil) },
-		func() error { return ops.Linear(s, ct, xc, m.XC, nil) },
-		func() error {
-			return ops.SelectiveStateUpdate(s, y, state[1], xc, dt, m.A, bt3, ct3, ops.SelectiveStateUpdateOptions{
-				D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true})
-		},
-		func() error { return ops.Linear(s, out, y, m.Out, m.OutB) },
-	)
+	if err := ops.Linear(s, xp, x, m.InX, m.InXB); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, zp, x, m.InZ, m.InZB); err != nil {
+		return err
+	}
+	if err := ops.CausalConv1DUpdate(s, xc, xp, state[0], m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true}); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, dtr, xc, m.XDt, nil); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, dt, dtr, m.DtW, nil); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, bt, xc, m.XB, nil); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, ct, xc, m.XC, nil); err != nil {
+		return err
+	}
+	if err := ops.SelectiveStateUpdate(s, y, state[1], xc, dt, m.A, bt3, ct3, ops.SelectiveStateUpdateOptions{D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true}); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, out, y, m.Out, m.OutB); err != nil {
+		return err
+	}
+	return nil
 }
 
 // scratchGetter collects the first error of a run of Scratch.Get calls.

@@ -187,23 +187,38 @@ func (m *Mamba2Mixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 	cup := func(i int) ops.CausalConv1DUpdateOptions {
 		return ops.CausalConv1DUpdateOptions{Bias: m.ConvB[i], SiLU: true}
 	}
-	return firstErr(
-		func() error { return ops.Linear(s, z, x, m.InZ, m.InBias[0]) },
-		func() error { return ops.Linear(s, pre0, x, m.InX, m.InBias[1]) },
-		func() error { return ops.Linear(s, pre1, x, m.InB, m.InBias[2]) },
-		func() error { return ops.Linear(s, pre2, x, m.InC, m.InBias[3]) },
-		func() error { return ops.Linear(s, dtr, x, m.InDt, m.InBias[4]) },
-		func() error { return ops.CausalConv1DUpdate(s, xc2, pre0, state[0], m.ConvW[0], cup(0)) },
-		func() error { return ops.CausalConv1DUpdate(s, bc2, pre1, state[1], m.ConvW[1], cup(1)) },
-		func() error { return ops.CausalConv1DUpdate(s, cc2, pre2, state[2], m.ConvW[2], cup(2)) },
-		func() error {
-			return ops.SSDStateUpdate(s, y, state[3], xc, dtr, m.A, bc, cc, ops.SSDStateUpdateOptions{D: m.D,
-				DtBias: m.DtBias, DtSoftplus: true})
-		},
-		func() error {
-			return ops.GatedRMSNorm(s, yn, ops.Whole(y2), ops.Whole(z), m.Norm, ops.GatedRMSNormOptions{
-				Eps: float32(c.NormEps), GroupSize: Di / G})
-		},
-		func() error { return ops.Linear(s, out, yn, m.Out, m.OutB) },
-	)
+	if err := ops.Linear(s, z, x, m.InZ, m.InBias[0]); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, pre0, x, m.InX, m.InBias[1]); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, pre1, x, m.InB, m.InBias[2]); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, pre2, x, m.InC, m.InBias[3]); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, dtr, x, m.InDt, m.InBias[4]); err != nil {
+		return err
+	}
+	if err := ops.CausalConv1DUpdate(s, xc2, pre0, state[0], m.ConvW[0], cup(0)); err != nil {
+		return err
+	}
+	if err := ops.CausalConv1DUpdate(s, bc2, pre1, state[1], m.ConvW[1], cup(1)); err != nil {
+		return err
+	}
+	if err := ops.CausalConv1DUpdate(s, cc2, pre2, state[2], m.ConvW[2], cup(2)); err != nil {
+		return err
+	}
+	if err := ops.SSDStateUpdate(s, y, state[3], xc, dtr, m.A, bc, cc, ops.SSDStateUpdateOptions{D: m.D, DtBias: m.DtBias, DtSoftplus: true}); err != nil {
+		return err
+	}
+	if err := ops.GatedRMSNorm(s, yn, ops.Whole(y2), ops.Whole(z), m.Norm, ops.GatedRMSNormOptions{Eps: float32(c.NormEps), GroupSize: Di / G}); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, out, yn, m.Out, m.OutB); err != nil {
+		return err
+	}
+	return nil
 }
