@@ -44,7 +44,9 @@ func NewDecoder(d *gpu.Device, info Info, embed, head, normF *gpu.Tensor, blocks
 		m.Close()
 		return nil, fmt.Errorf("%w: embedding is %v, want [%d, %d]", ErrWeights, es, info.Vocab, info.Hidden)
 	}
-	info.Layers = len(blocks)
+	if m.info.VocabSize <= 0 || m.info.VocabSize > m.info.Vocab {
+		m.info.VocabSize = m.info.Vocab
+	}
 	return m, m.count()
 }
 
@@ -76,11 +78,15 @@ func (m *Decoder) count() error {
 			if ws, ok := l.(interface{ Weights() []*gpu.Tensor }); ok {
 				for _, t := range ws.Weights() {
 					add(t, true)
+					if len(t.Shape()) == 2 {
+						m.info.TokenFLOPs += 2 * int64(t.Len())
+					}
 				}
 			}
 		}
 	}
 	m.info.Layers = len(m.Blocks)
+	m.info.HeadFLOPs = 2 * int64(m.info.Vocab) * int64(m.info.Hidden)
 	return nil
 }
 

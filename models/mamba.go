@@ -152,7 +152,8 @@ func loadMamba(d *gpu.Device, w Weights, opt LoadOptions) (LM, error) {
 	if mc.Mamba2 {
 		mt = "mamba2"
 	}
-	return NewDecoder(d, Info{ModelType: mt, Vocab: V, Hidden: H, Layers: mc.Layers, DType: opt.DType},
+	real, _ := cfg.Int(V, "vocab_size")
+	return NewDecoder(d, Info{ModelType: mt, Vocab: V, VocabSize: real, Hidden: H, Layers: mc.Layers, DType: opt.DType},
 		embed, head, normF, blocks, float32(mc.NormEps), opt.Segment)
 }
 

@@ -61,11 +61,18 @@ type Info struct {
 	// Vocab is the number of logits per position (the padded vocabulary); Hidden the residual width;
 	// Layers the number of blocks.
 	Vocab, Hidden, Layers int
+	// VocabSize is the real vocabulary (config vocab_size before padding, ≤ Vocab); ids in
+	// [VocabSize, Vocab) are padding a sampler should exclude (ops.SampleOptions.VocabLimit).
+	VocabSize int
 	// Params is the number of parameters held on the device (tied embeddings counted once).
 	Params int64
 	// WeightBytes is the device memory of the weights; DecodeBytes the bytes of weights one decode
 	// step reads (every matrix once, the embedding only one row per token).
 	WeightBytes, DecodeBytes int64
+	// TokenFLOPs approximates the FLOPs of one position through the blocks and the final norm: 2 per
+	// element of every 2-D weight of the blocks (projections, conv taps, SSM A). HeadFLOPs is the LM
+	// head's 2·Vocab·Hidden, paid per position whose logits are computed.
+	TokenFLOPs, HeadFLOPs int64
 	// DType is the storage of the large matrices (F32 or F16); norms, biases, conv weights and
 	// SSM parameters are always F32.
 	DType gpu.DType

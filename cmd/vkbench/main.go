@@ -5,6 +5,9 @@
 //	vkbench verify  [-op OP[,OP]] [-long] [-device SEL] [-json]
 //	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-quick] [-device SEL] [-json]
 //	vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...] [-device SEL]
+//	vkbench forward -model DIR -in IN.safetensors -out OUT.safetensors [-decode K] [-dtype f32|f16] [-device SEL]
+//	vkbench generate -model DIR|NAME -prompt-ids 1,2,3 -max-new-tokens N [-temperature 0] [-top-p 1] [-seed S] [-json]
+//	vkbench bench -model NAME|DIR [-shape B=1,T=2048] [-dtype f32|f16] [-json]
 //
 // SEL is a device index or a name substring (as VKSEQ_DEVICE). Exit status: 0 on success,
 // 1 when a verification fails, 2 on bad usage or an error.
@@ -30,6 +33,13 @@ usage:
                                                device ceilings, then GPU-timestamp medians per op
   vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...]
                                                run one op on tensors from a file
+  vkbench forward -model DIR -in IN.safetensors -out OUT.safetensors [-decode K] [-dtype f32|f16]
+                                               logits of a language model for input_ids [B, T]
+  vkbench generate -model DIR|NAME -prompt-ids 1,2,3 -max-new-tokens N [-temperature 0] [-top-p 1] [-seed S] [-json]
+                                               sample tokens on the device
+  vkbench bench -model NAME|DIR [-shape B=1,T=2048] [-dtype f32|f16] [-json]
+                                               prefill and decode tokens/s of a model (NAME: random weights
+                                               in a published config: mamba-130m, mamba2-130m, gla-340m, ...)
 common flag: -device SEL (an index or a name substring; default VKSEQ_DEVICE, else the best device)
 run 'vkbench COMMAND -h' for a command's flags; 'vkbench run -h' lists the ops and their tensors.
 `
@@ -57,6 +67,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "forward":
+		err = cmdForward(ctx, args[1:], stdout, stderr)
+	case "generate":
+		err = cmdGenerate(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
