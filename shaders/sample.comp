@@ -1,9 +1,10 @@
 #version 450
+#extension GL_EXT_control_flow_attributes : require
 // Sampling of one id per row from logits [B, V] float32 (columns < VL considered), one workgroup of
 // LOCAL invocations per row; invocation t owns the contiguous chunk [t*CH, t*CH+CH) of columns.
 //   temp == 0: argmax (the lowest index among equal maxima).
 //   else: p_i = exp((l_i - max) / temp); with 0 < topp < 1 the nucleus is {i : p_i >= thr}, thr the
-//   largest value whose kept mass is >= topp * sum(p) (found by bisection on the bits of thr, so
+//   largest value whose kept mass is >= topp * sum(p) (found by a radix-16 search on the bits of thr, so
 //   every p equal to the smallest kept one is kept); then u = hash(seed, step, row) in [0, 1) and
 //   the id is the first kept i (in index order) whose running kept mass exceeds u * kept mass.
 // The reduction order depends only on LOCAL (fixed by the op), so a seed gives the same ids on
@@ -15,6 +16,8 @@ layout(std430, binding = 1) writeonly buffer Ids { int ids[]; };
 layout(push_constant) uniform P { uint B, V, VL; float temp, topp; uint seed_lo, seed_hi, step; } p;
 shared float sv[gl_WorkGroupSize.x];
 shared uint si[gl_WorkGroupSize.x];
+shared float hist[16 * gl_WorkGroupSize.x];
+shared float bucket[16];
 const uint NONE = 0xffffffffu;
 
 // The PCG hash (Jarzynski and Olano, "Hash Functions for GPU Rendering", 2020).
@@ -75,16 +78,40 @@ void main() {
 
     float thr = 0.0;
     if (p.topp > 0.0 && p.topp < 1.0) {
+        // Radix-16 search on the bits of thr in [a, b): each pass splits [a, b) into 16 buckets of
+        // 2^shift bit patterns, sums the probabilities falling in each bucket (hist, one column per
+        // invocation) and above b, and keeps the last bucket whose threshold still leaves a mass
+        // >= want. Invariant: mass(a) >= want > mass(b); after the pass with shift 0, b = a + 1.
         float want = p.topp * total;
-        uint a = 0u, b = floatBitsToUint(1.0) + 1u; // mass(a) >= want > mass(b)
-        while (b - a > 1u) {
-            uint mid = a + (b - a) / 2u;
-            float tau = uintBitsToFloat(mid), m = 0.0;
+        uint a = 0u;
+        float above_b = 0.0; // the mass of probabilities with bits >= b, known from the last pass
+        for (int shift = 28; shift >= 0; shift -= 4) {
+            [[unroll]] for (int j = 0; j < 16; j++) hist[j * L + t] = 0.0;
             for (uint i = lo; i < hi; i++) {
                 float q = exp((lg[base + i] - mx) / p.temp);
-                if (q >= tau) m += q;
+                uint qb = floatBitsToUint(q);
+                if (qb < a) continue;
+                uint j = (qb - a) >> uint(shift);
+                if (j < 16u) hist[j * L + t] += q;
             }
-            if (reduce_sum(m) >= want) a = mid; else b = mid;
+            barrier();
+            if (t < 16u) {
+                float h = 0.0;
+                for (uint u = 0; u < L; u++) h += hist[t * L + u];
+                bucket[t] = h;
+            }
+            barrier();
+            float m = above_b;
+            uint jsel = 0u;
+            float above_sel = above_b;
+            for (int j = 15; j >= 0; j--) {
+                float above = m;
+                m += bucket[j];
+                if (m >= want) { jsel = uint(j); above_sel = above; break; }
+            }
+            a += jsel << uint(shift);
+            above_b = above_sel;
+            barrier();
         }
         thr = uintBitsToFloat(a);
     }
