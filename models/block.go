@@ -18,6 +18,13 @@ import (
 // with Embed and Head [Vocab, Hidden] (the same tensor when tied; Vocab the padded vocabulary) in
 // the storage dtype. The residual stream is float32. It implements LM; a model family's loader
 // builds one from its Mixer (and MLP) with NewDecoder.
+//
+// Peak device memory is bounded independently of T: weights (Info.WeightBytes) + the Cache (states
+// B·Σ_layers·state floats·4 bytes, Logits B·Vocab·4) + the scratch of one prefill segment of S =
+// Segment positions: B·S·(3·Hidden + the mixer's per-position widths)·4 bytes, plus B·S·Vocab·4
+// only when Prefill is asked for every position's logits. For Mamba-1 the widths are
+// 10·DInner + DtRank + 4·N (mamba-130m, B=1, S=256: 18.3 MB); for Mamba-2 about
+// 5·DInner + 6·G·N + H, plus the SSD workspace of one segment.
 type Decoder struct {
 	Embed, Head, NormF *gpu.Tensor
 	Blocks             []Block

@@ -1,21 +1,3 @@
-// Package models assembles vkseq's ops into the language models users have checkpoints for
-// (Mamba, Mamba-2, GLA, DeltaNet, gated DeltaNet; DESIGN.md section 11), loaded by their upstream
-// tensor names from checkpoint folders (config.json + model.safetensors or shards).
-//
-// The nouns:
-//
-//   - Weights: where tensors come from, by upstream name: a Checkpoint (a folder on disk) or
-//     Random (random weights in a published configuration, for benchmarks).
-//   - Mixer: the sequence-mixing layer of a block (a Mamba mixer, a GLA attention, ...), with a
-//     chunked Forward (prefill) and a recurrent Step (decode) over its per-layer state.
-//   - Layer: a stateless per-token layer (a SwiGLU MLP).
-//   - Decoder: the pre-norm residual stack every model here shares: embedding, blocks of
-//     (RMSNorm, Mixer[, RMSNorm, MLP]), final RMSNorm and LM head. It implements LM.
-//   - Cache: the state of every layer for a batch of rows, plus the decode scratch and the last
-//     logits, so that decoding allocates nothing.
-//
-// A model type is added by registering a loader (Register) that reads its config and weights
-// and returns an LM, usually a *Decoder built from its own Mixer.
 package models
 
 import (
