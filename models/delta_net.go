@@ -20,8 +20,12 @@ import (
 // Grouped value heads (gated DeltaNet num_v_heads > num_heads: value head i reads q/k head
 // i/(HV/H)) are expanded at load by giving every value head its own copy of the q and k rows (and
 // conv channels). Heads is the number of value heads. −exp(A_log) is applied as a diagonal [HV, HV]
-// F32 matrix. State per row: the delta-rule state [Heads, K, V], then the q, k, v conv windows
-// [D, W−1] with short convs.
+// F32 matrix. Value heads wider than the kernels take (head_v_dim > 256: gated DeltaNet's default
+// head_dim 256 with expand_v 2) are split into P parts of V/P columns run as P heads: the state's
+// columns evolve independently, so value head i becomes kernel heads i·P .. i·P+P−1, each with its
+// own copy of q, k, beta and the gate (o's memory layout is unchanged). Heads and VDim are the
+// kernel heads and value size; OutV is the value size of the output norm (head_v_dim). State per
+// row: the delta-rule state [Heads, K, VDim], then the q, k, v conv windows [D, W−1].
 type DeltaNetAttention struct {
 	Q, K, V, G, B, A, O *gpu.Tensor
 	DtBias, NegA        *gpu.Tensor // gated only: [HV] F32, diag(−exp(A_log)) [HV, HV] F32
@@ -29,7 +33,7 @@ type DeltaNetAttention struct {
 	Conv                [3]*flaConv
 
 	Gated, UseBeta, NegEigval, UseConv bool
-	Heads, KDim, VDim, Hidden          int
+	Heads, KDim, VDim, OutV, Hidden    int
 	Eps                                float32
 
 	ws     *ops.Workspace
@@ -39,9 +43,16 @@ type DeltaNetAttention struct {
 func loadDeltaNetAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *DeltaNetAttention, err error) {
 	c := l.cfg
 	H, HV, K, V, Hd := c.NumHeads, c.NumVHeads, c.HeadK, c.HeadV, c.Hidden
-	G := HV / H
+	if K > flaMaxHeadDim {
+		return nil, fmt.Errorf("%w: %s: head key size %d, the delta-rule kernels take at most %d", ErrConfig, l.w.Config().Source, K, flaMaxHeadDim)
+	}
+	P := (V + flaSplitV - 1) / flaSplitV
+	for V%P != 0 {
+		P++
+	}
+	G := HV / H * P // kernel heads per q/k head
 	a = &DeltaNetAttention{Gated: c.ModelType == "gated_deltanet", UseBeta: c.UseBeta, NegEigval: c.AllowNegEigval,
-		UseConv: c.UseShortConv, Heads: HV, KDim: K, VDim: V, Hidden: Hd, Eps: float32(c.NormEps), ws: ws, ownsWS: ownsWS}
+		UseConv: c.UseShortConv, Heads: HV * P, KDim: K, VDim: V / P, OutV: V, Hidden: Hd, Eps: float32(c.NormEps), ws: ws, ownsWS: ownsWS}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -58,7 +69,7 @@ func loadDeltaNetAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *Delt
 		return
 	}
 	if c.UseBeta {
-		if a.B, err = l.mat("b_proj.weight", HV, 1, Hd, 1); err != nil {
+		if a.B, err = l.mat("b_proj.weight", HV, 1, Hd, P); err != nil {
 			return
 		}
 	}
@@ -68,28 +79,29 @@ func loadDeltaNetAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *Delt
 		}
 	}
 	if a.Gated {
-		if a.A, err = l.mat("a_proj.weight", HV, 1, Hd, 1); err != nil {
+		if a.A, err = l.mat("a_proj.weight", HV, 1, Hd, P); err != nil {
 			return
 		}
-		if a.DtBias, err = l.vec("dt_bias", HV, 1, 1); err != nil {
+		if a.DtBias, err = l.vec("dt_bias", HV, 1, P); err != nil {
 			return
 		}
 		var alog []float32
-		if alog, err = l.w.Float32(l.prefix+"A_log", HV); err != nil {
+		if alog, err = l.rows("A_log", HV, 1, 0, P); err != nil {
 			return
 		}
-		diag := make([]float32, HV*HV)
+		n := HV * P
+		diag := make([]float32, n*n)
 		for i, v := range alog {
-			diag[i*HV+i] = -float32(expf64(float64(v)))
+			diag[i*n+i] = -float32(expf64(float64(v)))
 		}
-		if a.NegA, err = l.d.FromFloat32(gpu.F32, diag, HV, HV); err != nil {
+		if a.NegA, err = l.d.FromFloat32(gpu.F32, diag, n, n); err != nil {
 			return
 		}
 	}
 	if a.Norm, err = l.vec("o_norm.weight", 1, V, 1); err != nil {
 		return
 	}
-	if a.O, err = l.mat("o_proj.weight", 1, HV*V, Hd, 1); err != nil {
+	if a.O, err = l.mat("o_proj.weight", 1, Hd, HV*V, 1); err != nil {
 		return
 	}
 	if c.UseShortConv {
@@ -243,13 +255,13 @@ func (a *DeltaNetAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, 
 			return fmt.Errorf("delta_net g_proj: %w", err)
 		}
 	}
-	if err := flaOutput(s, sc, out, o2, gate, a.Norm, a.O, B, T, H, V, a.Eps, decode); err != nil {
+	if err := flaOutput(s, sc, out, o2, gate, a.Norm, a.O, B, T, H*V/a.OutV, a.OutV, a.Eps, decode); err != nil {
 		return fmt.Errorf("delta_net %w", err)
 	}
 	return nil
 }
 
-// Weights lists the weight tensors (for the Decoder's counts).
+// Weights lists the weight tensors, none nil (for the Decoder's counts).
 func (a *DeltaNetAttention) Weights() []*gpu.Tensor {
 	ts := []*gpu.Tensor{a.Q, a.K, a.V, a.G, a.B, a.A, a.O, a.DtBias, a.NegA, a.Norm}
 	for _, c := range a.Conv {
@@ -257,7 +269,7 @@ func (a *DeltaNetAttention) Weights() []*gpu.Tensor {
 			ts = append(ts, c.Weight, c.Bias)
 		}
 	}
-	return ts
+	return flaNonNil(ts)
 }
 
 // Close frees the weights (and the shared workspace, for the layer that owns it).

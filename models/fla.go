@@ -107,6 +107,14 @@ func loadFLA(d *gpu.Device, w Weights, opt LoadOptions) (LM, error) {
 	return NewDecoder(d, info, embed, head, normF, blocks, float32(cfg.NormEps), opt.Segment)
 }
 
+// flaMaxHeadDim is the largest head size K or V the linear-attention kernels take.
+const flaMaxHeadDim = 256
+
+// flaSplitV is the widest value head the delta-rule mixers run as one kernel head; wider ones are
+// split (DeltaNetAttention). flaMaxHeadDim, a variable so that tests can exercise the split on tiny
+// models.
+var flaSplitV = flaMaxHeadDim
+
 // flaLoader reads one layer's attention tensors.
 type flaLoader struct {
 	d      *gpu.Device
@@ -318,3 +326,14 @@ func flaClose(ts ...*gpu.Tensor) error {
 }
 
 func expf64(x float64) float64 { return math.Exp(x) }
+
+// flaNonNil returns ts without its nil entries.
+func flaNonNil(ts []*gpu.Tensor) []*gpu.Tensor {
+	out := ts[:0]
+	for _, t := range ts {
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -272,3 +272,122 @@ type flaSwapConfig struct {
 }
 
 func (f *flaSwapConfig) Config() *Config { return f.cfg }
+
+// TestFLAValueSplit: delta-rule value heads wider than the kernels' limit run as several kernel
+// heads (here with the limit lowered to half the fixtures' head_v_dim), prefill and decode.
+func TestFLAValueSplit(t *testing.T) {
+	d := flaDevice(t)
+	defer func(v int) { flaSplitV = v }(flaSplitV)
+	for _, name := range []string{"delta_net", "gated_deltanet", "gated_deltanet_gva"} {
+		c := loadFLACase(t, name)
+		flaSplitV = c.cfg.HeadV / 2
+		t.Run(name, func(t *testing.T) {
+			m, err := Load(d, c.dir, LoadOptions{DType: gpu.F32, Segment: 80})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			mix := m.(*Decoder).Blocks[0].Mixer.(*DeltaNetAttention)
+			if mix.VDim != c.cfg.HeadV/2 || mix.Heads != 2*c.cfg.NumVHeads {
+				t.Fatalf("kernel heads %d of V = %d, want %d of %d", mix.Heads, mix.VDim, 2*c.cfg.NumVHeads, c.cfg.HeadV/2)
+			}
+			s, err := d.NewStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			cache, err := m.NewCache(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cache.Close()
+			const T = 100
+			all := make([]float32, 2*T*c.V)
+			if err := m.Prefill(context.Background(), s, cache, flaRows(c.ids, c.T, T, 1), T, nil, all); err != nil {
+				t.Fatal(err)
+			}
+			e := reference.RelErr(all, reference.ToFloat64(flaRows(c.logits, c.T, T, c.V)))
+			idt, err := d.FromInt32([]int32{c.ids[T], c.ids[c.T+T]}, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer idt.Close()
+			if err := m.Step(s, cache, idt); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := cache.Logits.ReadFloat32()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append(append([]float32(nil), c.logits[T*c.V:(T+1)*c.V]...), c.logits[(c.T+T)*c.V:(c.T+T+1)*c.V]...)
+			es := reference.RelErr(got, reference.ToFloat64(want))
+			t.Logf("prefill T=%d rel err %.3g, step %.3g", T, e, es)
+			if !(e <= 1e-4) || !(es <= 1e-4) {
+				t.Errorf("rel err prefill %.3g, step %.3g, want <= 1e-4", e, es)
+			}
+		})
+	}
+	flaNoValidation(t)
+}
+
+// TestFLAPublished: the published fla configurations build (random weights) with the upstream
+// sizes, and one decode step gives finite logits.
+func TestFLAPublished(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 340M-parameter models")
+	}
+	d := flaDevice(t)
+	for name, params := range map[string][2]int64{"gla-340m": {330e6, 350e6}, "delta_net-340m": {370e6, 400e6},
+		"gated_deltanet-340m": {360e6, 420e6}} {
+		t.Run(name, func(t *testing.T) {
+			w, err := Published(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Build(d, w, LoadOptions{DType: gpu.F16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			info := m.Info()
+			t.Logf("%s: %d params, %d MB weights, %d MB read per decode step", name, info.Params, info.WeightBytes>>20, info.DecodeBytes>>20)
+			if info.Params < params[0] || info.Params > params[1] {
+				t.Errorf("%d params, want in [%d, %d]", info.Params, params[0], params[1])
+			}
+			s, err := d.NewStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			c, err := m.NewCache(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			idt, err := d.FromInt32([]int32{7}, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer idt.Close()
+			if err := m.Step(s, c, idt); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			lg, err := c.Logits.ReadFloat32()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range lg {
+				if v != v || v > 1e30 || v < -1e30 {
+					t.Fatalf("logit %d = %v", i, v)
+				}
+			}
+		})
+	}
+	flaNoValidation(t)
+}

@@ -33,6 +33,9 @@ type GLAAttention struct {
 func loadGLAAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *GLAAttention, err error) {
 	c := l.cfg
 	H, K, V, Hd, G := c.NumHeads, c.HeadK, c.HeadV, c.Hidden, c.NumHeads/c.NumKVHeads
+	if K > flaMaxHeadDim || V > flaMaxHeadDim {
+		return nil, fmt.Errorf("%w: %s: GLA head sizes K = %d, V = %d, the kernels take at most %d", ErrConfig, l.w.Config().Source, K, V, flaMaxHeadDim)
+	}
 	a = &GLAAttention{Heads: H, KDim: K, VDim: V, Hidden: Hd, LowRank: c.GateLowRank, Eps: float32(c.NormEps),
 		Normalizer: float32(c.GateLogitNormalizer), ws: ws, ownsWS: ownsWS}
 	defer func() {
@@ -72,7 +75,7 @@ func loadGLAAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *GLAAttent
 	if a.Norm, err = l.vec(norm, 1, V, 1); err != nil {
 		return
 	}
-	if a.O, err = l.mat("o_proj.weight", 1, H*V, Hd, 1); err != nil {
+	if a.O, err = l.mat("o_proj.weight", 1, Hd, H*V, 1); err != nil {
 		return
 	}
 	if c.UseShortConv {
@@ -195,7 +198,7 @@ func (a *GLAAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 	return nil
 }
 
-// Weights lists the weight tensors (for the Decoder's counts).
+// Weights lists the weight tensors, none nil (for the Decoder's counts).
 func (a *GLAAttention) Weights() []*gpu.Tensor {
 	ts := []*gpu.Tensor{a.Q, a.K, a.V, a.G, a.GK0, a.GK1, a.GK1Bias, a.O, a.Norm}
 	for _, c := range a.Conv {
@@ -203,7 +206,7 @@ func (a *GLAAttention) Weights() []*gpu.Tensor {
 			ts = append(ts, c.Weight, c.Bias)
 		}
 	}
-	return ts
+	return flaNonNil(ts)
 }
 
 // Close frees the weights (and the shared workspace, for the layer that owns it).

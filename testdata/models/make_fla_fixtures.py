@@ -14,7 +14,8 @@ fla/modules/mlp.py, fused_norm_gate.py, conv/short_conv.py) as whole-sequence Py
 It shares no code with reference/fla_*.go (one token at a time). Needs python3-torch only; the safetensors
 writer is below (Debian has no python3-safetensors). Tests never run this script.
 
-Fixtures:
+Value widths differ from hidden_size (and key widths from value widths) so that a transposed matrix
+cannot pass. Fixtures:
   gla/                    GLA, F32, separate gate_proj/up_proj, lm_head.weight, use_short_conv
   gla_old/                GLA as older hub checkpoints: fused mlp.gate_proj [2I, H] without up_proj, tied
                           embeddings (no lm_head.weight), a stray attn.D (unused upstream), num_kv_heads = 1 of
@@ -277,20 +278,20 @@ def fixture(name, cfg, dtype, seed, ids_dtype="I32", id_limit=None, **kw):
 
 common = {"hidden_size": 32, "num_hidden_layers": 2, "intermediate_size": 48, "norm_eps": 1e-6,
           "hidden_act": "swish", "bos_token_id": 1, "eos_token_id": 2, "fuse_norm": True}
-fixture("gla", dict(common, model_type="gla", vocab_size=64, num_heads=2, expand_k=0.5, expand_v=1.0,
+fixture("gla", dict(common, model_type="gla", vocab_size=64, num_heads=2, expand_k=0.5, expand_v=2.0,
                     use_short_conv=True, conv_size=4, use_output_gate=True, tie_word_embeddings=False,
                     attn_mode="chunk", attn=None), "F32", 11)
 fixture("gla_old", dict(common, model_type="gla", vocab_size=61, num_heads=2, num_kv_heads=1, expand_k=0.5,
                         expand_v=1.0, use_short_conv=False, use_output_gate=True, tie_word_embeddings=True,
                         use_gk=True, use_gv=False), "BF16", 12, ids_dtype="I64",
         fused_mlp=True, stray_d=True)
-fixture("delta_net", dict(common, model_type="delta_net", vocab_size=72, num_heads=2, expand_k=1.0, expand_v=1.0,
+fixture("delta_net", dict(common, model_type="delta_net", vocab_size=72, num_heads=2, expand_k=1.0, expand_v=1.5,
                           use_short_conv=True, conv_size=4, use_beta=True, use_gate=True, qk_activation="silu",
                           qk_norm="l2", use_output_norm=True, allow_neg_eigval=False, tie_word_embeddings=False,
                           pad_token_id=2), "F16", 13, id_limit=64)
-fixture("gated_deltanet", dict(common, model_type="gated_deltanet", vocab_size=64, num_heads=2, head_dim=8,
+fixture("gated_deltanet", dict(common, model_type="gated_deltanet", vocab_size=64, num_heads=3, head_dim=8,
                                expand_v=2.0, use_short_conv=True, conv_size=4, use_gate=True, allow_neg_eigval=True,
                                tie_word_embeddings=False), "F32", 14)
 fixture("gated_deltanet_gva", dict(common, model_type="gated_deltanet", vocab_size=48, num_heads=2, num_v_heads=4,
-                                   head_dim=8, expand_v=1.0, use_short_conv=True, conv_size=3, use_gate=False,
+                                   head_dim=8, expand_v=1.5, use_short_conv=True, conv_size=3, use_gate=False,
                                    tie_word_embeddings=True), "F32", 15)
