@@ -4,35 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/reference"
 	"github.com/vkseq/vkseq/tensorio"
 )
-
-var (
-	flaDevOnce sync.Once
-	flaDev     *gpu.Device
-	flaDevErr  error
-)
-
-// flaDevice opens one device for the fla tests (skipping without one unless VKSEQ_REQUIRE_DEVICE).
-func flaDevice(t *testing.T) *gpu.Device {
-	t.Helper()
-	flaDevOnce.Do(func() { flaDev, flaDevErr = gpu.Open() })
-	if flaDevErr != nil {
-		if errors.Is(flaDevErr, gpu.ErrNoDevice) && os.Getenv("VKSEQ_REQUIRE_DEVICE") == "" {
-			t.Skip("no Vulkan device:", flaDevErr)
-		}
-		t.Fatal(flaDevErr)
-	}
-	return flaDev
-}
 
 // flaNoValidation fails t if the validation layer reported anything.
 func flaNoValidation(t *testing.T) {
@@ -105,7 +84,7 @@ func flaRows[E any](x []E, T, t, n int) []E {
 // B = 2, against the PyTorch logits and the float64 reference: ≤ 1e-4 with f32 storage, ≤ 1e-2
 // with f16. The prefill segment is 80 positions, so T = 200 carries the states across segments.
 func TestFLAForward(t *testing.T) {
-	d := flaDevice(t)
+	d := device(t)
 	for _, name := range flaFixtureNames {
 		c := loadFLACase(t, name)
 		for _, dt := range []gpu.DType{gpu.F32, gpu.F16} {
@@ -169,7 +148,7 @@ var nanF = func() float64 { var z float64; return z / z }()
 // TestFLADecode: prefill(T−k) then k decode steps give the logits of prefill(T) (the fixture's),
 // for T = 63 and k = 3, and T = 200 and k = 2, with f32 storage.
 func TestFLADecode(t *testing.T) {
-	d := flaDevice(t)
+	d := device(t)
 	for _, name := range flaFixtureNames {
 		c := loadFLACase(t, name)
 		t.Run(name, func(t *testing.T) {
@@ -231,7 +210,7 @@ func TestFLADecode(t *testing.T) {
 // TestFLALoadErrors: a missing tensor, a mis-shaped tensor and unsupported options are errors
 // naming them; the stray attn.D is skipped.
 func TestFLALoadErrors(t *testing.T) {
-	d := flaDevice(t)
+	d := device(t)
 	ck, err := OpenCheckpoint(filepath.Join("..", "testdata", "models", "gla"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +255,7 @@ func (f *flaSwapConfig) Config() *Config { return f.cfg }
 // TestFLAValueSplit: delta-rule value heads wider than the kernels' limit run as several kernel
 // heads (here with the limit lowered to half the fixtures' head_v_dim), prefill and decode.
 func TestFLAValueSplit(t *testing.T) {
-	d := flaDevice(t)
+	d := device(t)
 	defer func(v int) { flaSplitV = v }(flaSplitV)
 	for _, name := range []string{"delta_net", "gated_deltanet", "gated_deltanet_gva"} {
 		c := loadFLACase(t, name)
@@ -336,10 +315,10 @@ func TestFLAValueSplit(t *testing.T) {
 // TestFLAPublished: the published fla configurations build (random weights) with the upstream
 // sizes, and one decode step gives finite logits.
 func TestFLAPublished(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds 340M-parameter models")
+	if !*long {
+		t.Skip("builds 340M-parameter models: -long")
 	}
-	d := flaDevice(t)
+	d := device(t)
 	for name, params := range map[string][2]int64{"gla-340m": {330e6, 350e6}, "delta_net-340m": {370e6, 400e6},
 		"gated_deltanet-340m": {360e6, 420e6}} {
 		t.Run(name, func(t *testing.T) {
