@@ -9,7 +9,6 @@ import (
 const (
 	actLogSigmoid   = 0
 	actSoftplusBias = 1
-	actAddBias      = 2
 )
 
 // LogSigmoid records out = logsigmoid(x) / divisor element-wise (GLA's gate

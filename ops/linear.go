@@ -51,9 +51,10 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 	if m == 0 {
 		return nil
 	}
-	limit := bindLimit(s.Device())
-	if m >= linearGEMMRows && uint64(4*n*k) <= limit && x.Bytes() <= limit && out.Bytes() <= limit {
-		return linearGEMM(s, out, x, weight, bias, m, n, k)
+	if m >= linearGEMMRows {
+		if ok, err := linearGEMM(s, out, x, weight, bias, m, n, k); ok || err != nil {
+			return err
+		}
 	}
 	return linearGEMV(s, mod, out, x, weight, bias, m, n, k)
 }
@@ -62,43 +63,108 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 // each weight element for many rows) rather than streaming the weight per block of rows.
 const linearGEMMRows = 16
 
-// linearGEMM records Linear as GEMM(x, weightᵀ) (an f16 weight widened into a scratch tensor of
-// the stream first) followed by the bias added in place.
-func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) error {
+// linearGEMM records Linear as GEMM(x, Wᵀ) over blocks of weight rows that fit a binding: an f16
+// block is widened into a stream temp first; the bias is added by linear_scatter, which also
+// places a block's columns when the weight takes more than one block. It reports false (and
+// records nothing) when x or out exceed a binding or the blocks cannot be aligned.
+func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (bool, error) {
 	d := s.Device()
-	w := weight
-	if weight.DType() == gpu.F16 {
-		var err error
-		if w, err = s.Temp(gpu.F32, n, k); err != nil {
-			return err
-		}
-		kern, err := kernel(d, "linear_widen", []gpu.Access{gpu.Read, gpu.Write}, 4, eltLocal)
-		if err != nil {
-			return err
-		}
-		groups, err := group1D(d, n*k, eltLocal)
-		if err != nil {
-			return err
-		}
-		if err := s.Dispatch(kern, groups, gpu.Push(uint32(n*k)), weight, w); err != nil {
-			return fmt.Errorf("linear: %w", err)
+	limit := bindLimit(d)
+	if x.Bytes() > limit || out.Bytes() > limit {
+		return false, nil
+	}
+	size := weight.DType().Size()
+	nb := n
+	if uint64(4*n*k) > limit {
+		// Blocks of nb weight rows: nb·k·size bytes a multiple of the binding alignment, the
+		// widened block and the GEMM's output block within a binding.
+		step := int(d.Info().StorageAlignment) / gcd(int(d.Info().StorageAlignment), k*size)
+		nb = min(int(limit)/(4*k), int(limit)/(4*m)) / step * step
+		if nb < 1 {
+			return false, nil
 		}
 	}
 	x2, err := x.Reshape(m, k)
 	if err != nil {
-		return err
+		return true, err
 	}
 	o2, err := out.Reshape(m, n)
 	if err != nil {
-		return err
+		return true, err
 	}
-	if err := GEMM(s, o2, x2, w, GEMMOptions{TransB: true}); err != nil {
-		return fmt.Errorf("linear: %w", err)
-	}
+	hasBias := uint32(1)
 	if bias == nil {
-		return nil
+		bias, hasBias = x, 0
 	}
-	return activation(s, "linear", actAddBias, o2, o2, bias, 0)
+	scatter, err := kernel(d, "linear_scatter", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 20, eltLocal)
+	if err != nil {
+		return true, err
+	}
+	for n0 := 0; n0 < n; n0 += nb {
+		cols := min(nb, n-n0)
+		w := weight
+		if cols != n {
+			if w, err = weight.Window(n0*k, cols*k); err != nil {
+				return true, err
+			}
+		}
+		if w, err = w.Reshape(cols, k); err != nil {
+			return true, err
+		}
+		if weight.DType() == gpu.F16 {
+			if w, err = widen(s, w, cols, k); err != nil {
+				return true, err
+			}
+		}
+		dst := o2
+		if cols != n {
+			if dst, err = s.Temp(gpu.F32, m, cols); err != nil {
+				return true, err
+			}
+		}
+		if err := GEMM(s, dst, x2, w, GEMMOptions{TransB: true}); err != nil {
+			return true, fmt.Errorf("linear: %w", err)
+		}
+		if cols == n && hasBias == 0 {
+			continue
+		}
+		groups, err := group1D(d, m*cols, eltLocal)
+		if err != nil {
+			return true, err
+		}
+		if err := s.Dispatch(scatter, groups, gpu.Push(uint32(m), uint32(cols), uint32(n), uint32(n0), hasBias), dst, bias, o2); err != nil {
+			return true, fmt.Errorf("linear: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// widen records converting an f16 weight block [rows, k] into a new f32 stream temp.
+func widen(s *gpu.Stream, w *gpu.Tensor, rows, k int) (*gpu.Tensor, error) {
+	d := s.Device()
+	t, err := s.Temp(gpu.F32, rows, k)
+	if err != nil {
+		return nil, err
+	}
+	kern, err := kernel(d, "linear_widen", []gpu.Access{gpu.Read, gpu.Write}, 4, eltLocal)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := group1D(d, rows*k, eltLocal)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Dispatch(kern, groups, gpu.Push(uint32(rows*k)), w, t); err != nil {
+		return nil, fmt.Errorf("linear: %w", err)
+	}
+	return t, nil
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // linearGEMV records Linear through linear_gemv, in blocks of rows and of weight rows that fit

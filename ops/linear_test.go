@@ -52,7 +52,7 @@ func TestLinearWindows(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
 	for _, dt := range dtypes(d) {
-		for _, sh := range [][3]int{{1, 200, 64}, {6, 97, 36}, {3, 50, 13}} {
+		for _, sh := range [][3]int{{1, 200, 64}, {6, 97, 36}, {3, 50, 13}, {16, 200, 128}, {21, 77, 100}} {
 			m, n, k := sh[0], sh[1], sh[2]
 			t.Run(fmt.Sprintf("%v_M%d_N%d_K%d", dt, m, n, k), func(t *testing.T) {
 				x := rounded(randn(r, m*k, 1))
@@ -62,7 +62,11 @@ func TestLinearWindows(t *testing.T) {
 				bt := upload(t, d, gpu.F32, b, n)
 				out := poisoned(t, d, gpu.F32, m, n)
 				s := stream(t, d)
-				withBindLimit(uint64(8*k*4+512), func() {
+				limit := uint64(8*k*4 + 512)
+				if m >= 16 { // the GEMM path: x and out bound whole, the weight in blocks
+					limit = uint64(4*max(m*k, m*n) + 256)
+				}
+				withBindLimit(limit, func() {
 					if err := Linear(s, out, xt, wt, bt); err != nil {
 						t.Fatal(err)
 					}

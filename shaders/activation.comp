@@ -2,7 +2,6 @@
 // Element-wise activations with a parameter, over n float32 values (rows of D columns):
 //   OP 0: out[i] = logsigmoid(x[i]) / div          (GLA's gate: logsigmoid(gk) / normalizer)
 //   OP 1: out[i] = softplus(x[i] + bias[i % D])    (Mamba's dt: softplus(dt + dt_bias))
-//   OP 2: out[i] = x[i] + bias[i % D]              (Linear's bias after its GEMM)
 // logsigmoid(v) = min(v, 0) - log1p(exp(-|v|)); softplus as torch (v itself above 20).
 // out may be x (in place).
 #include "grid.glsl"
@@ -20,9 +19,7 @@ void main() {
     float v = x[i];
     if (OP == 0) {
         o[i] = (min(v, 0.0) - log1p_pos(exp(-abs(v)))) / p.div;
-    } else if (OP == 1) {
-        o[i] = softplus(v + bias[i % p.D]);
     } else {
-        o[i] = v + bias[i % p.D];
+        o[i] = softplus(v + bias[i % p.D]);
     }
 }
