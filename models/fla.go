@@ -9,28 +9,35 @@ import (
 	"github.com/vkseq/vkseq/ops"
 )
 
-// The fla language models (GLAForCausalLM, DeltaNetForCausalLM, GatedDeltaNetForCausalLM of
-// fla-org/flash-linear-attention) share one skeleton, a Decoder of blocks
+func init() {
+	Register("gla", LoadFLA)
+	Register("delta_net", LoadFLA)
+	Register("gated_deltanet", LoadFLA)
+}
+
+// LoadFLA is the Loader of the flash-linear-attention language models (fla-org/flash-linear-
+// attention GLAForCausalLM, DeltaNetForCausalLM, GatedDeltaNetForCausalLM; model_type "gla",
+// "delta_net", "gated_deltanet"). They share one skeleton, a Decoder of blocks
 //
 //	r += attn(rmsnorm(r)·attn_norm);   r += mlp(rmsnorm(r)·mlp_norm)
 //
-// with tensor names model.embeddings.weight, model.layers.{i}.{attn_norm,attn.*,mlp_norm,mlp.*},
-// model.norm.weight and lm_head.weight. The loader takes:
-//   - tied embeddings (tie_word_embeddings, or lm_head.weight absent): the head is the embedding;
-//   - the older fused MLP: mlp.gate_proj.weight [2I, H] and no mlp.up_proj.weight (LoadSwiGLUMLP);
-//   - F32, F16 and BF16 tensors, stored as LoadOptions.DType (matrices) or F32 (the rest);
+// with GLAAttention or DeltaNetAttention as the attn mixer and SwiGLUMLP as the mlp, read by fla's
+// names: model.embeddings.weight [vocab, hidden], model.layers.{i}.attn_norm.weight,
+// model.layers.{i}.attn.* (see the mixers), model.layers.{i}.mlp_norm.weight,
+// model.layers.{i}.mlp.{gate,up,down}_proj.weight, model.norm.weight, lm_head.weight. It takes:
+//   - tied embeddings (tie_word_embeddings, or lm_head.weight absent): the head is the embedding,
+//     and a saved lm_head.weight of a tied model is not read;
+//   - the older fused MLP: mlp.gate_proj.weight [2I, H] and no mlp.up_proj.weight;
+//   - F32, F16 and BF16 tensors, stored as opt.DType (matrices) or F32 (norms, biases, convs);
 //   - a padded vocabulary: logits cover all vocab_size rows.
 //
-// Tensors upstream leaves unused and that the loader skips: model.layers.{i}.attn.D (a stray
-// parameter of older fla checkpoints, never read by the layers).
-func init() {
-	Register("gla", loadFLA)
-	Register("delta_net", loadFLA)
-	Register("gated_deltanet", loadFLA)
-}
-
-// loadFLA is the Loader of the three fla model types.
-func loadFLA(d *gpu.Device, w Weights, opt LoadOptions) (LM, error) {
+// Tensors upstream leaves unused, skipped here: model.layers.{i}.attn.D (a stray parameter of
+// older fla checkpoints, which no fla layer reads). Options that change the computation and are not
+// implemented are refused by ParseFLAConfig, naming the key (hybrid attention layers "attn",
+// attnres_block_size, GLA feature_map and clamp_min, DeltaNet qk_activation other than silu or
+// qk_norm other than l2, ...). Head sizes above 256 are refused for keys (and GLA values); wider
+// delta-rule value heads are split (DeltaNetAttention).
+func LoadFLA(d *gpu.Device, w Weights, opt LoadOptions) (LM, error) {
 	cfg, err := ParseFLAConfig(w.Config())
 	if err != nil {
 		return nil, err

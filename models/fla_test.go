@@ -370,3 +370,74 @@ func TestFLAPublished(t *testing.T) {
 	}
 	flaNoValidation(t)
 }
+
+// TestFLARows: rows of different lengths (prefill with lens), then a decode step per row from its
+// own position, then a reset of one row (it starts over while the other continues), for a model
+// with short convs (every state kind), against the PyTorch logits.
+func TestFLARows(t *testing.T) {
+	d := device(t)
+	for _, name := range []string{"gla", "gated_deltanet"} {
+		c := loadFLACase(t, name)
+		t.Run(name, func(t *testing.T) {
+			m, err := Load(d, c.dir, LoadOptions{DType: gpu.F32, Segment: 80})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			s, err := d.NewStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			cache, err := m.NewCache(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cache.Close()
+			const T = 63
+			lens := []int{T, 40}
+			all := make([]float32, 2*T*c.V)
+			if err := m.Prefill(context.Background(), s, cache, flaRows(c.ids, c.T, T, 1), T, lens, all); err != nil {
+				t.Fatal(err)
+			}
+			V := c.V
+			row := func(b, p int) []float32 { return c.logits[(b*c.T+p)*V : (b*c.T+p+1)*V] }
+			var got, want []float32
+			for b, n := range lens {
+				got = append(got, all[b*T*V:(b*T+n)*V]...)
+				want = append(want, c.logits[b*c.T*V:(b*c.T+n)*V]...)
+			}
+			if e := reference.RelErr(got, reference.ToFloat64(want)); !(e <= 1e-4) {
+				t.Errorf("prefill with lens %v: rel err %.3g", lens, e)
+			}
+			step := func(id0, id1 int32, want []float32, what string) {
+				idt, err := d.FromInt32([]int32{id0, id1}, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer idt.Close()
+				if err := m.Step(s, cache, idt); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Run(); err != nil {
+					t.Fatal(err)
+				}
+				got, err := cache.Logits.ReadFloat32()
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := reference.RelErr(got, reference.ToFloat64(want))
+				t.Logf("%s: rel err %.3g", what, e)
+				if !(e <= 1e-4) {
+					t.Errorf("%s: rel err %.3g", what, e)
+				}
+			}
+			step(c.ids[T], c.ids[c.T+40], append(append([]float32(nil), row(0, T)...), row(1, 40)...), "step after rows of 63 and 40")
+			if err := cache.ResetRow(1); err != nil {
+				t.Fatal(err)
+			}
+			step(c.ids[T+1], c.ids[c.T], append(append([]float32(nil), row(0, T+1)...), row(1, 0)...), "step after resetting row 1")
+		})
+	}
+	flaNoValidation(t)
+}
