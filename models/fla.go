@@ -15,9 +15,9 @@ func init() {
 	Register("gated_deltanet", LoadFLA)
 }
 
-// LoadFLA is the Loader of the flash-linear-attention language models (fla-org/flash-linear-
-// attention GLAForCausalLM, DeltaNetForCausalLM, GatedDeltaNetForCausalLM; model_type "gla",
-// "delta_net", "gated_deltanet"). They share one skeleton, a Decoder of blocks
+// LoadFLA is the Loader of the flash-linear-attention language models
+// (fla-org/flash-linear-attention GLAForCausalLM, DeltaNetForCausalLM, GatedDeltaNetForCausalLM;
+// model_type "gla", "delta_net", "gated_deltanet"). They share one skeleton, a Decoder of blocks
 //
 //	r += attn(rmsnorm(r)·attn_norm);   r += mlp(rmsnorm(r)·mlp_norm)
 //
