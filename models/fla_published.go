@@ -6,7 +6,8 @@ package models
 //   - delta_net-340m: fla-org/flame configs/delta_net_340M.json (hidden 1024, 8 heads, 24 layers,
 //     short convs, beta, no output gate, untied, vocab 32000);
 //   - gated_deltanet-340m: flame's gated_deltanet_340M.json (hidden 1024, 6 heads of head_dim 256,
-//     expand_v 2, 21 layers, short convs, output gate, untied, vocab 32000).
+//     expand_v 2, 21 layers, short convs, output gate, untied, vocab 32000): 511.6M parameters
+//     despite the name, plus 67.3M on the device for the q/k copies of its split value heads.
 func init() {
 	common := func(mt string) map[string]any {
 		return map[string]any{"model_type": mt, "hidden_size": 1024.0, "hidden_ratio": 4.0, "norm_eps": 1e-6,

@@ -319,8 +319,10 @@ func TestFLAPublished(t *testing.T) {
 		t.Skip("builds 340M-parameter models: -long")
 	}
 	d := device(t)
-	for name, params := range map[string][2]int64{"gla-340m": {330e6, 350e6}, "delta_net-340m": {370e6, 400e6},
-		"gated_deltanet-340m": {360e6, 420e6}} {
+	// Parameters held on the device, computed from the configs: gla 341.7M (tied), delta_net 374.4M;
+	// gated_deltanet 511.6M upstream plus 67.3M of q/k rows copied for its split 512-wide value heads.
+	for name, params := range map[string][2]int64{"gla-340m": {341e6, 342e6}, "delta_net-340m": {374e6, 375e6},
+		"gated_deltanet-340m": {578e6, 579e6}} {
 		t.Run(name, func(t *testing.T) {
 			w, err := Published(name)
 			if err != nil {
