@@ -66,10 +66,13 @@ func weightModule(op, name, base string, t *gpu.Tensor) (string, error) {
 		if info := t.Device().Info(); !info.Float16Storage {
 			return "", fmt.Errorf("%w: %s: an f16 %s needs 16-bit storage, which %s lacks (use f32)", gpu.ErrUnsupported, op, name, info.Name)
 		}
-		return base + "_f16", nil
+		return f16Modules[base], nil
 	}
 	return "", shapeErr(op, "%s has dtype %v, want f32 or f16", name, t.DType())
 }
+
+// f16Modules names the float16 module of each float32 one (constant strings: no allocation per op).
+var f16Modules = map[string]string{"linear_gemv": "linear_gemv_f16", "embedding": "embedding_f16"}
 
 // sameDevice checks that every non-nil tensor lives on s's device.
 func sameDevice(op string, s *gpu.Stream, ts ...*gpu.Tensor) error {
