@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -439,6 +440,154 @@ func TestFLARows(t *testing.T) {
 				t.Fatal(err)
 			}
 			step(c.ids[T+1], c.ids[c.T], append(append([]float32(nil), row(0, T+1)...), row(1, 0)...), "step after resetting row 1")
+		})
+	}
+	flaNoValidation(t)
+}
+
+// flaRandWeights is a Weights source for option tests: every tensor a loader asks for, with values
+// of a trained model's scale (unlike Random's 0.02, which would hide the mixer behind the
+// embedding), recorded so that the float64 reference can be built from the same values.
+type flaRandWeights struct {
+	cfg  *Config
+	seen map[string]reference.FLAWeight
+}
+
+func (r *flaRandWeights) Config() *Config { return r.cfg }
+func (r *flaRandWeights) Has(name string) bool {
+	return name != "lm_head.weight" || r.cfg.Raw["tie_word_embeddings"] != true
+}
+func (r *flaRandWeights) Shape(name string) ([]int, bool) {
+	w, ok := r.seen[name]
+	return w.Shape, ok
+}
+func (r *flaRandWeights) Skip(...string)   {}
+func (r *flaRandWeights) Unused() []string { return nil }
+func (r *flaRandWeights) Float32(name string, shape ...int) ([]float32, error) {
+	if !r.Has(name) {
+		return nil, fmt.Errorf("%w: missing %s", ErrWeights, name)
+	}
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	h := uint64(1469598103934665603)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint64(name[i])) * 1099511628211
+	}
+	rng := splitmix{h}
+	gauss := func() float64 {
+		u1, u2 := rng.float(), rng.float()
+		return math.Sqrt(-2*math.Log(1-u1)) * math.Cos(2*math.Pi*u2)
+	}
+	v := make([]float32, n)
+	for i := range v {
+		var x float64
+		switch {
+		case strings.HasSuffix(name, "A_log"):
+			x = math.Log(1+15*rng.float()) - 3
+		case strings.HasSuffix(name, "dt_bias"):
+			x = 0.5 * gauss()
+		case strings.HasSuffix(name, "gk_proj.1.bias"):
+			x = 2 + gauss()
+		case strings.Contains(name, "norm"):
+			x = 1 + 0.1*gauss()
+		case strings.Contains(name, "conv1d"):
+			x = 0.5 * gauss()
+		case strings.Contains(name, "embeddings"):
+			x = gauss()
+		default:
+			x = gauss() / math.Sqrt(float64(shape[len(shape)-1]))
+		}
+		v[i] = float32(x)
+	}
+	r.seen[name] = reference.FLAWeight{Shape: append([]int(nil), shape...), Data: reference.ToFloat64(v)}
+	return v, nil
+}
+
+// TestFLAOptions: configuration options the fixtures do not cover, GPU (f32) vs the float64
+// reference on the same weights, prefill T = 70 and one decode step, B = 2.
+func TestFLAOptions(t *testing.T) {
+	d := device(t)
+	base := func(mt string, kv ...any) map[string]any {
+		c := map[string]any{"model_type": mt, "hidden_size": 32.0, "num_hidden_layers": 2.0, "intermediate_size": 40.0,
+			"vocab_size": 40.0, "norm_eps": 1e-5}
+		for i := 0; i < len(kv); i += 2 {
+			c[kv[i].(string)] = kv[i+1]
+		}
+		return c
+	}
+	cases := map[string]map[string]any{
+		"gla no output gate, 4 heads on 2 kv heads, short conv": base("gla", "num_heads", 4.0, "num_kv_heads", 2.0,
+			"expand_k", 1.0, "expand_v", 1.0, "use_output_gate", false, "use_short_conv", true, "conv_size", 3.0),
+		"gla unfused norm (g_norm) with gate, tied": base("gla", "num_heads", 2.0, "fuse_norm", false, "tie_word_embeddings", true),
+		"delta_net no conv, no beta, negative eigenvalues, gate": base("delta_net", "num_heads", 2.0, "use_short_conv", false,
+			"use_beta", false, "allow_neg_eigval", true, "use_gate", true, "expand_v", 0.5),
+		"gated_deltanet no gate": base("gated_deltanet", "num_heads", 2.0, "head_dim", 8.0, "expand_v", 1.0, "use_gate", false),
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := &flaRandWeights{cfg: NewConfig(name, raw), seen: map[string]reference.FLAWeight{}}
+			m, err := Build(d, w, LoadOptions{DType: gpu.F32, Segment: 32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			rc, err := reference.ParseFLAConfig(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := reference.NewFLAModel(rc, w.seen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const T = 71
+			ids := make([]int32, 2*T)
+			ints := make([]int, 2*T)
+			for i := range ids {
+				ids[i] = int32((i*7 + i/T*3) % rc.Vocab)
+				ints[i] = int(ids[i])
+			}
+			want, err := ref.Forward(ints, 2, T)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := d.NewStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			cache, err := m.NewCache(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cache.Close()
+			V := rc.Vocab
+			all := make([]float32, 2*(T-1)*V)
+			if err := m.Prefill(context.Background(), s, cache, flaRows(ids, T, T-1, 1), T-1, nil, all); err != nil {
+				t.Fatal(err)
+			}
+			e := reference.RelErr(all, flaRows(want, T, T-1, V))
+			idt, err := d.FromInt32([]int32{ids[T-1], ids[2*T-1]}, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer idt.Close()
+			if err := m.Step(s, cache, idt); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := cache.Logits.ReadFloat32()
+			if err != nil {
+				t.Fatal(err)
+			}
+			es := reference.RelErr(got, append(append([]float64(nil), want[(T-1)*V:T*V]...), want[(2*T-1)*V:]...))
+			t.Logf("prefill rel err %.3g, step %.3g", e, es)
+			if !(e <= 1e-4) || !(es <= 1e-4) {
+				t.Errorf("rel err prefill %.3g, step %.3g, want <= 1e-4", e, es)
+			}
 		})
 	}
 	flaNoValidation(t)
