@@ -31,7 +31,8 @@ type LM interface {
 	Prefill(ctx context.Context, s *gpu.Stream, c *Cache, ids []int32, T int, lens []int, all []float32) error
 	// Step records (does not submit) one decode step on s: ids is an I32 device tensor [B] (for
 	// example the output of ops.Sample of the previous step, so no host round trip is needed);
-	// the logits go to c.Logits [B, Vocab]. It uses only memory allocated by NewCache. Ids
+	// the logits go to c.Logits [B, Vocab]. It uses only the cache's memory (its scratch grows on
+	// the first step and is reused after, so later steps allocate no device memory). Ids
 	// outside [0, Vocab) give NaN logits for their row (validate host ids before upload).
 	Step(s *gpu.Stream, c *Cache, ids *gpu.Tensor) error
 }

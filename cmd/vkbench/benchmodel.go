@@ -66,15 +66,15 @@ func cmdBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer d.Close()
 	info := d.Info()
-	ceil, err := bench.MeasureCeilings(d)
-	if err != nil {
-		return fmt.Errorf("measuring the ceilings: %w", err)
-	}
 	m, err := openLM(d, *model, dt, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	ceil, err := bench.MeasureCeilings(d)
+	if err != nil {
+		return fmt.Errorf("measuring the ceilings: %w", err)
+	}
 	mi := m.Info()
 	res, mem, err := benchLM(ctx, d, m, B, T, *runs, *steps)
 	if err != nil {
