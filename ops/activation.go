@@ -62,13 +62,12 @@ func activation(s *gpu.Stream, op string, fn int, out, x, bias *gpu.Tensor, div 
 		bias = x
 	}
 	d := s.Device()
-	k, err := kernel(d, "activation", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 12, eltLocal, uint32(fn))
+	k, err := kernel(d, "activation", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 12, eltLocal, uint32(fn), b2u(dim%4 == 0))
 	if err != nil {
 		return err
 	}
-	groups, err := group1D(d, n, eltLocal)
-	if err != nil {
-		return err
+	if ceilDiv(dim, 4*eltLocal) > int(d.Info().MaxWorkgroupCount[0]) {
+		return shapeErr(op, "rows of %d elements exceed the device's grid", dim)
 	}
-	return s.Dispatch(k, groups, gpu.Push(uint32(n), uint32(dim), div), x, bias, out)
+	return s.Dispatch(k, rowGrid(d, dim, n/dim), gpu.Push(uint32(n/dim), uint32(dim), div), x, bias, out)
 }

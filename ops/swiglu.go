@@ -33,13 +33,17 @@ func SwiGLU(s *gpu.Stream, out *gpu.Tensor, gate, up ColView) error {
 		return nil
 	}
 	d := s.Device()
-	k, err := kernel(d, "swiglu", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 24, eltLocal)
+	vec := i%4 == 0 && gs%4 == 0 && us%4 == 0 && gate.Start%4 == 0 && up.Start%4 == 0
+	k, err := kernel(d, "swiglu", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 24, eltLocal, b2u(vec))
 	if err != nil {
 		return err
 	}
-	groups, err := group1D(d, m*i, eltLocal)
-	if err != nil {
-		return err
-	}
+	groups := rowGrid(d, i, m)
 	return s.Dispatch(k, groups, gpu.Push(uint32(m), uint32(i), uint32(gs), uint32(gate.Start), uint32(us), uint32(up.Start)), gate.T, up.T, out)
+}
+
+// rowGrid is the grid of the row-wise element kernels (swiglu, activation): workgroups of eltLocal
+// invocations of 4 columns each tile the cols columns in x, and y takes rows y, y + gridY, ...
+func rowGrid(d *gpu.Device, cols, rows int) [3]uint32 {
+	return [3]uint32{uint32(ceilDiv(cols, 4*eltLocal)), uint32(min(rows, int(d.Info().MaxWorkgroupCount[1]))), 1}
 }

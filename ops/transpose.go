@@ -29,13 +29,13 @@ func Transpose(s *gpu.Stream, out *gpu.Tensor, x ColView, batch int) error {
 		return nil
 	}
 	d := s.Device()
-	k, err := kernel(d, "transpose", []gpu.Access{gpu.Read, gpu.Write}, 20, eltLocal)
+	k, err := kernel(d, "transpose", []gpu.Access{gpu.Read, gpu.Write}, 20)
 	if err != nil {
 		return err
 	}
-	groups, err := group1D(d, batch*r*c, eltLocal)
-	if err != nil {
-		return err
+	groups := [3]uint32{uint32(ceilDiv(c, 8)), uint32(ceilDiv(r, 8)), uint32(batch)}
+	if mx := d.Info().MaxWorkgroupCount; groups[0] > mx[0] || groups[1] > mx[1] || groups[2] > mx[2] {
+		return shapeErr(op, "%d×%d×%d tiles of 8×8 exceed the device's grid %v", groups[0], groups[1], groups[2], mx)
 	}
 	return s.Dispatch(k, groups, gpu.Push(uint32(batch), uint32(r), uint32(c), uint32(stride), uint32(x.Start)), x.T, out)
 }
