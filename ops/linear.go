@@ -63,9 +63,9 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 // each weight element for many rows) rather than streaming the weight per block of rows.
 const linearGEMMRows = 16
 
-// linearGEMM records Linear as GEMM(x, Wᵀ) over blocks of weight rows that fit a binding: an f16
-// block is widened into a stream temp first; the bias is added by linear_scatter, which also
-// places a block's columns when the weight takes more than one block. It reports false (and
+// linearGEMM records Linear as GEMM(x, Wᵀ) over blocks of weight rows that fit a binding (an f16
+// weight read by the same register-tiled kernel built with a float16 B); the bias is added by
+// linear_scatter, which also places a block's columns when the weight takes more than one block. It reports false (and
 // records nothing) when x or out exceed a binding or the blocks cannot be aligned.
 func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (bool, error) {
 	d := s.Device()
@@ -75,11 +75,11 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 	}
 	size := weight.DType().Size()
 	nb := n
-	if uint64(4*n*k) > limit {
+	if weight.Bytes() > limit {
 		// Blocks of nb weight rows: nb·k·size bytes a multiple of the binding alignment, the
-		// widened block and the GEMM's output block within a binding.
+		// block and the GEMM's output block within a binding.
 		step := int(d.Info().StorageAlignment) / gcd(int(d.Info().StorageAlignment), k*size)
-		nb = min(int(limit)/(4*k), int(limit)/(4*m)) / step * step
+		nb = min(int(limit)/(size*k), int(limit)/(4*m)) / step * step
 		if nb < 1 {
 			return false, nil
 		}
@@ -111,18 +111,13 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 		if w, err = w.Reshape(cols, k); err != nil {
 			return true, err
 		}
-		if weight.DType() == gpu.F16 {
-			if w, err = widen(s, w, cols, k); err != nil {
-				return true, err
-			}
-		}
 		dst := o2
 		if cols != n {
 			if dst, err = s.Temp(gpu.F32, m, cols); err != nil {
 				return true, err
 			}
 		}
-		if err := GEMM(s, dst, x2, w, GEMMOptions{TransB: true}); err != nil {
+		if err := gemmWeight(s, dst, x2, w, m, cols, k); err != nil {
 			return true, fmt.Errorf("linear: %w", err)
 		}
 		if cols == n && hasBias == 0 {
@@ -139,25 +134,22 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 	return true, nil
 }
 
-// widen records converting an f16 weight block [rows, k] into a new f32 stream temp.
-func widen(s *gpu.Stream, w *gpu.Tensor, rows, k int) (*gpu.Tensor, error) {
+// gemmWeight records c [m, n] = a [m, k] · wᵀ for a weight block w [n, k]: GEMM for f32, and
+// for f16 the same kernel built with a float16 B (linear_gemm_f16), which widens as it reads.
+func gemmWeight(s *gpu.Stream, c, a, w *gpu.Tensor, m, n, k int) error {
+	if w.DType() == gpu.F32 {
+		return GEMM(s, c, a, w, GEMMOptions{TransB: true})
+	}
 	d := s.Device()
-	t, err := s.Temp(gpu.F32, rows, k)
+	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
+	tile := gemmTileFor(d.Info(), vec)
+	kern, err := kernel(d, "linear_gemm_f16", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 24,
+		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	kern, err := kernel(d, "linear_widen", []gpu.Access{gpu.Read, gpu.Write}, 4, eltLocal)
-	if err != nil {
-		return nil, err
-	}
-	groups, err := group1D(d, rows*k, eltLocal)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Dispatch(kern, groups, gpu.Push(uint32(rows*k)), w, t); err != nil {
-		return nil, fmt.Errorf("linear: %w", err)
-	}
-	return t, nil
+	groups := [3]uint32{uint32(ceilDiv(n, tile.LX*tile.TN)), uint32(ceilDiv(m, tile.LY*tile.TM)), 1}
+	return s.Dispatch(kern, groups, gpu.Push(uint32(m), uint32(n), uint32(k), uint32(m*k), 0, uint32(m*n)), a, w, c)
 }
 
 func gcd(a, b int) int {

@@ -12,7 +12,7 @@ import (
 func TestLinear(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	shapes := [][3]int{{1, 1, 1}, {1, 37, 13}, {1, 300, 64}, {2, 65, 100}, {3, 129, 7}, {5, 128, 768}, {33, 17, 20}, {70, 50, 36}}
+	shapes := [][3]int{{1, 1, 1}, {1, 37, 13}, {1, 300, 64}, {2, 65, 100}, {3, 129, 7}, {5, 128, 768}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 768}}
 	if *long { // an LM head beyond lavapipe's 128 MiB binding range in f32, on both paths
 		shapes = append(shapes, [3]int{1, 50280, 768}, [3]int{2, 50280, 768}, [3]int{24, 50280, 768})
 	}
@@ -55,7 +55,7 @@ func TestLinearWindows(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
 	for _, dt := range dtypes(d) {
-		for _, sh := range [][3]int{{1, 200, 64}, {6, 97, 36}, {3, 50, 13}, {16, 200, 128}, {21, 77, 100}} {
+		for _, sh := range [][3]int{{1, 200, 64}, {6, 97, 36}, {3, 50, 13}, {16, 200, 128}, {21, 77, 100}, {32, 96, 64}} {
 			m, n, k := sh[0], sh[1], sh[2]
 			t.Run(fmt.Sprintf("%v_M%d_N%d_K%d", dt, m, n, k), func(t *testing.T) {
 				x := rounded(randn(r, m*k, 1))
