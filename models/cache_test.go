@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/reference"
 )
 
@@ -142,5 +141,4 @@ func TestStepAllocs(t *testing.T) {
 			}
 		})
 	}
-	_ = gpu.F32
 }
