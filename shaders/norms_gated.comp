@@ -1,8 +1,8 @@
 #version 450
 // Gated RMSNorm over groups of G columns of rows of D columns, one workgroup of LOCAL invocations
 // per (row, group). x and g are column windows of row-major tensors (x[m, c] = xs[m * xst + x0 + c],
-// likewise g); the weight has wlen elements (D, or G when shared by every group) and is indexed
-// c % wlen; out [M, D] float32.
+// likewise g); the weight has wlen elements: D (indexed by the column) or G (shared by every group,
+// indexed by the column within the group); out [M, D] float32.
 //   BEFORE (fla FusedRMSNormGated): out = x / rms_G(x) * w * silu(g)
 //   else   (Mamba-2 RMSNormGated, norm_before_gate=False): z = x * silu(g); out = z / rms_G(z) * w
 // with rms_G(v) = sqrt(mean over the group of v^2 + eps).
@@ -42,7 +42,7 @@ void main() {
     }
     float inv = inversesqrt(partial[0] / float(p.G) + p.eps);
     for (uint c = t; c < p.G; c += L) {
-        float y = val(xb + c, gb + c) * inv * w[(c0 + c) % p.wlen];
+        float y = val(xb + c, gb + c) * inv * w[p.wlen == p.D ? c0 + c : c];
         if (BEFORE) y *= silu(gs[gb + c]);
         o[m * p.D + c0 + c] = y;
     }
