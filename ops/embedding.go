@@ -37,9 +37,9 @@ func Embedding(s *gpu.Stream, out, ids, table *gpu.Tensor) error {
 		return nil
 	}
 	d := s.Device()
-	groups, err := group1D(d, n*ceilDiv(dim, 4), embedLocal)
-	if err != nil {
-		return err
+	groups := [3]uint32{uint32(ceilDiv(dim, 4*embedLocal)), uint32(min(n, int(d.Info().MaxWorkgroupCount[1]))), 1}
+	if groups[0] > d.Info().MaxWorkgroupCount[0] {
+		return shapeErr(op, "rows of D = %d exceed the device's grid", dim)
 	}
 	limit := bindLimit(d)
 	if out.Bytes() > limit {
