@@ -34,7 +34,8 @@ type FLAConfig struct {
 	HeadK, HeadV int
 
 	// UseShortConv adds a causal depthwise conv (kernel ConvSize, SiLU unless
-	// stated) on q, k and v; ConvBias gives the convs a bias.
+	// stated) on q, k and v; ConvBias gives the convs a bias (never set by
+	// ParseFLAConfig: the fla blocks do not pass conv_bias to their layers).
 	UseShortConv bool
 	ConvSize     int
 	ConvBias     bool
