@@ -63,9 +63,10 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 // each weight element for many rows) rather than streaming the weight per block of rows.
 const linearGEMMRows = 16
 
-// linearGEMM records Linear as GEMM(x, Wᵀ) over blocks of weight rows that fit a binding (an f16
-// weight read by the same register-tiled kernel built with a float16 B); the bias is added by
-// linear_scatter, which also places a block's columns when the weight takes more than one block. It reports false (and
+// linearGEMM records Linear as GEMM(x, Wᵀ) with the bias in the GEMM's epilogue (an f16 weight
+// read by the same register-tiled kernel built with a float16 B). A weight beyond a binding goes
+// in blocks of rows, each into a stream temp that linear_scatter places in out's columns, adding
+// the bias. It reports false (and
 // records nothing) when x or out exceed a binding or the blocks cannot be aligned.
 func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (bool, error) {
 	d := s.Device()
@@ -111,17 +112,21 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 		if w, err = w.Reshape(cols, k); err != nil {
 			return true, err
 		}
-		dst := o2
-		if cols != n {
-			if dst, err = s.Temp(gpu.F32, m, cols); err != nil {
-				return true, err
+		if cols == n { // one block: the bias in the GEMM's epilogue, straight into out
+			if hasBias == 0 {
+				bias = nil
 			}
+			if err := gemmWeight(s, o2, x2, w, bias, m, n, k); err != nil {
+				return true, fmt.Errorf("linear: %w", err)
+			}
+			return true, nil
 		}
-		if err := gemmWeight(s, dst, x2, w, m, cols, k); err != nil {
+		dst, err := s.Temp(gpu.F32, m, cols)
+		if err != nil {
+			return true, err
+		}
+		if err := gemmWeight(s, dst, x2, w, nil, m, cols, k); err != nil {
 			return true, fmt.Errorf("linear: %w", err)
-		}
-		if cols == n && hasBias == 0 {
-			continue
 		}
 		groups, err := group1D(d, m*cols, eltLocal)
 		if err != nil {
@@ -134,22 +139,29 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 	return true, nil
 }
 
-// gemmWeight records c [m, n] = a [m, k] · wᵀ for a weight block w [n, k]: GEMM for f32, and
-// for f16 the same kernel built with a float16 B (linear_gemm_f16), which widens as it reads.
-func gemmWeight(s *gpu.Stream, c, a, w *gpu.Tensor, m, n, k int) error {
-	if w.DType() == gpu.F32 {
-		return GEMM(s, c, a, w, GEMMOptions{TransB: true})
-	}
+// gemmWeight records c [m, n] = a [m, k] · wᵀ (+ bias [n] when bias is not nil) for a weight
+// block w [n, k] F32 or F16, with the register-tiled GEMM kernel built for Linear (linear_gemm,
+// linear_gemm_f16: B read transposed, float16 widened as it is read, the bias added in the
+// epilogue).
+func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int) error {
 	d := s.Device()
+	mod := "linear_gemm"
+	if w.DType() == gpu.F16 {
+		mod = "linear_gemm_f16"
+	}
+	hasBias := bias != nil
+	if !hasBias {
+		bias = a
+	}
 	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
 	tile := gemmTileFor(d.Info(), vec)
-	kern, err := kernel(d, "linear_gemm_f16", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 24,
-		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec))
+	kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read}, 24,
+		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec), b2u(hasBias))
 	if err != nil {
 		return err
 	}
 	groups := [3]uint32{uint32(ceilDiv(n, tile.LX*tile.TN)), uint32(ceilDiv(m, tile.LY*tile.TM)), 1}
-	return s.Dispatch(kern, groups, gpu.Push(uint32(m), uint32(n), uint32(k), uint32(m*k), 0, uint32(m*n)), a, w, c)
+	return s.Dispatch(kern, groups, gpu.Push(uint32(m), uint32(n), uint32(k), uint32(m*k), 0, uint32(m*n)), a, w, c, bias)
 }
 
 func gcd(a, b int) int {

@@ -1,4 +1,5 @@
-// The body of gemm.comp (float32 B) and linear_gemm_f16.comp (float16 B, B_F16 1).
+// The body of gemm.comp (float32 B), and of Linear's linear_gemm.comp and linear_gemm_f16.comp
+// (float16 B, B_F16 1), which add a bias in the epilogue (LINEAR_BIAS 1).
 // C[b] = op(A[b]) * op(B[b]), float32, row-major.
 // A is [M,K] ([K,M] when TA), B is [K,N] ([N,K] when TB), C is [M,N]; batch b = gl_WorkGroupID.z
 // with element strides sa, sb, sc between batches (sb = 0 broadcasts one B to every batch).
@@ -33,6 +34,14 @@ layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
 #endif
 layout(std430, binding = 2) writeonly buffer C1 { float c1[]; };
 layout(std430, binding = 2) writeonly buffer C4 { vec4 c4[]; };
+#ifndef LINEAR_BIAS
+#define LINEAR_BIAS 0
+#endif
+#if LINEAR_BIAS
+// Linear's builds: bias[col] added in the epilogue when BIAS (binding 3, any buffer otherwise).
+layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
+layout(constant_id = 7) const bool BIAS = false;
+#endif
 layout(push_constant) uniform P { uint M, N, K, sa, sb, sc; } p;
 
 void main() {
@@ -106,6 +115,15 @@ void main() {
                 [[unroll]] for (int j = 0; j < TN4; j++) acc[i][j] += av[i][kk] * bv[kk][j];
     }
 
+#if LINEAR_BIAS
+    if (BIAS) {
+        [[unroll]] for (int j = 0; j < TN4; j++)
+            [[unroll]] for (int c = 0; c < 4; c++) {
+                float bv = bias[min(col0 + 4 * j + c, N - 1)];
+                [[unroll]] for (int i = 0; i < TM; i++) acc[i][j][c] += bv;
+            }
+    }
+#endif
     [[unroll]] for (int i = 0; i < TM; i++) {
         uint r = row0 + i;
         if (r >= M) break;
