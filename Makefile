@@ -42,7 +42,7 @@ verify: build
 # code behind `vkbench run`) for FUZZTIME per op family. FUZZ_OPS must list every registered op
 # (suite's TestMakeFuzzCoversEveryOp checks it).
 FUZZTIME ?= 60s
-FUZZ_OPS ?= gemm eltwise rows gla delta_rule selective_scan ssd causal_conv1d stft istft mel_fbanks conv1d depthwise_conv1d layer_norm
+FUZZ_OPS ?= gemm eltwise rows gla delta_rule selective_scan ssd causal_conv1d stft istft mel_fbanks conv1d depthwise_conv1d layer_norm linear embedding swiglu norms activation transpose sample
 fuzz:
 	$(GO) test ./tensorio -run '^$$' -fuzz FuzzRead -fuzztime $(FUZZTIME)
 	set -e; for op in $(FUZZ_OPS); do \

@@ -23,6 +23,13 @@ var smallBench = map[string]string{
 	"conv1d":           "B=1,Cin=16,Cout=24,L=100,K=7",
 	"depthwise_conv1d": "B=1,C=32,L=100,K=7",
 	"layer_norm":       "R=64,C=128",
+	"linear":           "M=20,N=96,K=64",
+	"embedding":        "N=32,V=500,D=64",
+	"swiglu":           "M=32,I=96",
+	"norms":            "M=32,D=128",
+	"activation":       "M=32,D=128",
+	"transpose":        "B=2,R=40,C=56",
+	"sample":           "B=2,V=1000",
 }
 
 // TestEveryOpVerifyAndBench runs every registered op's Verify (its quick subset: f32 and a few

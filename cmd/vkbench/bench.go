@@ -30,6 +30,9 @@ type benchDevice struct {
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if modelArg(args) != "" {
+		return cmdBenchModel(ctx, args, stdout, stderr)
+	}
 	fs := newFlags("bench", stderr)
 	opList := fs.String("op", "", "comma-separated ops (default: all, at their default sizes)")
 	shape := fs.String("shape", "", "one shape and op parameters, k=v,k=v (needs one -op)")

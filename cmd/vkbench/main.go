@@ -5,6 +5,9 @@
 //	vkbench verify  [-op OP[,OP]] [-long] [-device SEL] [-json]
 //	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-quick] [-device SEL] [-json]
 //	vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...] [-device SEL]
+//	vkbench forward -model DIR -in IN.safetensors -out OUT.safetensors [-decode K] [-dtype f32|f16] [-device SEL]
+//	vkbench generate -model DIR|NAME -prompt-ids 1,2,3 -max-new-tokens N [-temperature 0] [-top-p 1] [-seed S] [-json]
+//	vkbench bench -model NAME|DIR [-shape B=1,T=2048] [-dtype f32|f16] [-json]
 //	vkbench vocode -model DIR|vocos-mel-24khz -in a.wav -out b.wav [-device SEL]
 //
 // SEL is a device index or a name substring (as VKSEQ_DEVICE). Exit status: 0 on success,
@@ -31,6 +34,13 @@ usage:
                                                device ceilings, then GPU-timestamp medians per op
   vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...]
                                                run one op on tensors from a file
+  vkbench forward -model DIR -in IN.safetensors -out OUT.safetensors [-decode K] [-dtype f32|f16]
+                                               logits of a language model for input_ids [B, T]
+  vkbench generate -model DIR|NAME -prompt-ids 1,2,3 -max-new-tokens N [-temperature 0] [-top-p 1] [-seed S] [-json]
+                                               sample tokens on the device
+  vkbench bench -model NAME|DIR [-shape B=1,T=2048] [-dtype f32|f16] [-json]
+                                               prefill and decode tokens/s of a model (NAME: random weights
+                                               in a published config: mamba-130m, mamba2-130m, gla-340m, ...)
   vkbench vocode -model DIR|vocos-mel-24khz -in a.wav -out b.wav
                                                WAV → Vocos mel features → Vocos → WAV; prints the real-time factor
 common flag: -device SEL (an index or a name substring; default VKSEQ_DEVICE, else the best device)
@@ -60,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "forward":
+		err = cmdForward(ctx, args[1:], stdout, stderr)
+	case "generate":
+		err = cmdGenerate(ctx, args[1:], stdout, stderr)
 	case "vocode":
 		err = cmdVocode(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

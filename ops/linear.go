@@ -1,0 +1,231 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/vkseq/vkseq/gpu"
+)
+
+const linearLocal = 64
+
+// Linear records out = x · weightᵀ + bias (torch nn.Linear): out[m, n] = Σ_k x[m, k]·weight[n, k]
+// + bias[n]. Shapes: x [..., K] F32 with M rows (the product of its other dimensions); weight
+// [N, K] F32 or F16 (F16 needs Float16Storage); bias [N] F32 or nil; out [..., N] F32 with x's
+// leading dimensions (or [M, N]). Any M ≥ 0: few rows (decode) stream each weight row once per
+// block of rows. Tensors larger than the device's binding range (an LM head of 50k×768 f32) are
+// bound in windows. out must not alias x; x, weight and bias are not modified.
+func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
+	const op = "linear"
+	if x == nil || weight == nil || out == nil {
+		return shapeErr(op, "out, x and weight must not be nil")
+	}
+	ws := weight.Shape()
+	if len(ws) != 2 || ws[0] < 1 || ws[1] < 1 {
+		return shapeErr(op, "weight has shape %v, want [N, K] with N, K ≥ 1", ws)
+	}
+	n, k := ws[0], ws[1]
+	xs := x.Shape()
+	if x.DType() != gpu.F32 || len(xs) == 0 || xs[len(xs)-1] != k {
+		return shapeErr(op, "x is %v, want f32 [..., %d] (K of weight %v)", x, k, ws)
+	}
+	m := x.Len() / k
+	want := append(xs[:len(xs)-1:len(xs)-1], n)
+	if !(checkTensor(op, "out", out, gpu.F32, want...) == nil || checkTensor(op, "out", out, gpu.F32, m, n) == nil) {
+		return shapeErr(op, "out is %v, want f32 %v", out, want)
+	}
+	if bias != nil {
+		if err := checkTensor(op, "bias", bias, gpu.F32, n); err != nil {
+			return err
+		}
+	}
+	if out == x {
+		return shapeErr(op, "out aliases x")
+	}
+	if err := sameDevice(op, s, out, x, weight, bias); err != nil {
+		return err
+	}
+	mod, err := weightModule(op, "weight", "linear_gemv", weight)
+	if err != nil {
+		return err
+	}
+	if m == 0 {
+		return nil
+	}
+	if m >= linearGEMMRows {
+		if ok, err := linearGEMM(s, out, x, weight, bias, m, n, k); ok || err != nil {
+			return err
+		}
+	}
+	return linearGEMV(s, mod, out, x, weight, bias, m, n, k)
+}
+
+// linearGEMMRows is the number of rows from which Linear runs as a GEMM (register tiles reuse
+// each weight element for many rows) rather than streaming the weight per block of rows.
+const linearGEMMRows = 16
+
+// linearGEMM records Linear as GEMM(x, Wᵀ) with the bias in the GEMM's epilogue (an f16 weight
+// read by the same register-tiled kernel built with a float16 B). A weight beyond a binding goes
+// in blocks of rows, each into a stream temp that linear_scatter places in out's columns, adding
+// the bias. It reports false (and
+// records nothing) when x or out exceed a binding or the blocks cannot be aligned.
+func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (bool, error) {
+	d := s.Device()
+	limit := bindRange(d)
+	if x.Bytes() > limit || out.Bytes() > limit {
+		return false, nil
+	}
+	size := weight.DType().Size()
+	nb := n
+	if weight.Bytes() > limit {
+		// Blocks of nb weight rows: nb·k·size bytes a multiple of the binding alignment, the
+		// block and the GEMM's output block within a binding.
+		step := int(d.Info().StorageAlignment) / gcd(int(d.Info().StorageAlignment), k*size)
+		nb = min(int(limit)/(size*k), int(limit)/(4*m)) / step * step
+		if nb < 1 {
+			return false, nil
+		}
+	}
+	x2, err := x.Reshape(m, k)
+	if err != nil {
+		return true, err
+	}
+	o2, err := out.Reshape(m, n)
+	if err != nil {
+		return true, err
+	}
+	hasBias := uint32(1)
+	if bias == nil {
+		bias, hasBias = x, 0
+	}
+	scatter, err := kernel(d, "linear_scatter", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 20, eltLocal)
+	if err != nil {
+		return true, err
+	}
+	for n0 := 0; n0 < n; n0 += nb {
+		cols := min(nb, n-n0)
+		w := weight
+		if cols != n {
+			if w, err = weight.Window(n0*k, cols*k); err != nil {
+				return true, err
+			}
+		}
+		if w, err = w.Reshape(cols, k); err != nil {
+			return true, err
+		}
+		if cols == n { // one block: the bias in the GEMM's epilogue, straight into out
+			if hasBias == 0 {
+				bias = nil
+			}
+			if err := gemmWeight(s, o2, x2, w, bias, m, n, k); err != nil {
+				return true, fmt.Errorf("linear: %w", err)
+			}
+			return true, nil
+		}
+		dst, err := s.Temp(gpu.F32, m, cols)
+		if err != nil {
+			return true, err
+		}
+		if err := gemmWeight(s, dst, x2, w, nil, m, cols, k); err != nil {
+			return true, fmt.Errorf("linear: %w", err)
+		}
+		groups, err := group1D(d, m*cols, eltLocal)
+		if err != nil {
+			return true, err
+		}
+		if err := s.Dispatch(scatter, groups, gpu.Push(uint32(m), uint32(cols), uint32(n), uint32(n0), hasBias), dst, bias, o2); err != nil {
+			return true, fmt.Errorf("linear: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// gemmWeight records c [m, n] = a [m, k] · wᵀ (+ bias [n] when bias is not nil) for a weight
+// block w [n, k] F32 or F16, with the register-tiled GEMM kernel built for Linear (linear_gemm,
+// linear_gemm_f16: B read transposed, float16 widened as it is read, the bias added in the
+// epilogue).
+func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int) error {
+	d := s.Device()
+	mod := "linear_gemm"
+	if w.DType() == gpu.F16 {
+		mod = "linear_gemm_f16"
+	}
+	hasBias := bias != nil
+	if !hasBias {
+		bias = a
+	}
+	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
+	tile := gemmTileFor(d.Info(), vec)
+	kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read}, 24,
+		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec), b2u(hasBias))
+	if err != nil {
+		return err
+	}
+	groups := [3]uint32{uint32(ceilDiv(n, tile.LX*tile.TN)), uint32(ceilDiv(m, tile.LY*tile.TM)), 1}
+	return s.Dispatch(kern, groups, gpu.Push(uint32(m), uint32(n), uint32(k), uint32(m*k), 0, uint32(m*n)), a, w, c, bias)
+}
+
+// linearGEMV records Linear through linear_gemv, in blocks of rows and of weight rows that fit
+// the binding range.
+func linearGEMV(s *gpu.Stream, mod string, out, x, weight, bias *gpu.Tensor, m, n, k int) error {
+	d := s.Device()
+	info := d.Info()
+	limit := bindRange(d)
+	slack := uint64(info.StorageAlignment) + 16
+	mr := 1
+	if m > 1 {
+		mr = 4
+	}
+	// Rows of x and out per block, weight rows per block.
+	mb := min(m, int((limit-slack)/uint64(4*max(k, n))), int(info.MaxWorkgroupCount[1])*mr)
+	nb := min(n, int((limit-slack)/uint64(weight.DType().Size()*k)), int(info.MaxWorkgroupCount[0])*linearLocal)
+	if mb < 1 || nb < 1 {
+		return shapeErr("linear", "a row of K = %d or N = %d does not fit one binding of %d bytes", k, n, limit)
+	}
+	hasBias := uint32(1)
+	if bias == nil {
+		bias, hasBias = x, 0
+	}
+	for m0 := 0; m0 < m; m0 += mb {
+		rows := min(mb, m-m0)
+		xv, xb, err := elemWindow(x, m0*k, rows*k, limit)
+		if err != nil {
+			return err
+		}
+		ov, ob, err := elemWindow(out, m0*n, rows*n, limit)
+		if err != nil {
+			return err
+		}
+		for n0 := 0; n0 < n; n0 += nb {
+			cols := min(nb, n-n0)
+			wv, wb, err := elemWindow(weight, n0*k, cols*k, limit)
+			if err != nil {
+				return err
+			}
+			vec := k%4 == 0 && xb%4 == 0 && wb%4 == 0
+			kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 36, linearLocal, uint32(mr), b2u(vec))
+			if err != nil {
+				return err
+			}
+			groups := [3]uint32{uint32(ceilDiv(cols, linearLocal)), uint32(ceilDiv(rows, mr)), 1}
+			push := gpu.Push(uint32(rows), uint32(cols), uint32(k), hasBias, uint32(xb), uint32(wb), uint32(ob), uint32(n), uint32(n0))
+			if err := s.Dispatch(kern, groups, push, xv, wv, bias, ov); err != nil {
+				return fmt.Errorf("linear: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// elemWindow binds elements [start, start+n) of t (any dtype) through a window starting at an
+// aligned element at or before start, and returns the view and start's offset in it; a tensor
+// that fits the binding range is bound whole.
+func elemWindow(t *gpu.Tensor, start, n int, limit uint64) (*gpu.Tensor, int, error) {
+	if t.Bytes() <= limit {
+		return t, start, nil
+	}
+	size := t.DType().Size()
+	align := max(int(t.Device().Info().StorageAlignment)/size, 1)
+	a := start - start%align
+	v, err := t.Window(a, start-a+n)
+	return v, start - a, err
+}

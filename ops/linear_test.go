@@ -1,0 +1,125 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/reference"
+)
+
+func TestLinear(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	shapes := [][3]int{{1, 1, 1}, {1, 37, 13}, {1, 300, 64}, {2, 65, 100}, {3, 129, 7}, {5, 128, 768}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 768}}
+	if *long { // an LM head beyond lavapipe's 128 MiB binding range in f32, on both paths
+		shapes = append(shapes, [3]int{1, 50280, 768}, [3]int{2, 50280, 768}, [3]int{24, 50280, 768})
+	}
+	for _, dt := range dtypes(d) {
+		for _, sh := range shapes {
+			m, n, k := sh[0], sh[1], sh[2]
+			for _, withBias := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%v_M%d_N%d_K%d_bias%v", dt, m, n, k, withBias), func(t *testing.T) {
+					x := rounded(randn(r, m*k, 1))
+					xt := upload(t, d, gpu.F32, x, m, k)
+					wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
+					var bt *gpu.Tensor
+					var b []float64
+					if withBias {
+						b = rounded(randn(r, n, 1))
+						bt = upload(t, d, gpu.F32, b, n)
+					}
+					out := poisoned(t, d, gpu.F32, m, n)
+					s := stream(t, d)
+					if err := Linear(s, out, xt, wt, bt); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Run(); err != nil {
+						t.Fatal(err)
+					}
+					want, err := reference.Linear(x, w, b, m, n, k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkErr(t, "linear", read(t, out), want, tolF32)
+				})
+			}
+		}
+	}
+}
+
+// TestLinearWindows binds the weight, x and out in windows, as an LM head beyond the device's
+// binding range is.
+func TestLinearWindows(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	for _, dt := range dtypes(d) {
+		for _, sh := range [][3]int{{1, 200, 64}, {6, 97, 36}, {3, 50, 13}, {16, 200, 128}, {21, 77, 100}, {32, 96, 64}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			t.Run(fmt.Sprintf("%v_M%d_N%d_K%d", dt, m, n, k), func(t *testing.T) {
+				x := rounded(randn(r, m*k, 1))
+				xt := upload(t, d, gpu.F32, x, m, k)
+				wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
+				b := rounded(randn(r, n, 1))
+				bt := upload(t, d, gpu.F32, b, n)
+				out := poisoned(t, d, gpu.F32, m, n)
+				s := stream(t, d)
+				limit := uint64(8*k*4 + 512)
+				if m >= 16 { // the GEMM path: x and out bound whole, the weight in blocks
+					limit = uint64(4*max(m*k, m*n) + 256)
+				}
+				withBindLimit(limit, func() {
+					if err := Linear(s, out, xt, wt, bt); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if err := s.Run(); err != nil {
+					t.Fatal(err)
+				}
+				want, _ := reference.Linear(x, w, b, m, n, k)
+				checkErr(t, "linear in windows", read(t, out), want, tolF32)
+			})
+		}
+	}
+}
+
+func TestLinearExtreme(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	m, n, k := 2, 40, 64
+	x := rounded(randn(r, m*k, 1e4))
+	w := rounded(randn(r, n*k, 1e3))
+	xt, wt := upload(t, d, gpu.F32, x, m, k), upload(t, d, gpu.F32, w, n, k)
+	out := poisoned(t, d, gpu.F32, m, n)
+	s := stream(t, d)
+	if err := Linear(s, out, xt, wt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := reference.Linear(x, w, nil, m, n, k)
+	checkErr(t, "linear large values", read(t, out), want, tolF32)
+}
+
+func TestLinearErrors(t *testing.T) {
+	d := device(t)
+	s := stream(t, d)
+	x := poisoned(t, d, gpu.F32, 3, 8)
+	w := poisoned(t, d, gpu.F32, 5, 8)
+	out := poisoned(t, d, gpu.F32, 3, 5)
+	for name, err := range map[string]error{
+		"nil weight": Linear(s, out, x, nil, nil),
+		"K mismatch": Linear(s, out, poisoned(t, d, gpu.F32, 3, 7), w, nil),
+		"out shape":  Linear(s, poisoned(t, d, gpu.F32, 3, 4), x, w, nil),
+		"bias shape": Linear(s, out, x, w, poisoned(t, d, gpu.F32, 4)),
+		"x dtype":    Linear(s, out, poisoned(t, d, gpu.I32, 3, 8), w, nil),
+		"w dtype":    Linear(s, out, x, poisoned(t, d, gpu.I32, 5, 8), nil),
+		"w 1-D":      Linear(s, out, x, poisoned(t, d, gpu.F32, 40), nil),
+	} {
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+// The body of gemm.comp (float32 B), and of Linear's linear_gemm.comp and linear_gemm_f16.comp
+// (float16 B, B_F16 1), which add a bias in the epilogue (LINEAR_BIAS 1).
+// C[b] = op(A[b]) * op(B[b]), float32, row-major.
+// A is [M,K] ([K,M] when TA), B is [K,N] ([N,K] when TB), C is [M,N]; batch b = gl_WorkGroupID.z
+// with element strides sa, sb, sc between batches (sb = 0 broadcasts one B to every batch).
+// Each invocation computes a TM x TN register tile (TN a multiple of 4) and steps K by 4.
+// VEC (legal when M, N, K and the strides are multiples of 4) reads and writes vec4s through
+// aliases of the same bindings; otherwise every access is scalar and bounds-checked.
+// Tile shapes come per device through specialization constants (see ops/tuning.go).
+layout(local_size_x_id = 0, local_size_y_id = 1) in;
+layout(constant_id = 2) const int TM = 8;
+layout(constant_id = 3) const int TN = 8;
+layout(constant_id = 4) const bool TA = false;
+layout(constant_id = 5) const bool TB = false;
+layout(constant_id = 6) const bool VEC = false;
+const int TN4 = TN / 4;
+
+layout(std430, binding = 0) readonly buffer A1 { float a1[]; };
+layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
+#ifndef B_F16
+#define B_F16 0
+#endif
+#if B_F16
+// B stored as float16 (Linear's f16 weights, TB): widened to float32 as it is read.
+layout(std430, binding = 1) readonly buffer B1 { float16_t b1[]; };
+layout(std430, binding = 1) readonly buffer B4 { f16vec4 b4[]; };
+#define LDB1(i) float(b1[i])
+#define LDB4(i) vec4(b4[i])
+#else
+layout(std430, binding = 1) readonly buffer B1 { float b1[]; };
+layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
+#define LDB1(i) b1[i]
+#define LDB4(i) b4[i]
+#endif
+layout(std430, binding = 2) writeonly buffer C1 { float c1[]; };
+layout(std430, binding = 2) writeonly buffer C4 { vec4 c4[]; };
+#ifndef LINEAR_BIAS
+#define LINEAR_BIAS 0
+#endif
+#if LINEAR_BIAS
+// Linear's builds: bias[col] added in the epilogue when BIAS (binding 3, any buffer otherwise).
+layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
+layout(constant_id = 7) const bool BIAS = false;
+#endif
+layout(push_constant) uniform P { uint M, N, K, sa, sb, sc; } p;
+
+void main() {
+    const uint M = p.M, N = p.N, K = p.K;
+    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN;
+    // With one row of invocations per workgroup the rows are uniform across the workgroup, so a
+    // CPU device loads A once for all its SIMD lanes instead of gathering it lane by lane.
+    const uint row0 = gl_WorkGroupSize.y == 1 ? gl_WorkGroupID.y * TM
+                                              : (gl_WorkGroupID.y * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM;
+    // No early return (it would make control flow divergent): out-of-range tiles read clamped
+    // addresses and skip their stores.
+    const uint ba = gl_WorkGroupID.z * p.sa, bb = gl_WorkGroupID.z * p.sb, bc = gl_WorkGroupID.z * p.sc;
+
+    vec4 acc[TM][TN4];
+    [[unroll]] for (int i = 0; i < TM; i++)
+        [[unroll]] for (int j = 0; j < TN4; j++) acc[i][j] = vec4(0.0);
+
+    for (uint k = 0; k < K; k += 4) {
+        vec4 av[TM];     // av[i][kk] = A(row0+i, k+kk)
+        vec4 bv[4][TN4]; // bv[kk][j][c] = B(k+kk, col0+4j+c)
+        if (!TA) {
+            [[unroll]] for (int i = 0; i < TM; i++) {
+                uint r = min(row0 + i, M - 1);
+                if (VEC) {
+                    av[i] = a4[(ba + r * K + k) / 4];
+                } else {
+                    [[unroll]] for (int kk = 0; kk < 4; kk++)
+                        av[i][kk] = k + kk < K ? a1[ba + r * K + k + kk] : 0.0;
+                }
+            }
+        } else {
+            [[unroll]] for (int kk = 0; kk < 4; kk++) {
+                if (VEC) {
+                    [[unroll]] for (int i4 = 0; i4 < TM / 4; i4++) {
+                        vec4 t = a4[(ba + (k + kk) * M + min(row0 + 4 * i4, M - 4)) / 4];
+                        [[unroll]] for (int c = 0; c < 4; c++) av[4 * i4 + c][kk] = t[c];
+                    }
+                } else {
+                    [[unroll]] for (int i = 0; i < TM; i++)
+                        av[i][kk] = k + kk < K ? a1[ba + (k + kk) * M + min(row0 + i, M - 1)] : 0.0;
+                }
+            }
+        }
+        if (!TB) {
+            [[unroll]] for (int kk = 0; kk < 4; kk++) {
+                [[unroll]] for (int j = 0; j < TN4; j++) {
+                    if (VEC) {
+                        bv[kk][j] = LDB4((bb + (k + kk) * N + min(col0 + 4 * j, N - 4)) / 4);
+                    } else {
+                        [[unroll]] for (int c = 0; c < 4; c++)
+                            bv[kk][j][c] = k + kk < K ? LDB1(bb + (k + kk) * N + min(col0 + 4 * j + c, N - 1)) : 0.0;
+                    }
+                }
+            }
+        } else {
+            [[unroll]] for (int j = 0; j < TN4; j++) {
+                [[unroll]] for (int c = 0; c < 4; c++) {
+                    uint col = min(col0 + 4 * j + c, N - 1);
+                    vec4 t;
+                    if (VEC) {
+                        t = LDB4((bb + col * K + k) / 4);
+                    } else {
+                        [[unroll]] for (int kk = 0; kk < 4; kk++) t[kk] = k + kk < K ? LDB1(bb + col * K + k + kk) : 0.0;
+                    }
+                    [[unroll]] for (int kk = 0; kk < 4; kk++) bv[kk][j][c] = t[kk];
+                }
+            }
+        }
+        [[unroll]] for (int kk = 0; kk < 4; kk++)
+            [[unroll]] for (int i = 0; i < TM; i++)
+                [[unroll]] for (int j = 0; j < TN4; j++) acc[i][j] += av[i][kk] * bv[kk][j];
+    }
+
+#if LINEAR_BIAS
+    if (BIAS) {
+        [[unroll]] for (int j = 0; j < TN4; j++)
+            [[unroll]] for (int c = 0; c < 4; c++) {
+                float bv = bias[min(col0 + 4 * j + c, N - 1)];
+                [[unroll]] for (int i = 0; i < TM; i++) acc[i][j][c] += bv;
+            }
+    }
+#endif
+    [[unroll]] for (int i = 0; i < TM; i++) {
+        uint r = row0 + i;
+        if (r >= M) break;
+        [[unroll]] for (int j = 0; j < TN4; j++) {
+            uint col = col0 + 4 * j;
+            if (VEC) {
+                if (col < N) c4[(bc + r * N + col) / 4] = acc[i][j];
+            } else {
+                [[unroll]] for (int c = 0; c < 4; c++)
+                    if (col + c < N) c1[bc + r * N + col + c] = acc[i][j][c];
+            }
+        }
+    }
+}

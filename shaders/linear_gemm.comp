@@ -1,0 +1,4 @@
+#version 450
+#extension GL_EXT_control_flow_attributes : require
+#define LINEAR_BIAS 1
+#include "gemm.glsl"

@@ -1,0 +1,217 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/ops"
+	"github.com/vkseq/vkseq/reference"
+	"github.com/vkseq/vkseq/tensorio"
+)
+
+func init() {
+	Register(Op{
+		Name:      "linear",
+		Summary:   "nn.Linear: out = x · weightᵀ + bias (weight f32 or f16 storage, float32 arithmetic)",
+		Inputs:    "x [..., K], weight [N, K], [bias [N]]",
+		Outputs:   "out [..., N]",
+		ParamsDoc: "dtype=f32|f16 (weight storage, run); bench: M, N, K, dtype",
+		Verify:    verifyLinear,
+		Bench:     benchLinear,
+		Example: func() ([]tensorio.Tensor, Params) {
+			return []tensorio.Tensor{ExampleTensor("x", 1, 2, 3, 5), ExampleTensor("weight", 1, 4, 5), ExampleTensor("bias", 1, 4)}, Params{}
+		},
+		Run: runLinear,
+	})
+}
+
+func verifyLinear(ctx context.Context, d *gpu.Device, long bool, report func(VerifyResult)) error {
+	shapes := [][3]int{{1, 1, 1}, {1, 300, 64}, {3, 129, 7}, {5, 128, 768}, {64, 96, 100}, {200, 37, 13}}
+	if long {
+		shapes = append(shapes, [3]int{1, 50280, 768}, [3]int{1024, 1536, 768})
+	}
+	r := Rand()
+	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh [3]int) VerifyResult {
+		m, n, k := sh[0], sh[1], sh[2]
+		res := VerifyResult{Op: "linear", Case: fmt.Sprintf("M=%d N=%d K=%d bias", m, n, k), DType: dt.String(), Tol: 1e-5}
+		e, err := linearCase(d, dt, Randn(r, m*k, 1), Randn(r, n*k, 0.1), Randn(r, n, 1), m, n, k)
+		res.RelErr = e
+		if err != nil {
+			res.Err = err.Error()
+		}
+		return res
+	})
+}
+
+// linearCase runs Linear with the weight stored as dt and compares it with the reference on the
+// values the device holds.
+func linearCase(d *gpu.Device, dt gpu.DType, x, w, b []float64, m, n, k int) (float64, error) {
+	ts := NewTensors(d)
+	defer ts.Close()
+	xt, err := ts.Upload(gpu.F32, x, m, k)
+	if err != nil {
+		return 0, err
+	}
+	wt, err := ts.Upload(dt, w, n, k)
+	if err != nil {
+		return 0, err
+	}
+	bt, err := ts.Upload(gpu.F32, b, n)
+	if err != nil {
+		return 0, err
+	}
+	out, err := ts.Output(gpu.F32, m, n)
+	if err != nil {
+		return 0, err
+	}
+	if err := RunStream(d, func(s *gpu.Stream) error { return ops.Linear(s, out, xt, wt, bt) }); err != nil {
+		return 0, err
+	}
+	held := make([][]float64, 3)
+	for i, t := range []*gpu.Tensor{xt, wt, bt} {
+		v, err := t.ReadFloat32()
+		if err != nil {
+			return 0, err
+		}
+		held[i] = reference.ToFloat64(v)
+	}
+	want, err := reference.Linear(held[0], held[1], held[2], m, n, k)
+	if err != nil {
+		return 0, err
+	}
+	got, err := out.ReadFloat32()
+	if err != nil {
+		return 0, err
+	}
+	return reference.RelErr(got, want), nil
+}
+
+func benchLinear(ctx context.Context, b *Bencher, p Params) error {
+	if err := p.Check("linear", "M", "N", "K", "dtype"); err != nil {
+		return err
+	}
+	// Decode (M = 1: mamba-130m's in_proj and LM head, gla-340m's q_proj) and a prefill block.
+	shapes := [][3]int{{1, 3072, 768}, {1, 50280, 768}, {1, 1024, 1024}, {2048, 3072, 768}}
+	if b.Quick {
+		shapes = [][3]int{{1, 3072, 768}, {1, 50280, 768}, {512, 3072, 768}}
+	}
+	if len(p) > 0 && !(len(p) == 1 && p["dtype"] != "") {
+		var m, n, k int
+		if err := p.Sizes("linear", Size{"M", &m, 1}, Size{"N", &n, 3072}, Size{"K", &k, 768}); err != nil {
+			return err
+		}
+		shapes = [][3]int{{m, n, k}}
+	}
+	dts := StorageDTypes(b.Device)
+	if v, ok := p["dtype"]; ok {
+		switch v {
+		case "f32":
+			dts = []gpu.DType{gpu.F32}
+		case "f16":
+			dts = []gpu.DType{gpu.F16}
+		default:
+			return fmt.Errorf("linear: dtype=%q, want f32 or f16", v)
+		}
+	}
+	r := Rand()
+	for _, dt := range dts {
+		for _, sh := range shapes {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			m, n, k := sh[0], sh[1], sh[2]
+			ts := NewTensors(b.Device)
+			xt, err := ts.Upload(gpu.F32, Randn(r, m*k, 1), m, k)
+			if err == nil {
+				var wt, bt, out *gpu.Tensor
+				if wt, err = ts.Upload(dt, Randn(r, n*k, 0.1), n, k); err == nil {
+					if bt, err = ts.Upload(gpu.F32, Randn(r, n, 1), n); err == nil {
+						if out, err = ts.Output(gpu.F32, m, n); err == nil {
+							var med, mn interface{ Nanoseconds() int64 }
+							med, mn, err = b.Measure(ctx, func(s *gpu.Stream) error { return ops.Linear(s, out, xt, wt, bt) })
+							if err == nil {
+								bytes := float64(n*k*dt.Size()) + 4*float64(m*k+m*n+n)
+								b.Add(Result{Op: "linear", Variant: fmt.Sprintf("weight %v", dt), DType: dt.String(),
+									Shape: map[string]int{"M": m, "N": n, "K": k}, MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds()},
+									2*float64(m*n*k), bytes)
+							}
+						}
+					}
+				}
+			}
+			ts.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func runLinear(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error) {
+	if err := p.Check("linear", "dtype"); err != nil {
+		return nil, err
+	}
+	dt := gpu.F32
+	switch p.String("dtype", "f32") {
+	case "f32":
+	case "f16":
+		dt = gpu.F16
+	default:
+		return nil, fmt.Errorf("linear: parameter dtype=%q: want f32 or f16", p["dtype"])
+	}
+	if err := in.CheckKnown("x", "weight", "bias"); err != nil {
+		return nil, err
+	}
+	ws, ok := in.Shape("weight")
+	if !ok || len(ws) != 2 {
+		return nil, fmt.Errorf("linear: input tensor \"weight\" missing or not [N, K] (shape %v)", ws)
+	}
+	n, k := ws[0], ws[1]
+	xs, ok := in.Shape("x")
+	if !ok || len(xs) == 0 || xs[len(xs)-1] != k {
+		return nil, fmt.Errorf("linear: input tensor \"x\" missing or not [..., K=%d] (shape %v)", k, xs)
+	}
+	x, err := in.Float32("x", xs...)
+	if err != nil {
+		return nil, err
+	}
+	w, err := in.Float32("weight", n, k)
+	if err != nil {
+		return nil, err
+	}
+	bias, hasBias, err := in.OptionalFloat32("bias", n)
+	if err != nil {
+		return nil, err
+	}
+	ts := NewTensors(d)
+	defer ts.Close()
+	xt, err := ts.UploadF32(x, xs...)
+	if err != nil {
+		return nil, err
+	}
+	wt, err := ts.Upload(dt, reference.ToFloat64(w), n, k)
+	if err != nil {
+		return nil, err
+	}
+	var bt *gpu.Tensor
+	if hasBias {
+		if bt, err = ts.UploadF32(bias, n); err != nil {
+			return nil, err
+		}
+	}
+	oshape := append(append([]int(nil), xs[:len(xs)-1]...), n)
+	out, err := ts.Output(gpu.F32, oshape...)
+	if err != nil {
+		return nil, err
+	}
+	if err := RunStream(d, func(s *gpu.Stream) error { return ops.Linear(s, out, xt, wt, bt) }); err != nil {
+		return nil, err
+	}
+	o, err := out.ReadFloat32()
+	if err != nil {
+		return nil, err
+	}
+	return []tensorio.Tensor{{Name: "out", DType: tensorio.F32, Shape: oshape, F32: o}}, nil
+}
