@@ -11,10 +11,48 @@ import (
 	"github.com/vkseq/vkseq/shaders"
 )
 
-// Ceilings are the device's measured limits.
+// Ceilings are the device's measured limits: each the best of several kernel variants (Variants),
+// so that no kernel of the library should exceed them.
 type Ceilings struct {
-	CopyGBps  float64 `json:"copy_gbps"`  // bytes read + written per second by a vec4 copy shader, 1e9
-	FMAGFLOPs float64 `json:"fma_gflops"` // FLOP/s of independent FMA chains (2 FLOP per FMA), 1e9
+	CopyGBps  float64 `json:"copy_gbps"`  // bytes read + written per second by the best copy variant, 1e9
+	FMAGFLOPs float64 `json:"fma_gflops"` // FLOP/s of the best FMA variant (2 FLOP per FMA lane), 1e9
+	// CopyKernel and FMAKernel name the variants that won, e.g. "vec4x4" or "vec4 chains=16".
+	CopyKernel string `json:"copy_kernel,omitempty"`
+	FMAKernel  string `json:"fma_kernel,omitempty"`
+	// Variants lists every variant measured with its rate (GB/s for copy, GFLOP/s for fma).
+	Variants []Variant `json:"variants,omitempty"`
+}
+
+// Variant is one measured ceiling kernel.
+type Variant struct {
+	Ceiling string  `json:"ceiling"` // "copy" or "fma"
+	Kernel  string  `json:"kernel"`  // e.g. "float x1", "vec4 x4"; "scalar chains=8", "vec4 chains=16"
+	Rate    float64 `json:"rate"`    // GB/s (copy) or GFLOP/s (fma), from the fastest run
+	Best    bool    `json:"best,omitempty"`
+}
+
+// copyVariant is a copy kernel: WIDTH floats per element, ELEMS elements per invocation.
+type copyVariant struct{ width, elems int }
+
+// fmaVariant is an FMA kernel: chains independent chains of width lanes per invocation.
+type fmaVariant struct{ chains, width int }
+
+var (
+	copyVariants = []copyVariant{{1, 1}, {2, 1}, {4, 1}, {4, 4}, {4, 16}}
+	fmaVariants  = []fmaVariant{{8, 1}, {16, 1}, {32, 1}, {8, 4}, {16, 4}, {32, 4}}
+)
+
+func (v copyVariant) String() string {
+	w := map[int]string{1: "float", 2: "vec2", 4: "vec4"}[v.width]
+	return fmt.Sprintf("%s x%d", w, v.elems)
+}
+
+func (v fmaVariant) String() string {
+	w := "scalar"
+	if v.width == 4 {
+		w = "vec4"
+	}
+	return fmt.Sprintf("%s chains=%d", w, v.chains)
 }
 
 func loadKernel(d *gpu.Device, name string, bindings []gpu.Access, push int, spec ...uint32) (*gpu.Kernel, error) {
@@ -41,8 +79,13 @@ func medianOf(s *gpu.Stream, reps int, record func() error) (median, minimum tim
 	return ts[len(ts)/2], ts[0], nil
 }
 
-// MeasureCeilings measures the copy bandwidth (a 64 MiB vec4 copy, local size 128) and the FMA
-// rate (8 independent FMA chains per invocation) of d, each the fastest of 7 timed runs.
+// MeasureCeilings measures the copy bandwidth and the FMA rate of d, each the best over its
+// variants of the fastest of 5 timed runs (after one untimed run).
+//
+// Copy: 64 MiB read and 64 MiB written, local size 128, elements of 1, 2 or 4 floats, 1 to 16
+// elements per invocation. FMA: 8, 16 or 32 independent chains of scalars or vec4s per invocation,
+// local size 64, 16Ki invocations on a CPU device and 1Mi elsewhere (enough to fill every core of
+// the largest GPUs), the same FMA count per invocation in every variant.
 func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 	var c Ceilings
 	s, err := d.NewStream(gpu.WithTimestamps(4))
@@ -50,15 +93,17 @@ func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 		return c, err
 	}
 	defer s.Close()
+	// A ceiling is the best the device does: the fastest of the runs, not their median, so that a
+	// burst of load on a shared machine lowers it less.
+	const reps = 6
 
 	const copyBytes = 64 << 20
-	n4 := copyBytes / 16
-	src, err := d.NewTensor(gpu.F32, 4*n4)
+	src, err := d.NewTensor(gpu.F32, copyBytes/4)
 	if err != nil {
 		return c, err
 	}
 	defer src.Close()
-	dst, err := d.NewTensor(gpu.F32, 4*n4)
+	dst, err := d.NewTensor(gpu.F32, copyBytes/4)
 	if err != nil {
 		return c, err
 	}
@@ -66,42 +111,59 @@ func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 	if err := src.Fill(1); err != nil {
 		return c, err
 	}
-	ck, err := loadKernel(d, "copy", []gpu.Access{gpu.Read, gpu.Write}, 4, 128)
-	if err != nil {
-		return c, err
+	const copyLocal = 128
+	for _, v := range copyVariants {
+		k, err := loadKernel(d, "copy", []gpu.Access{gpu.Read, gpu.Write}, 4, copyLocal, uint32(v.width), uint32(v.elems))
+		if err != nil {
+			return c, fmt.Errorf("copy ceiling %v: %w", v, err)
+		}
+		n := copyBytes / 4 / v.width
+		per := copyLocal * v.elems
+		groups := fold(d, (n+per-1)/per)
+		_, best, err := medianOf(s, reps, func() error { return s.Dispatch(k, groups, gpu.Push(uint32(n)), src, dst) })
+		if err != nil {
+			return c, fmt.Errorf("copy ceiling %v: %w", v, err)
+		}
+		rate := 2 * copyBytes / best.Seconds() / 1e9
+		c.Variants = append(c.Variants, Variant{Ceiling: "copy", Kernel: v.String(), Rate: rate})
+		if rate > c.CopyGBps {
+			c.CopyGBps, c.CopyKernel = rate, v.String()
+		}
 	}
-	groups := fold(d, (n4+127)/128)
-	// A ceiling is the best the device does: the fastest of the runs, not their median, so that a
-	// burst of load on a shared machine lowers it less.
-	_, best, err := medianOf(s, 7, func() error { return s.Dispatch(ck, groups, gpu.Push(uint32(n4)), src, dst) })
-	if err != nil {
-		return c, fmt.Errorf("copy ceiling: %w", err)
-	}
-	c.CopyGBps = 2 * copyBytes / best.Seconds() / 1e9
 
-	const chains, local = 8, 64
-	invocations := 64 * 1024
-	iters := 2048
+	const fmaLocal = 64
+	invocations, fmas := 1<<20, 1<<17 // FMA lanes per invocation
 	if d.Info().Type == gpu.CPU {
-		invocations, iters = 16*1024, 1024
+		invocations, fmas = 16<<10, 8<<10
 	}
 	out, err := d.NewTensor(gpu.F32, invocations)
 	if err != nil {
 		return c, err
 	}
 	defer out.Close()
-	fk, err := loadKernel(d, "fma", []gpu.Access{gpu.Write}, 16, local)
-	if err != nil {
-		return c, err
+	groups := fold(d, invocations/fmaLocal)
+	for _, v := range fmaVariants {
+		k, err := loadKernel(d, "fma", []gpu.Access{gpu.Write}, 16, fmaLocal, uint32(v.chains), uint32(v.width))
+		if err != nil {
+			return c, fmt.Errorf("fma ceiling %v: %w", v, err)
+		}
+		iters := fmas / (v.chains * v.width)
+		_, best, err := medianOf(s, reps, func() error {
+			return s.Dispatch(k, groups, gpu.Push(uint32(invocations), uint32(iters), float32(0.999), float32(1e-3)), out)
+		})
+		if err != nil {
+			return c, fmt.Errorf("fma ceiling %v: %w", v, err)
+		}
+		rate := 2 * float64(v.chains*v.width) * float64(iters) * float64(invocations) / best.Seconds() / 1e9
+		c.Variants = append(c.Variants, Variant{Ceiling: "fma", Kernel: v.String(), Rate: rate})
+		if rate > c.FMAGFLOPs {
+			c.FMAGFLOPs, c.FMAKernel = rate, v.String()
+		}
 	}
-	groups = fold(d, invocations/local)
-	_, best, err = medianOf(s, 7, func() error {
-		return s.Dispatch(fk, groups, gpu.Push(uint32(invocations), uint32(iters), float32(0.999), float32(1e-3)), out)
-	})
-	if err != nil {
-		return c, fmt.Errorf("fma ceiling: %w", err)
+	for i := range c.Variants {
+		v := &c.Variants[i]
+		v.Best = (v.Ceiling == "copy" && v.Kernel == c.CopyKernel) || (v.Ceiling == "fma" && v.Kernel == c.FMAKernel)
 	}
-	c.FMAGFLOPs = 2 * float64(chains) * float64(iters) * float64(invocations) / best.Seconds() / 1e9
 	return c, nil
 }
 
