@@ -16,7 +16,7 @@ import (
 type Ceilings struct {
 	CopyGBps  float64 `json:"copy_gbps"`  // bytes read + written per second by the best copy variant, 1e9
 	FMAGFLOPs float64 `json:"fma_gflops"` // FLOP/s of the best FMA variant (2 FLOP per FMA lane), 1e9
-	// CopyKernel and FMAKernel name the variants that won, e.g. "vec4x4" or "vec4 chains=16".
+	// CopyKernel and FMAKernel name the variants that won, e.g. "vec4 x1 16MiB" or "scalar chains=32".
 	CopyKernel string `json:"copy_kernel,omitempty"`
 	FMAKernel  string `json:"fma_kernel,omitempty"`
 	// Variants lists every variant measured with its rate (GB/s for copy, GFLOP/s for fma).
@@ -26,25 +26,26 @@ type Ceilings struct {
 // Variant is one measured ceiling kernel.
 type Variant struct {
 	Ceiling string  `json:"ceiling"` // "copy" or "fma"
-	Kernel  string  `json:"kernel"`  // e.g. "float x1", "vec4 x4"; "scalar chains=8", "vec4 chains=16"
+	Kernel  string  `json:"kernel"`  // e.g. "vec4 x4 64MiB" (width, elements per invocation, buffer); "scalar chains=8", "vec4 chains=16"
 	Rate    float64 `json:"rate"`    // GB/s (copy) or GFLOP/s (fma), from the fastest run
 	Best    bool    `json:"best,omitempty"`
 }
 
-// copyVariant is a copy kernel: WIDTH floats per element, ELEMS elements per invocation.
-type copyVariant struct{ width, elems int }
+// copyVariant is a copy kernel: WIDTH floats per element, ELEMS elements per invocation, over a
+// buffer of mib MiB (the smaller ones fit in the caches of some devices, as an op's tensors may).
+type copyVariant struct{ width, elems, mib int }
 
 // fmaVariant is an FMA kernel: chains independent chains of width lanes per invocation.
 type fmaVariant struct{ chains, width int }
 
 var (
-	copyVariants = []copyVariant{{1, 1}, {2, 1}, {4, 1}, {4, 4}, {4, 16}}
+	copyVariants = []copyVariant{{1, 1, 64}, {2, 1, 64}, {4, 1, 64}, {4, 4, 64}, {4, 16, 64}, {4, 1, 16}, {4, 4, 16}, {4, 1, 4}}
 	fmaVariants  = []fmaVariant{{8, 1}, {16, 1}, {32, 1}, {8, 4}, {16, 4}, {32, 4}}
 )
 
 func (v copyVariant) String() string {
 	w := map[int]string{1: "float", 2: "vec2", 4: "vec4"}[v.width]
-	return fmt.Sprintf("%s x%d", w, v.elems)
+	return fmt.Sprintf("%s x%d %dMiB", w, v.elems, v.mib)
 }
 
 func (v fmaVariant) String() string {
@@ -82,8 +83,8 @@ func medianOf(s *gpu.Stream, reps int, record func() error) (median, minimum tim
 // MeasureCeilings measures the copy bandwidth and the FMA rate of d, each the best over its
 // variants of the fastest of 5 timed runs (after one untimed run).
 //
-// Copy: 64 MiB read and 64 MiB written, local size 128, elements of 1, 2 or 4 floats, 1 to 16
-// elements per invocation. FMA: 8, 16 or 32 independent chains of scalars or vec4s per invocation,
+// Copy: 64, 16 or 4 MiB read and as much written, local size 128, elements of 1, 2 or 4 floats, 1
+// to 16 elements per invocation. FMA: 8, 16 or 32 independent chains of scalars or vec4s per invocation,
 // local size 64, 16Ki invocations on a CPU device and 1Mi elsewhere (enough to fill every core of
 // the largest GPUs), the same FMA count per invocation in every variant.
 func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
@@ -97,13 +98,13 @@ func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 	// burst of load on a shared machine lowers it less.
 	const reps = 6
 
-	const copyBytes = 64 << 20
-	src, err := d.NewTensor(gpu.F32, copyBytes/4)
+	const maxBytes = 64 << 20
+	src, err := d.NewTensor(gpu.F32, maxBytes/4)
 	if err != nil {
 		return c, err
 	}
 	defer src.Close()
-	dst, err := d.NewTensor(gpu.F32, copyBytes/4)
+	dst, err := d.NewTensor(gpu.F32, maxBytes/4)
 	if err != nil {
 		return c, err
 	}
@@ -117,6 +118,7 @@ func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 		if err != nil {
 			return c, fmt.Errorf("copy ceiling %v: %w", v, err)
 		}
+		copyBytes := v.mib << 20
 		n := copyBytes / 4 / v.width
 		per := copyLocal * v.elems
 		groups := fold(d, (n+per-1)/per)
@@ -124,7 +126,7 @@ func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 		if err != nil {
 			return c, fmt.Errorf("copy ceiling %v: %w", v, err)
 		}
-		rate := 2 * copyBytes / best.Seconds() / 1e9
+		rate := 2 * float64(copyBytes) / best.Seconds() / 1e9
 		c.Variants = append(c.Variants, Variant{Ceiling: "copy", Kernel: v.String(), Rate: rate})
 		if rate > c.CopyGBps {
 			c.CopyGBps, c.CopyKernel = rate, v.String()
