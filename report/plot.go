@@ -3,9 +3,11 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vkseq/vkseq/suite"
@@ -82,7 +84,7 @@ func PlotScaling(docs []*BenchDoc, dir string) ([]string, error) {
 		p.X.Label.Text = g.key + " (tokens)"
 		p.Y.Label.Text = "median GPU time (ms)"
 		p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-		p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+		p.X.Tick.Marker, p.Y.Tick.Marker = ticks125{}, ticks125{}
 		p.Legend.Top, p.Legend.Left = true, true
 		p.Add(plotter.NewGrid())
 		for i, v := range variants {
@@ -162,6 +164,25 @@ func PlotRatios(rs []Ratio, dir string) ([]string, error) {
 		files = append(files, name)
 	}
 	return files, nil
+}
+
+// ticks125 marks a log axis at 1, 2 and 5 times each power of ten.
+type ticks125 struct{}
+
+// Ticks implements plot.Ticker.
+func (ticks125) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	if lo <= 0 || hi < lo {
+		return ts
+	}
+	for e := math.Floor(math.Log10(lo)); math.Pow(10, e) <= hi; e++ {
+		for _, m := range []float64{1, 2, 5} {
+			if v := m * math.Pow(10, e); v >= lo && v <= hi {
+				ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 4, 64)})
+			}
+		}
+	}
+	return ts
 }
 
 // EnsureDir makes dir (and its parents) when missing.
