@@ -154,8 +154,23 @@ func PlotRatios(rs []Ratio, dir string) ([]string, error) {
 		one.Color = color.RGBA{R: 200, A: 255}
 		one.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(one)
+		// Each bar's value beside it: a linear axis makes the small ratios hard to read.
+		var xys plotter.XYs
+		var texts []string
+		for i, v := range vals {
+			xys = append(xys, plotter.XY{X: v, Y: float64(i)})
+			texts = append(texts, fmt.Sprintf(" %.3g×", v))
+		}
+		lab, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
+		if err != nil {
+			return files, err
+		}
+		for i := range lab.TextStyle {
+			lab.TextStyle[i].YAlign = -0.5 // centred on the bar
+		}
+		p.Add(lab)
 		p.NominalY(labels...)
-		p.X.Min, p.X.Max = 0, top*1.05
+		p.X.Min, p.X.Max = 0, top*1.15
 		h := vg.Length(1.2*vg.Inch) + vg.Length(len(list))*vg.Points(18)
 		name := filepath.Join(dir, "ratio_"+fileSafe(peer)+".png")
 		if err := p.Save(7*vg.Inch, h, name); err != nil {
