@@ -34,8 +34,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if *preset != "" && *preset != "peers" {
 		return 0, fmt.Errorf("-preset %q: want peers", *preset)
 	}
-	if *preset != "" && (*opList != "" || *shape != "" || *quick) {
-		return 0, fmt.Errorf("-preset peers sets the ops and shapes itself: drop -op, -shape and -quick")
+	if *preset != "" && (*opList != "" || *shape != "" || *quick || *dtype != "f32") {
+		return 0, fmt.Errorf("-preset peers sets the ops, shapes and dtype (f32, as the peers) itself: drop -op, -shape, -quick and -dtype")
 	}
 	if *dtype != "f32" && *dtype != "f16" {
 		return 0, fmt.Errorf("-dtype %q: want f32 or f16", *dtype)
@@ -90,7 +90,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		jobs = append(jobs, benchJob{op: op, params: params})
 	}
 	if *preset == "peers" {
-		if jobs, err = peerJobs(*dtype); err != nil {
+		if jobs, err = peerJobs(); err != nil {
 			return 0, err
 		}
 	}
@@ -137,8 +137,8 @@ type benchJob struct {
 	label  string // the shape, for errors
 }
 
-// peerJobs lists report.PeerCases as bench jobs, in dtype.
-func peerJobs(dtype string) ([]benchJob, error) {
+// peerJobs lists report.PeerCases as bench jobs (float32, as the peers run).
+func peerJobs() ([]benchJob, error) {
 	var jobs []benchJob
 	for _, c := range report.PeerCases {
 		op, ok := suite.Lookup(c.Op)
@@ -148,9 +148,6 @@ func peerJobs(dtype string) ([]benchJob, error) {
 		p, err := suite.ParseParams(c.Shape)
 		if err != nil {
 			return nil, fmt.Errorf("peer case %s: %w", c.Case, err)
-		}
-		if dtype == "f16" {
-			p["dtype"] = "f16"
 		}
 		jobs = append(jobs, benchJob{op: op, params: p, label: "(peer case " + c.Case + ")"})
 	}

@@ -171,6 +171,7 @@ func TestBenchFlagErrors(t *testing.T) {
 		{"bench", "-preset", "nosuch"},
 		{"bench", "-preset", "peers", "-op", "gla"},
 		{"bench", "-preset", "peers", "-quick"},
+		{"bench", "-preset", "peers", "-dtype", "f16"},
 	} {
 		if code, _, _ := vkbench(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
