@@ -10,8 +10,8 @@ import (
 // TestNoOpAboveCeiling benchmarks the ops that come nearest their ceilings (GEMM against the FMA
 // ceiling, an element-wise add against the copy ceiling) at small sizes and fails when one runs
 // faster than the ceiling it is reported against: then the ceiling is not a ceiling. A shared
-// machine can lower one ceiling measurement, so a case over the ceiling is judged again against
-// the better of two ceiling measurements before failing.
+// machine can lower a ceiling measurement, so a case over the ceiling is judged again against the
+// best of up to four ceiling measurements before failing.
 func TestNoOpAboveCeiling(t *testing.T) {
 	d := openDevice(t)
 	ceil, err := bench.MeasureCeilings(d)
@@ -52,12 +52,15 @@ func TestNoOpAboveCeiling(t *testing.T) {
 			continue
 		}
 		if again == nil {
-			c2, err := bench.MeasureCeilings(d)
-			if err != nil {
-				t.Fatal(err)
+			// The ceiling is the best the device does: up to three more measurements, the best kept.
+			again = &bench.Ceilings{FMAGFLOPs: ceil.FMAGFLOPs, CopyGBps: ceil.CopyGBps}
+			for i := 0; i < 3 && max(r.GFLOPs/again.FMAGFLOPs, r.GBps/again.CopyGBps) > 1; i++ {
+				c2, err := bench.MeasureCeilings(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				again.FMAGFLOPs, again.CopyGBps = max(c2.FMAGFLOPs, again.FMAGFLOPs), max(c2.CopyGBps, again.CopyGBps)
 			}
-			c2.FMAGFLOPs, c2.CopyGBps = max(c2.FMAGFLOPs, ceil.FMAGFLOPs), max(c2.CopyGBps, ceil.CopyGBps)
-			again = &c2
 		}
 		if f := max(r.GFLOPs/again.FMAGFLOPs, r.GBps/again.CopyGBps); f > 1 {
 			t.Errorf("%s %s %s runs at %.0f%% of the device's ceiling (%.3g GFLOP/s vs FMA %.3g, %.3g GB/s vs copy %.3g)",
