@@ -24,7 +24,16 @@ type Result struct {
 	CeilingFraction float64        `json:"ceiling_fraction"`       // of the nearer ceiling: max(GFLOP/s ÷ FMA, GB/s ÷ copy)
 	ReferenceNS     int64          `json:"reference_ns,omitempty"` // the CPU reference's time at the same shape
 	Note            string         `json:"note,omitempty"`
+	// Ceiling names the ceiling CeilingFraction is taken of ("fma" or "copy"); empty for host results.
+	Ceiling string `json:"ceiling,omitempty"`
+	// Host marks a measurement on the host CPU (a CPU peer such as gonum), not a device kernel:
+	// it has no ceiling fraction, since the ceilings are the device's.
+	Host bool `json:"host,omitempty"`
 }
+
+// OverCeiling reports whether r ran faster than the device ceiling it is reported against, which
+// means the ceiling is not a ceiling (or the op's FLOP or byte count is wrong).
+func (r Result) OverCeiling() bool { return !r.Host && r.CeilingFraction > 1 }
 
 // Speedup is the CPU reference time over the GPU median (0 when the reference was not run).
 func (r Result) Speedup() float64 {
@@ -91,8 +100,12 @@ func (b *Bencher) Add(r Result, flops, bytes float64) {
 		sec := float64(r.MedianNS) / 1e9
 		r.GFLOPs = flops / sec / 1e9
 		r.GBps = bytes / sec / 1e9
-		if b.Ceilings.FMAGFLOPs > 0 && b.Ceilings.CopyGBps > 0 {
-			r.CeilingFraction = max(r.GFLOPs/b.Ceilings.FMAGFLOPs, r.GBps/b.Ceilings.CopyGBps)
+		if b.Ceilings.FMAGFLOPs > 0 && b.Ceilings.CopyGBps > 0 && !r.Host {
+			f, c := r.GFLOPs/b.Ceilings.FMAGFLOPs, r.GBps/b.Ceilings.CopyGBps
+			r.CeilingFraction, r.Ceiling = f, "fma"
+			if c > f {
+				r.CeilingFraction, r.Ceiling = c, "copy"
+			}
 		}
 	}
 	b.Results = append(b.Results, r)

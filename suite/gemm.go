@@ -166,7 +166,7 @@ func benchGEMM(ctx context.Context, b *Bencher, p Params) error {
 		// The CPU peer of the same run: gonum's float32 GEMM on every core.
 		cpu := blasGEMM(batch, m, n, k, a, bb, max(b.Runs, 1))
 		b.Add(Result{Op: "gemm", Variant: "cpu-gonum-blas32", DType: "f32", Shape: shape, MedianNS: cpu.Nanoseconds(), MinNS: cpu.Nanoseconds(),
-			Note: "CPU peer (wall time), not a GPU kernel"}, flops, bytes)
+			Host: true, Note: "CPU peer (wall time), not a GPU kernel"}, flops, bytes)
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func init() {
 		Summary:   "torch.stft: framing, padding and window fused into a real FFT (radix 2-8 Stockham, Bluestein for other primes), float32",
 		Inputs:    "x [B,L], [window [win_length]]",
 		Outputs:   "out [B,F,frames,2] (re, im as torch.view_as_real)",
-		ParamsDoc: stftParamsDoc + "; bench: B, L, n_fft, hop_length, sr (sets L = 60 s), variant=rfft (batched real FFT of B rows)",
+		ParamsDoc: stftParamsDoc + "; bench: B, L, n_fft, hop_length, sr (sets L = 60 s), variant=rfft or irfft (batched real FFT or its inverse, B rows of n_fft)",
 		Verify:    verifySTFT,
 		Bench:     benchSTFT,
 		Run:       runSTFT,
@@ -370,7 +370,7 @@ func benchSTFT(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("stft", "B", "L", "n_fft", "hop_length", "sr", "variant"); err != nil {
 		return err
 	}
-	if p.String("variant", "") == "rfft" {
+	if v := p.String("variant", ""); v == "rfft" || v == "irfft" {
 		n, err := p.Int("n_fft", 512)
 		if err != nil {
 			return err
@@ -378,6 +378,9 @@ func benchSTFT(ctx context.Context, b *Bencher, p Params) error {
 		batch, err := p.Int("B", 4096)
 		if err != nil {
 			return err
+		}
+		if v == "irfft" {
+			return benchIRFFT(ctx, b, n, batch)
 		}
 		return benchRFFT(ctx, b, n, batch)
 	}

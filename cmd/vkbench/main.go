@@ -3,7 +3,9 @@
 //
 //	vkbench devices [-json]
 //	vkbench verify  [-op OP[,OP]] [-long] [-device SEL] [-json]
-//	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-quick] [-device SEL] [-json]
+//	vkbench bench   [-op OP[,OP]] [-shape k=v,k=v] [-dtype f32|f16] [-runs N] [-quick] [-preset peers] [-strict] [-device SEL] [-json]
+//	vkbench compare -peers PEERS.jsonl -bench BENCH.json [-markdown] [-json]
+//	vkbench plot    -bench BENCH.json[,BENCH.json] [-peers PEERS.jsonl] -out DIR
 //	vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...] [-device SEL]
 //	vkbench forward -model DIR -in IN.safetensors -out OUT.safetensors [-decode K] [-dtype f32|f16] [-device SEL]
 //	vkbench generate -model DIR|NAME -prompt-ids 1,2,3 -max-new-tokens N [-temperature 0] [-top-p 1] [-seed S] [-json]
@@ -11,7 +13,8 @@
 //	vkbench vocode -model DIR|vocos-mel-24khz -in a.wav -out b.wav [-device SEL]
 //
 // SEL is a device index or a name substring (as VKSEQ_DEVICE). Exit status: 0 on success,
-// 1 when a verification fails, 2 on bad usage or an error.
+// 1 when a verification fails (or, with bench -strict, a result beats its ceiling), 2 on bad usage
+// or an error.
 package main
 
 import (
@@ -31,7 +34,11 @@ usage:
   vkbench devices [-json]                      list every Vulkan device and its capabilities
   vkbench verify  [-op OP,...] [-long] [-json] check every op against the float64 reference
   vkbench bench   [-op OP,...] [-shape k=v,...] [-dtype f32|f16] [-runs N] [-quick] [-json]
-                                               device ceilings, then GPU-timestamp medians per op
+                  [-preset peers] [-strict]    device ceilings, then GPU-timestamp medians per op
+  vkbench compare -peers PEERS.jsonl -bench BENCH.json [-markdown] [-json]
+                                               peer time ÷ vkseq time per peer case
+  vkbench plot    -bench BENCH.json[,...] [-peers PEERS.jsonl] -out DIR
+                                               PNGs: time against T per form, ratio bars per peer
   vkbench run OP -in IN.safetensors -out OUT.safetensors [-p key=value ...]
                                                run one op on tensors from a file
   vkbench forward -model DIR -in IN.safetensors -out OUT.safetensors [-decode K] [-dtype f32|f16]
@@ -67,7 +74,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "verify":
 		code, err = cmdVerify(ctx, args[1:], stdout, stderr)
 	case "bench":
-		err = cmdBench(ctx, args[1:], stdout, stderr)
+		code, err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "compare":
+		err = cmdCompare(args[1:], stdout, stderr)
+	case "plot":
+		err = cmdPlot(args[1:], stdout, stderr)
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "forward":

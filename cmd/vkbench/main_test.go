@@ -11,6 +11,7 @@ import (
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/reference"
+	"github.com/vkseq/vkseq/report"
 	"github.com/vkseq/vkseq/tensorio"
 )
 
@@ -148,11 +149,12 @@ func TestBenchJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var doc benchDoc
+	var doc report.BenchDoc
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatalf("%v: %q", err, stdout)
 	}
-	if doc.Schema != 1 || doc.Ceilings.CopyGBps <= 0 || doc.Ceilings.FMAGFLOPs <= 0 || len(doc.Results) == 0 {
+	if doc.Schema != 1 || doc.Ceilings.CopyGBps <= 0 || doc.Ceilings.FMAGFLOPs <= 0 || len(doc.Results) == 0 ||
+		doc.Ceilings.CopyKernel == "" || doc.Ceilings.FMAKernel == "" || len(doc.Ceilings.Variants) < 6 {
 		t.Fatalf("document %+v", doc)
 	}
 	r := doc.Results[0]
@@ -161,6 +163,56 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if code, _, stderr := vkbench(t, "bench", "-op", "gemm", "-shape", "M=0"); code != 2 {
 		t.Errorf("M=0: exit %d %s", code, stderr)
+	}
+}
+
+func TestBenchFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "-preset", "nosuch"},
+		{"bench", "-preset", "peers", "-op", "gla"},
+		{"bench", "-preset", "peers", "-quick"},
+		{"bench", "-preset", "peers", "-dtype", "f16"},
+	} {
+		if code, _, _ := vkbench(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestCompareAndPlotCommands runs compare and plot on report's synthetic files.
+func TestCompareAndPlotCommands(t *testing.T) {
+	const peers, bench = "../../report/testdata/peers.jsonl", "../../report/testdata/bench.json"
+	code, out, stderr := vkbench(t, "compare", "-peers", peers, "-bench", bench)
+	if code != 0 || !strings.Contains(out, "12×") || !strings.Contains(out, "peer ÷ vkseq") {
+		t.Fatalf("compare: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, _ = vkbench(t, "compare", "-peers", peers, "-bench", bench, "-json")
+	var rs []report.Ratio
+	if err := json.Unmarshal([]byte(out), &rs); code != 0 || err != nil || len(rs) == 0 {
+		t.Fatalf("compare -json: exit %d, %v", code, err)
+	}
+	if code, _, _ := vkbench(t, "compare", "-peers", peers); code != 2 {
+		t.Errorf("compare without -bench: exit %d", code)
+	}
+	if code, _, _ := vkbench(t, "compare", "-peers", "nosuch.jsonl", "-bench", bench); code != 2 {
+		t.Errorf("compare with a missing file: exit %d", code)
+	}
+	dir := filepath.Join(t.TempDir(), "plots")
+	code, out, stderr = vkbench(t, "plot", "-bench", bench, "-peers", peers, "-out", dir)
+	if code != 0 {
+		t.Fatalf("plot: exit %d %s", code, stderr)
+	}
+	files := strings.Fields(out)
+	if len(files) != 4 {
+		t.Fatalf("plot wrote %v, want 4 files", files)
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if code, _, _ := vkbench(t, "plot", "-bench", bench); code != 2 {
+		t.Errorf("plot without -out: exit %d", code)
 	}
 }
 
