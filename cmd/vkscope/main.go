@@ -199,8 +199,15 @@ func (s stats) pacing() string {
 			late++
 		}
 	}
+	steady := ""
+	if len(s.interval) > 1 {
+		// The first interval holds the first frame, which builds the pipelines.
+		rest := s.interval[len(s.interval)/10:] // past the warm-up (pipeline builds on first use)
+		steady = fmt.Sprintf("; last 90%% of frames %.1f frames/s (interval mean %.2f ms, median %.2f ms)",
+			1/mean(rest).Seconds(), ms(mean(rest)), ms(pct(rest, 0.5)))
+	}
 	return fmt.Sprintf("; frame interval mean %.2f ms, p99 %.2f ms, %d of %d intervals > 25 ms",
-		ms(mean(s.interval)), ms(pct(s.interval, 0.99)), late, len(s.interval))
+		ms(mean(s.interval)), ms(pct(s.interval, 0.99)), late, len(s.interval)) + steady
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

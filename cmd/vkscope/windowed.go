@@ -164,9 +164,9 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 			next = next.Add(period)
 			if d := time.Until(next); d > 0 {
 				time.Sleep(d)
-			} else {
-				next = time.Now() // late: do not try to catch up
-			}
+			} else if -d > period {
+				next = time.Now() // more than a frame late: do not try to catch up
+			} // a little late (a present waiting for the vertical blank): keep the schedule, so the mean rate stays 1/period
 		}
 	}
 	st.wall = time.Since(start)
