@@ -1,5 +1,5 @@
 // Package models assembles vkseq's ops into the language models users have checkpoints for
-// (Mamba, Mamba-2, GLA, DeltaNet, gated DeltaNet; DESIGN.md section 11), loaded by their upstream
+// (Mamba, Mamba-2, GLA, DeltaNet, gated DeltaNet; docs/design.md §13), loaded by their upstream
 // tensor names from checkpoint folders (config.json + model.safetensors or shards).
 //
 // The nouns:

@@ -92,7 +92,7 @@ func TestConfig(t *testing.T) {
 }
 
 // TestPublishedMamba builds mamba-130m and mamba2-130m with random weights (-long: 130M parameters)
-// and checks the parameter counts of MODELS.md section 5 and finite logits.
+// and checks the parameter counts of the published checkpoints and finite logits.
 func TestPublishedMamba(t *testing.T) {
 	if !*long {
 		t.Skip("-long")

@@ -14,7 +14,7 @@ type FLAWeight struct {
 }
 
 // FLAModel is an fla language model (GLA, DeltaNet or gated DeltaNet) in
-// float64, run one token at a time from the math of MODELS.md section 1:
+// float64, run one token at a time from the math of flash-linear-attention's fla/layers (gla.py, delta_net.py, gated_deltanet.py) and fla/models:
 //
 //	x = embeddings[id]
 //	per layer: x += attn(rmsnorm(x)·attn_norm); x += down(silu(gate(h))⊙up(h)), h = rmsnorm(x)·mlp_norm

@@ -7,7 +7,7 @@ import (
 )
 
 // MambaModel is a Mamba or Mamba-2 language model in float64, run one token at a time from the
-// math of MODELS.md sections 2.1-2.3 (the decode paths Mamba.step and Mamba2.step):
+// math of state-spaces/mamba's mamba_simple.py and mamba2.py (their decode paths Mamba.step and Mamba2.step):
 //
 //	x = embedding[id];   per layer: x += mixer(rmsnorm(x)·norm);   logits = (rmsnorm(x)·norm_f)·headᵀ
 //

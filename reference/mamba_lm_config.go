@@ -8,7 +8,7 @@ import (
 // MambaConfig is the configuration of a Mamba (Mamba-1) or Mamba-2 language model, read from
 // either spelling of config.json: mamba_ssm's (d_model, n_layer, ssm_cfg{...},
 // pad_vocab_size_multiple, tie_embeddings; no model_type) or transformers' (model_type "mamba" /
-// "mamba2", hidden_size, num_hidden_layers, state_size, ...). See MODELS.md sections 2, 3 and 5.
+// "mamba2", hidden_size, num_hidden_layers, state_size, ...). See mamba_ssm's config_mamba.py and transformers' configuration_mamba(2).py.
 type MambaConfig struct {
 	// Mamba2 selects the SSD mixer (mamba_ssm ssm_cfg.layer "Mamba2", or model_type "mamba2").
 	Mamba2 bool

@@ -7,8 +7,8 @@ import (
 	"github.com/vkseq/vkseq/suite"
 )
 
-// PeerCase maps one case of the peer harness (../shared/peers/peers.sh in the project's workspace;
-// its README says what each peer times) to the vkseq op and shape that do the same work.
+// PeerCase maps one case of the peer harness (peers.sh; docs/benchmarks.md says what each peer
+// times and how it was run) to the vkseq op and shape that do the same work.
 type PeerCase struct {
 	Case  string // the harness's case name
 	Op    string // the vkseq op (vkbench bench -op)

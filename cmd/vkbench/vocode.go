@@ -148,7 +148,7 @@ func writeWAV(path string, samples []float32, rate int) (err error) {
 	return enc.Close()
 }
 
-// forwardVocos is `vkbench forward` for a Vocos model (DESIGN.md section 11): it reads `mel`
+// forwardVocos is `vkbench forward` for a Vocos model (docs/design.md §13): it reads `mel`
 // (F32 [B, n_mels, frames]) or `audio` (F32 [B, samples], turned into Vocos's mel features first)
 // from in and writes `audio` (F32 [B, samples]) to out.
 func forwardVocos(ctx context.Context, d *gpu.Device, model, in, out string) error {
@@ -206,7 +206,7 @@ func forwardVocos(ctx context.Context, d *gpu.Device, model, in, out string) err
 
 // benchVocos measures Vocos's real-time factor: the wall time of vocoding B rows of T random
 // mel frames on the device (upload, one submission, read back; median of runs) as a row of
-// DESIGN.md section 9 with op "model". Note holds audio seconds per second and the RTF.
+// docs/design.md §11 with op "model". Note holds audio seconds per second and the RTF.
 func benchVocos(ctx context.Context, d *gpu.Device, model string, B, T, runs int) (suite.Result, error) {
 	if B < 1 || T < 1 || runs < 1 {
 		return suite.Result{}, fmt.Errorf("vocos bench: B=%d T=%d runs=%d, want all ≥ 1", B, T, runs)

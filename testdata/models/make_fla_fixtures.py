@@ -3,7 +3,7 @@
 implementation gives for them. Run from testdata/models/: /usr/bin/python3 make_fla_fixtures.py (Debian's python3-torch)
 
 Each folder holds what a user downloads from the hub (config.json + model.safetensors, fla tensor names,
-MODELS.md section 1) and io.safetensors: input_ids [2, 200] and logits [2, 200, vocab] (F32), computed in
+as flash-linear-attention's fla/models) and io.safetensors: input_ids [2, 200] and logits [2, 200, vocab] (F32), computed in
 float64 from the stored (rounded) weights. Models are causal, so the logits of the first T tokens of each row
 are the first T rows of the logits: the script checks this for T = 1 and 63 by running those lengths on
 their own, and the Go tests use the prefixes T in {1, 63, 200}.

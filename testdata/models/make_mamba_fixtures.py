@@ -3,7 +3,7 @@
 them. Run from testdata/models/: /usr/bin/python3 make_mamba_fixtures.py (Debian's python3-torch).
 
 Each folder holds what a user downloads from the hub (config.json + model.safetensors, or shards with
-model.safetensors.index.json; tensor names of MODELS.md sections 2 and 3) and io.safetensors: input_ids [2, 200]
+model.safetensors.index.json; tensor names of state-spaces/mamba and transformers' Mamba/Mamba2 models) and io.safetensors: input_ids [2, 200]
 and logits [2, 200, vocab] (F32, the padded vocabulary), computed in float64 from the stored (rounded) weights.
 Models are causal, so the logits of the first T tokens are the first T rows: the script checks this for T = 1 and
 63 by running those lengths on their own, and the Go tests use the prefixes T in {1, 63, 200}.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks `vkbench run` for the Vocos ops against PyTorch (DESIGN.md section 10): writes random
+"""Checks `vkbench run` for the Vocos ops against PyTorch (docs/design.md §12): writes random
 inputs, runs vkbench (path in $VKBENCH, default ./vkbench) on each, and compares with
 torch.nn.functional in float64. Run from the repository root after `go build ./cmd/vkbench`.
 """
