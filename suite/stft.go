@@ -360,12 +360,6 @@ func cpuSTFT(x []float64, b, l int, opt ops.STFTOptions) error {
 	return nil
 }
 
-// PEERS.md's VkFFT R2C times in ms (lavapipe on a faster machine) by (n, batch), and that
-// machine's copy ceiling (the midpoint of its 5–8.6 GB/s).
-var vkfftPeers = map[[2]int]float64{{512, 4096}: 19.3, {1024, 2048}: 23.9, {2048, 1024}: 22.6, {16, 65536}: 12.8}
-
-const peerCopyGBps = 6.8
-
 func benchSTFT(ctx context.Context, b *Bencher, p Params) error {
 	if err := p.Check("stft", "B", "L", "n_fft", "hop_length", "sr", "variant"); err != nil {
 		return err
@@ -491,8 +485,9 @@ func benchSTFTShape(ctx context.Context, b *Bencher, sh stftBenchShape, inverse 
 	return nil
 }
 
-// benchRFFT measures the batched real FFT at one of VkFFT's shapes (n × batch) and compares with
-// PEERS.md's VkFFT figure scaled by this run's copy ceiling (the transform is memory-bound there).
+// benchRFFT measures the batched real FFT at one of VkFFT's shapes (n × batch); peers are compared
+// on the same device and in the same run by vkbench compare (docs/benchmarks.md), never by scaling
+// a figure from another machine.
 func benchRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	d := b.Device
 	if n < 1 || batch < 1 {
@@ -535,20 +530,14 @@ func benchRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	}
 	fps := float64(batch) / med.Seconds()
 	note := fmt.Sprintf("%.3g frames/s", fps)
-	if ms, ok := vkfftPeers[[2]int{n, batch}]; ok && b.Ceilings.CopyGBps > 0 {
-		peerFPS := float64(batch) / (ms / 1e3)
-		scaled := peerFPS * b.Ceilings.CopyGBps / peerCopyGBps
-		note += fmt.Sprintf("; VkFFT %.3g frames/s on PEERS.md's machine (copy %.1f GB/s), scaled to this run's copy ceiling %.2f GB/s: %.3g frames/s, ours %.2fx that",
-			peerFPS, peerCopyGBps, b.Ceilings.CopyGBps, scaled, fps/scaled)
-	}
 	b.Add(Result{Op: "stft", Variant: "rfft", DType: "f32", Shape: map[string]int{"n_fft": n, "B": batch}, MedianNS: med.Nanoseconds(),
 		MinNS: mn.Nanoseconds(), ReferenceNS: refT.Nanoseconds(), Note: note + "; reference: gonum float64 FFT"},
 		float64(batch)*fftFlops(n), float64(batch)*(float64(n)*4+float64(n/2+1)*8))
 	return nil
 }
 
-// benchIRFFT measures the batched inverse real FFT (C2R) at n × batch against PEERS.md's VkFFT
-// C2R figure (512 × 4096: 18.6 ms), scaled by this run's copy ceiling.
+// benchIRFFT measures the batched inverse real FFT (C2R) at n × batch (VkFFT's C2R case is
+// compared by vkbench compare, docs/benchmarks.md).
 func benchIRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	d := b.Device
 	if err := (stftMem{host: 24 * f64(batch, n/2+1), dev: 4*f64(batch, n) + 8*f64(batch, n/2+1) + stftScratch}).check(fmt.Sprintf("irfft B=%d n=%d", batch, n), d); err != nil {
@@ -575,11 +564,6 @@ func benchIRFFT(ctx context.Context, b *Bencher, n, batch int) error {
 	}
 	fps := float64(batch) / med.Seconds()
 	note := fmt.Sprintf("%.3g frames/s", fps)
-	if n == 512 && batch == 4096 && b.Ceilings.CopyGBps > 0 {
-		peerFPS := float64(batch) / 18.6e-3
-		scaled := peerFPS * b.Ceilings.CopyGBps / peerCopyGBps
-		note += fmt.Sprintf("; VkFFT C2R %.3g frames/s on PEERS.md's machine, scaled to this run's copy ceiling: %.3g frames/s, ours %.2fx that", peerFPS, scaled, fps/scaled)
-	}
 	b.Add(Result{Op: "stft", Variant: "irfft", DType: "f32", Shape: map[string]int{"n_fft": n, "B": batch}, MedianNS: med.Nanoseconds(),
 		MinNS: mn.Nanoseconds(), Note: note}, float64(batch)*fftFlops(n), float64(batch)*(float64(n)*4+float64(n/2+1)*8))
 	return nil
