@@ -67,13 +67,13 @@ const olaName = "overlap_add"
 // envelope, as torch.istft (and Vocos's ISTFT) after the inverse FFT: for padded position
 // pos = Start + i, i < cnt,
 //
-//	y[r, Offset + i] = Σ_m window[pos − m·Hop] · frames[r, m − FirstFrame, pos − m·Hop] / Σ_m window[pos − m·Hop]²
+//	out[r, Offset + i] = Σ_m window[pos − m·Hop] · frames[r, m − FirstFrame, pos − m·Hop] / Σ_m window[pos − m·Hop]²
 //
 // over the frames m < Frames with 0 ≤ pos − m·Hop < n. frames [R, mc, n] are the unwindowed
-// inverse FFTs, window [n], y [R, Y] with Offset + cnt ≤ Y. Every frame covering an output
+// inverse FFTs, window [n], out [R, Y] with Offset + cnt ≤ Y. Every frame covering an output
 // position must be held in frames, and the envelope must be at least 1e-11 there (checked on the
 // host, as torch's NOLA check). All F32; frames is not modified.
-func OverlapAdd(s *gpu.Stream, y, frames, window *gpu.Tensor, cnt int, window64 []float64, opt OverlapAddOptions) error {
+func OverlapAdd(s *gpu.Stream, out, frames, window *gpu.Tensor, cnt int, window64 []float64, opt OverlapAddOptions) error {
 	if s == nil {
 		return shapeErr(olaName, "stream is nil")
 	}
@@ -91,10 +91,10 @@ func OverlapAdd(s *gpu.Stream, y, frames, window *gpu.Tensor, cnt int, window64 
 	if len(window64) != n {
 		return shapeErr(olaName, "host window has %d values, want n = %d", len(window64), n)
 	}
-	if y == nil || len(y.Shape()) != 2 || y.Shape()[0] != r || opt.Offset < 0 || opt.Offset+cnt > y.Shape()[1] {
-		return shapeErr(olaName, "y has shape %v, want [%d, ≥ %d]", shapeOf(y), r, opt.Offset+cnt)
+	if out == nil || len(out.Shape()) != 2 || out.Shape()[0] != r || opt.Offset < 0 || opt.Offset+cnt > out.Shape()[1] {
+		return shapeErr(olaName, "out has shape %v, want [%d, ≥ %d]", shapeOf(out), r, opt.Offset+cnt)
 	}
-	if err := checkTensor(olaName, "y", y, gpu.F32, y.Shape()...); err != nil {
+	if err := checkTensor(olaName, "out", out, gpu.F32, out.Shape()...); err != nil {
 		return err
 	}
 	if opt.Hop < 1 || opt.Frames < 1 || opt.Start < 0 || cnt < 0 || opt.FirstFrame < 0 {
@@ -126,7 +126,7 @@ func OverlapAdd(s *gpu.Stream, y, frames, window *gpu.Tensor, cnt int, window64 
 		return err
 	}
 	return s.Dispatch(k, groups, gpu.Push(uint32(n), uint32(opt.Hop), uint32(opt.Frames), uint32(opt.FirstFrame), uint32(mc),
-		uint32(r), uint32(cnt), uint32(opt.Start), uint32(y.Shape()[1]), uint32(opt.Offset)), frames, window, y)
+		uint32(r), uint32(cnt), uint32(opt.Start), uint32(out.Shape()[1]), uint32(opt.Offset)), frames, window, out)
 }
 
 // checkEnvelope checks Σ_m w[pos − m·hop]² ≥ 1e-11 at positions [start, start+cnt) of a signal of
