@@ -36,12 +36,26 @@ func TestLogSigmoidSoftplusBias(t *testing.T) {
 					t.Fatal(err)
 				}
 				wantSP, _ := reference.SoftplusBias(x, b)
-				checkErr(t, "logsigmoid/16", read(t, ls), reference.LogSigmoid(x, 16), tolF32)
+				checkErr(t, "logsigmoid/16", read(t, ls), flushSubnormal(reference.LogSigmoid(x, 16)), tolF32)
 				checkErr(t, "softplus(x+bias)", read(t, sp), wantSP, tolF32)
-				checkErr(t, "logsigmoid in place", read(t, inPlace), reference.LogSigmoid(x, 1), tolF32)
+				checkErr(t, "logsigmoid in place", read(t, inPlace), flushSubnormal(reference.LogSigmoid(x, 1)), tolF32)
 			})
 		}
 	}
+}
+
+// flushSubnormal zeroes the values below float32's smallest normal number (1.18e-38): far above 0,
+// logsigmoid(x) = −log1p(e^−x) ≈ −e^−x is below it for x > 87, where float32 storage holds 0 (or a
+// subnormal that devices may flush). Without this a single such element makes the relative error 1
+// (a 1×1 case with x ~ N(0, 50²) failed on one seed).
+func flushSubnormal(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		if math.Abs(x) >= 0x1p-126 {
+			out[i] = x
+		}
+	}
+	return out
 }
 
 // TestLogSigmoidTails checks the tails element by element: logsigmoid(x) ≈ x far below 0 and a
