@@ -17,11 +17,11 @@ func BenchmarkFrame(b *testing.B) {
 	}
 	defer d.Close()
 	sig := source{name: "test", x: testSignal(16000), rate: 16000}
-	sc, err := newScope(d, scopeConfig{SampleRate: 16000, NFFT: 1024, Hop: 256, Mels: 128, History: 5, Colormap: "viridis"})
+	sk, err := newStack(d, scopeConfig{SampleRate: 16000, NFFT: 1024, Hop: 256, Mels: 128, History: 5, Colormap: "viridis"}, []source{sig})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sc.Close()
+	defer sk.Close()
 	s, err := newStream(d)
 	if err != nil {
 		b.Fatal(err)
@@ -37,7 +37,7 @@ func BenchmarkFrame(b *testing.B) {
 	b.ResetTimer()
 	for k := 0; k < b.N; k++ {
 		next := pos + 16000/60
-		if _, err := frame(s, sc, sig.block(pos, next), img, false); err != nil {
+		if _, err := frame(s, sk, pos, next, img, false); err != nil {
 			b.Fatal(err)
 		}
 		pos = next

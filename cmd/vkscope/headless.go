@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"os"
@@ -10,8 +11,9 @@ import (
 )
 
 // headless renders frames offscreen with the window's kernels: frame k feeds the samples up to
-// (k+1)/60 s of the signal. frames 0 renders the whole signal once. It returns the last frame.
-func headless(cfg scopeConfig, sig source, frames, width, height int) (*image.RGBA, stats, error) {
+// (k+1)/60 s of the signal. frames 0 renders the whole signal once. With a Vocos model (vocos, see
+// resynthesise) the input's resynthesis is drawn below it. It returns the last frame.
+func headless(ctx context.Context, cfg scopeConfig, sig source, vocos string, frames, width, height int) (*image.RGBA, stats, error) {
 	if frames == 0 {
 		frames = (len(sig.x)*60 + sig.rate - 1) / sig.rate
 	}
@@ -23,22 +25,32 @@ func headless(cfg scopeConfig, sig source, frames, width, height int) (*image.RG
 		return nil, stats{}, err
 	}
 	defer d.Close()
-	return renderFrames(d, cfg, sig, frames, width, height)
+	sigs := []source{sig}
+	if vocos != "" {
+		re, _, err := resynthesise(ctx, d, vocos, sig)
+		if err != nil {
+			return nil, stats{}, err
+		}
+		sigs = append(sigs, re)
+	}
+	return renderFrames(d, cfg, sigs, frames, width, height)
 }
 
-// renderFrames is headless's loop on an open device.
-func renderFrames(d *gpu.Device, cfg scopeConfig, sig source, frames, width, height int) (*image.RGBA, stats, error) {
+// renderFrames is headless's loop on an open device: the signals are drawn one above the other
+// (sigs[0], the input, on top), all of the length and rate of sigs[0].
+func renderFrames(d *gpu.Device, cfg scopeConfig, sigs []source, frames, width, height int) (*image.RGBA, stats, error) {
 	var st stats
 	s, err := newStream(d)
 	if err != nil {
 		return nil, st, err
 	}
 	defer s.Close()
-	sc, err := newScope(d, cfg)
+	sk, err := newStack(d, cfg, sigs)
 	if err != nil {
 		return nil, st, err
 	}
-	defer sc.Close()
+	defer sk.Close()
+	sig := sigs[0]
 	img, err := d.NewTensor(gpu.I32, height, width)
 	if err != nil {
 		return nil, st, err
@@ -49,7 +61,7 @@ func renderFrames(d *gpu.Device, cfg scopeConfig, sig source, frames, width, hei
 	for k := 0; k < frames; k++ {
 		t0 := time.Now()
 		next := (k + 1) * sig.rate / 60
-		fft, err := frame(s, sc, sig.block(pos, next), img, false)
+		fft, err := frame(s, sk, pos, next, img, false)
 		if err != nil {
 			return nil, st, err
 		}

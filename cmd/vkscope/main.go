@@ -17,11 +17,16 @@
 // -stats prints frame-time, frame-interval and GPU-time statistics at exit; with VKSCOPE_TIMINGS=1
 // the headless mode also prints every 30th frame's per-kernel GPU times.
 //
-// -vocos DIR (the Vocos vocoder's resynthesis beside the input) is reserved for when the vocoder
-// model lands; it is refused for now.
+// -vocos DIR (a Vocos checkpoint folder: config.yaml + model.safetensors) or -vocos vocos-mel-24khz
+// (that configuration with random weights) also shows the Vocos resynthesis of the input below it:
+// Vocos's own mel features of the whole input → Vocos → audio, vocoded once at start (not
+// streamed, so no latency: both panels show the same instants), then played in sync with the input
+// through the same STFT, log-mel and rendering path. The input must be at the model's sample rate
+// (a WAV at another rate is an error naming both); the test signal is generated at that rate.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,7 +74,7 @@ func main() {
 	flag.BoolVar(&o.vsync, "vsync", true, "present in FIFO mode (else mailbox/immediate)")
 	flag.Float64Var(&o.fps, "fps", 60, "frame rate the window loop paces itself to (0: as fast as it can)")
 	flag.BoolVar(&o.stats, "stats", false, "print frame-time and GPU-time statistics at exit")
-	flag.StringVar(&o.vocos, "vocos", "", "Vocos model folder: not available yet (the vocoder has not landed)")
+	flag.StringVar(&o.vocos, "vocos", "", "Vocos checkpoint folder, or "+vocosRandomName+" (random weights): also show the input's Vocos resynthesis below it")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: vkscope [flags] [file.wav]\n")
 		flag.PrintDefaults()
@@ -82,17 +87,24 @@ func main() {
 }
 
 func run(o options, args []string) error {
-	if o.vocos != "" {
-		return errors.New("-vocos: the Vocos vocoder is not part of this build yet (reserved for when models.Vocos lands)")
-	}
 	if len(args) > 1 {
 		return fmt.Errorf("want at most one WAV file, got %d arguments", len(args))
 	}
 	sig := source{name: "test signal", rate: 16000}
+	if o.vocos != "" { // the test signal at the model's rate; a WAV must be at it
+		rate, err := vocosRate(o.vocos)
+		if err != nil {
+			return err
+		}
+		sig.rate = rate
+	}
 	if len(args) == 1 {
 		x, sr, err := readWAV(args[0])
 		if err != nil {
 			return err
+		}
+		if o.vocos != "" && sr != sig.rate {
+			return rateMismatch(source{name: args[0], rate: sr}, o.vocos, sig.rate)
 		}
 		sig = source{name: filepath.Base(args[0]), x: x, rate: sr}
 	} else {
@@ -103,7 +115,7 @@ func run(o options, args []string) error {
 	}
 	cfg := scopeConfig{SampleRate: sig.rate, NFFT: o.nfft, Hop: o.hop, Mels: o.mels, History: o.history, Colormap: o.colormap}
 	if o.headless {
-		im, st, err := headless(cfg, sig, o.frames, o.width, o.height)
+		im, st, err := headless(context.Background(), cfg, sig, o.vocos, o.frames, o.width, o.height)
 		if err != nil {
 			return err
 		}
@@ -220,15 +232,15 @@ func newStream(d *gpu.Device) (*gpu.Stream, error) {
 	return d.NewStream()
 }
 
-// frame feeds a block and records the render into img, then submits the stream (not waiting).
-// It returns the STFT's wall time.
-func frame(s *gpu.Stream, sc *scope, x []float32, img *gpu.Tensor, bgra bool) (time.Duration, error) {
+// frame feeds samples [from, to) of every panel's signal and records the render into img, then
+// submits the stream (not waiting). It returns the STFTs' wall time.
+func frame(s *gpu.Stream, sk *stack, from, to int, img *gpu.Tensor, bgra bool) (time.Duration, error) {
 	t0 := time.Now()
-	if err := sc.feed(s, x); err != nil {
+	if err := sk.feed(s, from, to); err != nil {
 		return 0, err
 	}
 	fft := time.Since(t0)
-	if err := sc.render(s, img, bgra); err != nil {
+	if err := sk.render(s, img, bgra); err != nil {
 		return 0, err
 	}
 	return fft, s.Submit()

@@ -68,11 +68,12 @@ func TestWindowSpectrogram(t *testing.T) {
 	d := win.Device()
 	sig := knownSignal()
 	cfg := testConfig()
-	sc, err := newScope(d, cfg)
+	sk, err := newStack(d, cfg, []source{sig})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sc.Close()
+	defer sk.Close()
+	sc := sk.scs[0]
 	s, err := newStream(d)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestWindowSpectrogram(t *testing.T) {
 		win.Poll()
 		next := (k + 1) * testRate / 60
 		img := imgs[k%len(imgs)]
-		if _, err := frame(s, sc, sig.block(pos, next), img, win.BGRA()); err != nil {
+		if _, err := frame(s, sk, pos, next, img, win.BGRA()); err != nil {
 			t.Fatal(err)
 		}
 		pos = next
@@ -118,7 +119,7 @@ func TestWindowSpectrogram(t *testing.T) {
 	checkSpectrogram(t, got, sc.frames, sc.cols)
 
 	// The headless mode's image of the same frames is the same, pixel for pixel.
-	head, _, err := renderFrames(d, cfg, sig, frames, testW, testH)
+	head, _, err := renderFrames(d, cfg, []source{sig}, frames, testW, testH)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestHeadless(t *testing.T) {
 	}
 	cols := sc.cols
 	sc.Close()
-	im, st, err := renderFrames(d, testConfig(), knownSignal(), 180, testW, testH)
+	im, st, err := renderFrames(d, testConfig(), []source{knownSignal()}, 180, testW, testH)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,15 +295,22 @@ func TestKeys(t *testing.T) {
 // TestWindowedResize runs the app's window loop while the window is resized, minimised, restored
 // and a key changes the FFT size: no error, no validation message, and the loop keeps presenting.
 func TestWindowedResize(t *testing.T) {
+	cfg := scopeConfig{SampleRate: testRate, NFFT: 512, Hop: 128, Mels: 32, History: 2, Colormap: "magma"}
+	windowedResize(t, cfg, knownSignal(), "")
+}
+
+// windowedResize plays sig in the window loop (with the Vocos model vocos when not empty) through
+// resizes (odd widths included) and a minimise.
+func windowedResize(t *testing.T, cfg scopeConfig, sig source, vocos string) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer checkValidation(t)
 	var iconified, restored bool
-	o := options{frames: 60, width: 320, height: 160, vsync: true, onLoop: func(k int, win *display.Window) {
+	o := options{frames: 60, width: 320, height: 160, vsync: true, vocos: vocos, onLoop: func(k int, win *display.Window) {
 		g := win.GLFW()
 		switch {
 		case k == 10:
-			g.SetSize(420, 220)
+			g.SetSize(421, 221)
 		case k == 20:
 			g.SetSize(200, 120)
 		case k == 30:
@@ -315,8 +323,7 @@ func TestWindowedResize(t *testing.T) {
 			g.SetSize(300, 200)
 		}
 	}}
-	cfg := scopeConfig{SampleRate: testRate, NFFT: 512, Hop: 128, Mels: 32, History: 2, Colormap: "magma"}
-	st, err := windowed(cfg, knownSignal(), o)
+	st, err := windowed(cfg, sig, o)
 	if errors.Is(err, display.ErrNoDisplay) {
 		t.Fatalf("a display server is needed (make test runs the tests under tools/with-display.sh): %v", err)
 	}

@@ -67,12 +67,13 @@ func sweep(f0, f1, a float64, n, sr int) []float32 {
 }
 
 // testSignal is the generated signal played when no WAV is given: 1 s of silence, 2 s of a
-// 1 kHz tone, a 4 s sweep from 100 Hz to 7 kHz, then a chord, at 16 kHz.
+// 1 kHz tone, a 4 s sweep from 100 Hz to 7 kHz (or 0.45·sr when that is lower, so that it does
+// not alias), then a chord, at sr Hz (16 kHz, or the Vocos model's rate).
 func testSignal(sr int) []float32 {
 	var x []float32
 	x = append(x, make([]float32, sr)...)
 	x = append(x, tone(1000, 0.5, 2*sr, sr)...)
-	x = append(x, sweep(100, 7000, 0.5, 4*sr, sr)...)
+	x = append(x, sweep(100, min(7000, 0.45*float64(sr)), 0.5, 4*sr, sr)...)
 	chord := tone(220, 0.3, 2*sr, sr)
 	for i, v := range tone(1320, 0.2, 2*sr, sr) {
 		chord[i] += v

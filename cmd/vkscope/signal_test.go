@@ -61,7 +61,7 @@ func TestRunRejects(t *testing.T) {
 		args []string
 		want string
 	}{
-		{options{vocos: "dir", nfft: 1024}, nil, "Vocos"},
+		{options{vocos: "no-such-dir", nfft: 1024, headless: true}, nil, "no-such-dir"},
 		{options{pngPath: "x.png", nfft: 1024}, nil, "-png needs -headless"},
 		{options{nfft: 1024}, []string{"a.wav", "b.wav"}, "at most one"},
 	} {

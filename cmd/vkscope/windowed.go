@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -62,15 +63,26 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 	d := win.Device()
 	p := &player{cfg: cfg, sig: sig}
 	win.GLFW().SetKeyCallback(p.key)
+	sigs := []source{sig}
+	panels := ""
+	if o.vocos != "" {
+		win.SetTitle("vkscope — vocoding " + sig.name + " with Vocos …")
+		re, took, err := resynthesise(context.Background(), d, o.vocos, sig)
+		if err != nil {
+			return st, err
+		}
+		sigs = append(sigs, re)
+		panels = fmt.Sprintf(" — top: input, bottom: Vocos resynthesis (whole input vocoded at start in %.1f s, in sync, no latency)", took.Seconds())
+	}
 	s, err := newStream(d)
 	if err != nil {
 		return st, err
 	}
-	sc, err := newScope(d, cfg)
+	sk, err := newStack(d, cfg, sigs)
 	if err != nil {
 		return st, err
 	}
-	defer func() { sc.Close() }()
+	defer func() { sk.Close() }()
 	// One image per frame in flight: the copy to the swapchain of frame k may still run while the
 	// kernels of frame k+1 draw.
 	var imgs [display.FramesInFlight]*gpu.Tensor
@@ -105,8 +117,8 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 			if err := s.Wait(); err != nil {
 				return st, err
 			}
-			sc.Close()
-			if sc, err = newScope(d, p.cfg); err != nil {
+			sk.Close()
+			if sk, err = newStack(d, p.cfg, sigs); err != nil {
 				return st, err
 			}
 			p.reset = false
@@ -115,7 +127,7 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 		if err != nil {
 			return st, err
 		}
-		if w <= marginLeft+1 || h <= marginBottom+1 { // minimised or too small to draw
+		if sk.tooSmall(d, w, h) { // minimised or too small to draw
 			win.WaitEvents()
 			continue
 		}
@@ -129,7 +141,7 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 			}
 		}
 		target := int(played * float64(sig.rate))
-		fft, err := frame(s, sc, sig.block(pos, target), *img, win.BGRA())
+		fft, err := frame(s, sk, pos, target, *img, win.BGRA())
 		if err != nil {
 			return st, err
 		}
@@ -155,10 +167,10 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 			if p.paused {
 				state = " [paused]"
 			}
-			win.SetTitle(fmt.Sprintf("vkscope — %s %.1f/%.1f s%s — n_fft %d hop %d mels %d — frame %.1f ms (%.0f fps), GPU %.2f ms, STFT %.2f ms",
+			win.SetTitle(fmt.Sprintf("vkscope — %s %.1f/%.1f s%s — n_fft %d hop %d mels %d — frame %.1f ms (%.0f fps), GPU %.2f ms, STFT %.2f ms%s",
 				sig.name, float64(pos%len(sig.x))/float64(sig.rate), float64(len(sig.x))/float64(sig.rate), state,
 				p.cfg.NFFT, p.cfg.Hop, p.cfg.Mels, ms(mean(st.frame[max(0, len(st.frame)-30):])),
-				1/max(1e-9, mean(st.interval[max(0, len(st.interval)-30):]).Seconds()), ms(s.Elapsed()), ms(fft)))
+				1/max(1e-9, mean(st.interval[max(0, len(st.interval)-30):]).Seconds()), ms(s.Elapsed()), ms(fft), panels))
 		}
 		if period > 0 {
 			next = next.Add(period)
