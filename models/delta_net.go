@@ -120,22 +120,16 @@ func loadDeltaNetAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *Delt
 
 // StateShapes implements Mixer: [Heads, K, V], then the three conv windows [D, W−1].
 func (a *DeltaNetAttention) StateShapes() [][]int {
-	sh := [][]int{{a.Heads, a.KDim, a.VDim}}
-	for _, c := range a.Conv {
-		if c != nil {
-			sh = append(sh, []int{c.D, c.W - 1})
-		}
-	}
-	return sh
+	return attnStateShapes(a.Heads, a.KDim, a.VDim, a.Conv)
 }
 
 // Forward implements Mixer (chunked delta rule).
 func (a *DeltaNetAttention) Forward(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
-	sh := x.Shape()
-	if len(sh) != 3 || sh[2] != a.Hidden {
-		return fmt.Errorf("%w: delta_net: x is %v, want [B, T, %d]", ErrInput, sh, a.Hidden)
+	B, T, err := checkAttnInput("delta_net", x, a.Hidden)
+	if err != nil {
+		return err
 	}
-	return a.run(s, sc, out, x, state, sh[0], sh[1], false)
+	return a.run(s, sc, out, x, state, B, T, false)
 }
 
 // Step implements Mixer (recurrent delta rule, one token per row).

@@ -344,3 +344,24 @@ func flaNonNil(ts []*gpu.Tensor) []*gpu.Tensor {
 	}
 	return out
 }
+
+// attnStateShapes is the Mixer state of a linear-attention layer: [heads, k, v], then one
+// window [D, W−1] per short convolution present.
+func attnStateShapes(heads, k, v int, convs [3]*flaConv) [][]int {
+	sh := [][]int{{heads, k, v}}
+	for _, c := range convs {
+		if c != nil {
+			sh = append(sh, []int{c.D, c.W - 1})
+		}
+	}
+	return sh
+}
+
+// checkAttnInput checks a prefill input x [B, T, hidden] and returns B and T.
+func checkAttnInput(layer string, x *gpu.Tensor, hidden int) (int, int, error) {
+	sh := x.Shape()
+	if len(sh) != 3 || sh[2] != hidden {
+		return 0, 0, fmt.Errorf("%w: %s: x is %v, want [B, T, %d]", ErrInput, layer, sh, hidden)
+	}
+	return sh[0], sh[1], nil
+}

@@ -94,22 +94,16 @@ func loadGLAAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *GLAAttent
 
 // StateShapes implements Mixer: [H, K, V], then the three conv windows [D, W−1] with short convs.
 func (a *GLAAttention) StateShapes() [][]int {
-	sh := [][]int{{a.Heads, a.KDim, a.VDim}}
-	for _, c := range a.Conv {
-		if c != nil {
-			sh = append(sh, []int{c.D, c.W - 1})
-		}
-	}
-	return sh
+	return attnStateShapes(a.Heads, a.KDim, a.VDim, a.Conv)
 }
 
 // Forward implements Mixer (chunked GLA).
 func (a *GLAAttention) Forward(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
-	sh := x.Shape()
-	if len(sh) != 3 || sh[2] != a.Hidden {
-		return fmt.Errorf("%w: gla: x is %v, want [B, T, %d]", ErrInput, sh, a.Hidden)
+	B, T, err := checkAttnInput("gla", x, a.Hidden)
+	if err != nil {
+		return err
 	}
-	return a.run(s, sc, out, x, state, sh[0], sh[1], false)
+	return a.run(s, sc, out, x, state, B, T, false)
 }
 
 // Step implements Mixer (recurrent GLA, one token per row).
