@@ -125,6 +125,9 @@ type DeltaRuleOptions struct {
 	// it back to the host when recording (to validate it and to size the chunk grid), so its
 	// contents must be final then.
 	CuSeqlens *gpu.Tensor
+	// Form chooses the chunked or the recurrent form; FormAuto (the zero value) picks the
+	// faster for the device and shape.
+	Form Form
 }
 
 // DeltaRule records the chunked (WY / UT) form of the delta rule, gated when g is not nil

@@ -37,6 +37,9 @@ type GLAOptions struct {
 	// back to the host when recording (to validate it and to size the chunk grid), so its
 	// contents must be final then: it must not be written by commands not yet completed.
 	CuSeqlens *gpu.Tensor
+	// Form chooses the chunked or the recurrent form; FormAuto (the zero value) picks the
+	// faster for the device and shape.
+	Form Form
 }
 
 // GLARecurrentOptions are the optional inputs of GLARecurrent.

@@ -15,6 +15,9 @@ type SSDOptions struct {
 	DtSoftplus   bool        // dt = softplus(dt + dt_bias) (x itself above 20)
 	InitialState *gpu.Tensor // [B, H, P, N] state before t = 0 (mamba-ssm's initial_states); nil: zeros
 	FinalState   *gpu.Tensor // [B, H, P, N] output: the state after the last step (final_states); nil: not returned
+	// Form chooses the chunked or the recurrent form; FormAuto (the zero value) picks the
+	// faster for the device and shape.
+	Form Form
 
 	tile *ssdTile // tests: force the kernel shapes
 }
