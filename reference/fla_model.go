@@ -176,18 +176,14 @@ func (m *FLAModel) NewState(batch int) *FLAState {
 // Step runs one token per batch row (ids [Batch]) through the model, updating
 // st, and returns the logits [Batch, Vocab]. Ids outside [0, Vocab) are errors.
 func (m *FLAModel) Step(st *FLAState, ids []int) ([]float64, error) {
+	return m.skeleton(st).step(ids, st.Batch)
+}
+
+// skeleton is the shared LM loop over this model's blocks, advancing st.
+func (m *FLAModel) skeleton(st *FLAState) lm {
 	c := m.Cfg
-	if len(ids) != st.Batch {
-		return nil, fmt.Errorf("reference: fla step: %d ids, want batch = %d", len(ids), st.Batch)
-	}
-	Hd := c.Hidden
-	logits := make([]float64, st.Batch*c.Vocab)
-	for b, id := range ids {
-		if id < 0 || id >= c.Vocab {
-			return nil, fmt.Errorf("reference: fla step: id %d of row %d outside [0, %d)", id, b, c.Vocab)
-		}
-		x := slices.Clone(m.embed[id*Hd : (id+1)*Hd])
-		for li := range m.layers {
+	return lm{name: "fla", vocab: c.Vocab, hidden: c.Hidden, embed: m.embed, normF: m.norm, head: m.lmHead,
+		eps: c.NormEps, layers: len(m.layers), block: func(li, b int, x []float64) {
 			L := &m.layers[li]
 			h := flaRMSNorm(x, L.attnNorm, c.NormEps)
 			var a []float64
@@ -203,36 +199,15 @@ func (m *FLAModel) Step(st *FLAState, ids []int) ([]float64, error) {
 			for i := range g {
 				g[i] = eltSiLU(g[i]) * u[i]
 			}
-			addTo(x, matVec(L.down, g, Hd))
-		}
-		copy(logits[b*c.Vocab:], matVec(m.lmHead, flaRMSNorm(x, m.norm, c.NormEps), c.Vocab))
-	}
-	return logits, nil
+			addTo(x, matVec(L.down, g, c.Hidden))
+		}}
 }
 
 // Forward runs ids [B, T] from a zero state, one token at a time, and returns
 // the logits [B, T, Vocab].
 func (m *FLAModel) Forward(ids []int, B, T int) ([]float64, error) {
-	if len(ids) != B*T {
-		return nil, fmt.Errorf("reference: fla forward: %d ids, want B·T = %d", len(ids), B*T)
-	}
 	st := m.NewState(B)
-	V := m.Cfg.Vocab
-	out := make([]float64, B*T*V)
-	col := make([]int, B)
-	for t := range T {
-		for b := range B {
-			col[b] = ids[b*T+t]
-		}
-		l, err := m.Step(st, col)
-		if err != nil {
-			return nil, err
-		}
-		for b := range B {
-			copy(out[(b*T+t)*V:], l[b*V:(b+1)*V])
-		}
-	}
-	return out, nil
+	return m.skeleton(st).forward(ids, B, T)
 }
 
 // matVec returns w·x for w [n, len(x)].

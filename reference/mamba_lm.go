@@ -146,31 +146,22 @@ func (m *MambaModel) NewState(batch int) *MambaState {
 // Step runs one token per row (ids [Batch]) through the model, updating st, and returns the
 // logits [Batch, Vocab]. Ids outside [0, Vocab) are errors.
 func (m *MambaModel) Step(st *MambaState, ids []int) ([]float64, error) {
+	return m.skeleton(st).step(ids, st.Batch)
+}
+
+// skeleton is the shared LM loop over this model's blocks, advancing st.
+func (m *MambaModel) skeleton(st *MambaState) lm {
 	c := m.Cfg
-	if len(ids) != st.Batch {
-		return nil, fmt.Errorf("reference: mamba step: %d ids, want batch = %d", len(ids), st.Batch)
-	}
-	Hd := c.Hidden
-	logits := make([]float64, st.Batch*c.Vocab)
-	for b, id := range ids {
-		if id < 0 || id >= c.Vocab {
-			return nil, fmt.Errorf("reference: mamba step: id %d of row %d outside [0, %d)", id, b, c.Vocab)
-		}
-		x := slices.Clone(m.embed[id*Hd : (id+1)*Hd])
-		for li := range m.layers {
+	return lm{name: "mamba", vocab: c.Vocab, hidden: c.Hidden, embed: m.embed, normF: m.normF, head: m.head,
+		eps: c.NormEps, layers: len(m.layers), block: func(li, b int, x []float64) {
 			L := &m.layers[li]
 			h := flaRMSNorm(x, L.norm, c.NormEps)
-			var y []float64
 			if c.Mamba2 {
-				y = m.mamba2Step(L, st.conv[li][b], st.ssm[li][b], h)
+				addTo(x, m.mamba2Step(L, st.conv[li][b], st.ssm[li][b], h))
 			} else {
-				y = m.mamba1Step(L, st.conv[li][b], st.ssm[li][b], h)
+				addTo(x, m.mamba1Step(L, st.conv[li][b], st.ssm[li][b], h))
 			}
-			addTo(x, y)
-		}
-		copy(logits[b*c.Vocab:], matVec(m.head, flaRMSNorm(x, m.normF, c.NormEps), c.Vocab))
-	}
-	return logits, nil
+		}}
 }
 
 func addBias(y, b []float64) {
@@ -251,24 +242,6 @@ func squeezeConv(w []float64) []float64 { return w }
 // Forward runs ids [B, T] from a zero state, one token at a time, and returns the logits
 // [B, T, Vocab].
 func (m *MambaModel) Forward(ids []int, B, T int) ([]float64, error) {
-	if len(ids) != B*T {
-		return nil, fmt.Errorf("reference: mamba forward: %d ids, want B·T = %d", len(ids), B*T)
-	}
 	st := m.NewState(B)
-	V := m.Cfg.Vocab
-	out := make([]float64, B*T*V)
-	col := make([]int, B)
-	for t := range T {
-		for b := range B {
-			col[b] = ids[b*T+t]
-		}
-		l, err := m.Step(st, col)
-		if err != nil {
-			return nil, err
-		}
-		for b := range B {
-			copy(out[(b*T+t)*V:], l[b*V:(b+1)*V])
-		}
-	}
-	return out, nil
+	return m.skeleton(st).forward(ids, B, T)
 }
