@@ -32,7 +32,12 @@ type CausalConv1DInput struct {
 // inputs, reaching back into InitialStates when Len < Width-1. The inputs are
 // not modified.
 func CausalConv1D(in CausalConv1DInput) (out, finalStates []float64, err error) {
-	const op = "causal_conv1d"
+	return causalConv("causal_conv1d", in, "initial_states", true)
+}
+
+// causalConv is CausalConv1D with the op and state names its errors use; optional says whether
+// the state may be nil (zeros).
+func causalConv(op string, in CausalConv1DInput, stateName string, optional bool) (out, finalStates []float64, err error) {
 	bs, dim, l, w := in.Batch, in.Dim, in.Len, in.Width
 	silu, err := convCheck(op, bs, dim, w, in.Weight, in.Bias, in.Activation)
 	if err != nil {
@@ -45,7 +50,7 @@ func CausalConv1D(in CausalConv1DInput) (out, finalStates []float64, err error) 
 	if err := ssmCheckLen(op, "x", in.X, bs*dim*l, fmt.Sprintf("[B,D,L] = [%d,%d,%d]", bs, dim, l), false); err != nil {
 		return nil, nil, err
 	}
-	if err := ssmCheckLen(op, "initial_states", in.InitialStates, bs*dim*s, fmt.Sprintf("[B,D,W-1] = [%d,%d,%d]", bs, dim, s), true); err != nil {
+	if err := ssmCheckLen(op, stateName, in.InitialStates, bs*dim*s, fmt.Sprintf("[B,D,W-1] = [%d,%d,%d]", bs, dim, s), optional); err != nil {
 		return nil, nil, err
 	}
 	out = make([]float64, bs*dim*l)
@@ -103,51 +108,14 @@ type CausalConv1DUpdateInput struct {
 // CausalConv1DUpdate returns out [Batch, Dim, Len] and the new state
 // [Batch, Dim, Width-1]. It keeps a sliding window per channel: for each new
 // token the window (State then the token) is shifted left by one, and the
-// output is act(bias + weight · window). It equals CausalConv1D run on the
-// whole sequence with the state as InitialStates. The inputs are not modified.
+// output is act(bias + weight · window): CausalConv1D run on the new tokens
+// with the state as InitialStates, which is how it is computed here (the
+// state is required). The inputs are not modified.
 func CausalConv1DUpdate(in CausalConv1DUpdateInput) (out, newState []float64, err error) {
-	const op = "causal_conv1d_update"
-	bs, dim, l, w := in.Batch, in.Dim, in.Len, in.Width
-	silu, err := convCheck(op, bs, dim, w, in.Weight, in.Bias, in.Activation)
-	if err != nil {
-		return nil, nil, err
-	}
-	if l < 0 {
-		return nil, nil, fmt.Errorf("reference: %s: size Len = %d, want >= 0", op, l)
-	}
-	s := w - 1
-	if err := ssmCheckLen(op, "x", in.X, bs*dim*l, fmt.Sprintf("[B,D,L] = [%d,%d,%d]", bs, dim, l), false); err != nil {
-		return nil, nil, err
-	}
-	if err := ssmCheckLen(op, "conv_state", in.State, bs*dim*s, fmt.Sprintf("[B,D,W-1] = [%d,%d,%d]", bs, dim, s), false); err != nil {
-		return nil, nil, err
-	}
-	out = make([]float64, bs*dim*l)
-	newState = make([]float64, bs*dim*s)
-	win := make([]float64, w)
-	for b := 0; b < bs; b++ {
-		for d := 0; d < dim; d++ {
-			i := b*dim + d
-			copy(win, in.State[i*s:(i+1)*s])
-			for t := 0; t < l; t++ {
-				win[s] = in.X[i*l+t]
-				acc := 0.0
-				if in.Bias != nil {
-					acc = in.Bias[d]
-				}
-				for k := 0; k < w; k++ {
-					acc += in.Weight[d*w+k] * win[k]
-				}
-				if silu {
-					acc = ssmSiLU(acc)
-				}
-				out[i*l+t] = acc
-				copy(win, win[1:])
-			}
-			copy(newState[i*s:(i+1)*s], win[:s])
-		}
-	}
-	return out, newState, nil
+	return causalConv("causal_conv1d_update", CausalConv1DInput{
+		Batch: in.Batch, Dim: in.Dim, Len: in.Len, Width: in.Width,
+		X: in.X, Weight: in.Weight, Bias: in.Bias, InitialStates: in.State, Activation: in.Activation,
+	}, "conv_state", false)
 }
 
 // convCheck validates the sizes, weight, bias and activation shared by the
