@@ -49,21 +49,9 @@ func Conv1D(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, opt Conv1DOptions) 
 	if err := checkTensor(convName, "weight", weight, gpu.F32, ws...); err != nil {
 		return err
 	}
-	hasB := uint32(0)
-	if bias != nil {
-		if err := checkTensor(convName, "bias", bias, gpu.F32, cout); err != nil {
-			return err
-		}
-		hasB = 1
-	} else {
-		bias = weight
-	}
-	if opt.Padding < 0 {
-		return shapeErr(convName, "padding = %d, want ≥ 0", opt.Padding)
-	}
-	lout := l + 2*opt.Padding - k + 1
-	if lout < 1 {
-		return shapeErr(convName, "L = %d with padding %d and kernel %d gives %d outputs, want ≥ 1", l, opt.Padding, k, lout)
+	bias, hasB, lout, err := convBiasLen(convName, weight, bias, cout, l, k, opt.Padding)
+	if err != nil {
+		return err
 	}
 	oshape := []int{b, cout, lout}
 	if opt.TimeMajor {
@@ -133,4 +121,27 @@ func conv1dIm2Col(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, hasB uint32, 
 		return nil
 	}
 	return AddBias(s, o2, o2, bias, false)
+}
+
+// convBiasLen checks the bias [c] (nil: none) and the padding of a stride-1 conv over l steps
+// with kernel k, and returns the tensor to bind for the bias (weight stands in when there is
+// none), the has-bias flag the shaders take, and the output length l + 2·padding − k + 1.
+func convBiasLen(op string, weight, bias *gpu.Tensor, c, l, k, padding int) (*gpu.Tensor, uint32, int, error) {
+	hasB := uint32(0)
+	if bias != nil {
+		if err := checkTensor(op, "bias", bias, gpu.F32, c); err != nil {
+			return nil, 0, 0, err
+		}
+		hasB = 1
+	} else {
+		bias = weight
+	}
+	if padding < 0 {
+		return nil, 0, 0, shapeErr(op, "padding = %d, want ≥ 0", padding)
+	}
+	lout := l + 2*padding - k + 1
+	if lout < 1 {
+		return nil, 0, 0, shapeErr(op, "L = %d with padding %d and kernel %d gives %d outputs, want ≥ 1", l, padding, k, lout)
+	}
+	return bias, hasB, lout, nil
 }

@@ -44,21 +44,9 @@ func DepthwiseConv1D(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, opt Depthw
 		return err
 	}
 	k := weight.Shape()[1]
-	hasB := uint32(0)
-	if bias != nil {
-		if err := checkTensor(dwName, "bias", bias, gpu.F32, c); err != nil {
-			return err
-		}
-		hasB = 1
-	} else {
-		bias = weight
-	}
-	if opt.Padding < 0 {
-		return shapeErr(dwName, "padding = %d, want ≥ 0", opt.Padding)
-	}
-	lout := l + 2*opt.Padding - k + 1
-	if lout < 1 {
-		return shapeErr(dwName, "L = %d with padding %d and kernel %d gives %d outputs, want ≥ 1", l, opt.Padding, k, lout)
+	bias, hasB, lout, err := convBiasLen(dwName, weight, bias, c, l, k, opt.Padding)
+	if err != nil {
+		return err
 	}
 	oshape := []int{b, c, lout}
 	if opt.ChannelsLast {
