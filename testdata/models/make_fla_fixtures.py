@@ -12,7 +12,7 @@ This implementation is written from fla's layer sources (fla/layers/gla.py, delt
 fla/modules/mlp.py, fused_norm_gate.py, conv/short_conv.py) as whole-sequence PyTorch: GLA in its parallel
 (quadratic, causal-masked) form, the delta rules as products of the transition matrices (I - beta k k^T).
 It shares no code with reference/fla_*.go (one token at a time). Needs python3-torch only; the safetensors
-writer is below (Debian has no python3-safetensors). Tests never run this script.
+writer is safetensors_writer.py next to it (Debian has no python3-safetensors). Tests never run this script.
 
 Value widths differ from hidden_size (and key widths from value widths) so that a transposed matrix
 cannot pass. Fixtures:
@@ -27,48 +27,14 @@ cannot pass. Fixtures:
 import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
 
+from safetensors_writer import rounded, write_safetensors
+
 torch.set_default_dtype(torch.float64)
 B, T = 2, 200
-
-
-# ---------------------------------------------------------------- safetensors writer
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: name -> (dtype string, torch tensor). Writes the header and the little-endian data."""
-    header, blobs, off = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name in sorted(tensors):
-        dt, t = tensors[name]
-        t = t.contiguous()
-        if dt == "F32":
-            raw = t.to(torch.float32).numpy().tobytes()
-        elif dt == "F16":
-            raw = t.to(torch.float16).numpy().tobytes()
-        elif dt == "BF16":
-            raw = t.to(torch.bfloat16).view(torch.int16).numpy().tobytes()
-        elif dt == "I32":
-            raw = t.to(torch.int32).numpy().tobytes()
-        elif dt == "I64":
-            raw = t.to(torch.int64).numpy().tobytes()
-        else:
-            raise ValueError(dt)
-        header[name] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def rounded(t, dt):
-    """The float64 values a reader of dtype dt gets back."""
-    return t.to({"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[dt]).to(torch.float64)
 
 
 # ---------------------------------------------------------------- the model (float64, whole sequences)

@@ -30,44 +30,14 @@ Fixtures:
 import json
 import math
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
 
+from safetensors_writer import rounded, write_safetensors
+
 torch.set_default_dtype(torch.float64)
 B, T = 2, 200
-
-
-def write_safetensors(path, tensors):
-    """tensors: name -> (dtype string, torch tensor)."""
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        dt, t = tensors[name]
-        t = t.contiguous()
-        if dt == "F32":
-            raw = t.to(torch.float32).numpy().tobytes()
-        elif dt == "F16":
-            raw = t.to(torch.float16).numpy().tobytes()
-        elif dt == "BF16":
-            raw = t.to(torch.bfloat16).view(torch.int16).numpy().tobytes()
-        elif dt == "I32":
-            raw = t.to(torch.int32).numpy().tobytes()
-        elif dt == "I64":
-            raw = t.to(torch.int64).numpy().tobytes()
-        else:
-            raise ValueError(dt)
-        header[name] = {"dtype": dt, "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw)
-        off += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def rounded(t, dt):
-    return t.to({"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[dt]).to(torch.float64)
 
 
 # ---------------------------------------------------------------- model (float64, whole sequences)
