@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"sort"
 	"time"
 
-	"github.com/go-audio/audio"
-	"github.com/go-audio/wav"
-
 	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/internal/wavio"
 	"github.com/vkseq/vkseq/models"
 	"github.com/vkseq/vkseq/suite"
 	"github.com/vkseq/vkseq/tensorio"
@@ -84,68 +80,19 @@ func cmdVocode(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // readWAV reads a mono WAV file as float32 samples in [−1, 1] and its sample rate.
 func readWAV(path string) ([]float32, int, error) {
-	f, err := os.Open(path)
+	a, err := wavio.Read(path)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
-	dec := wav.NewDecoder(f)
-	if !dec.IsValidFile() {
-		return nil, 0, fmt.Errorf("%s: not a valid WAV file", path)
+	if a.Channels != 1 {
+		return nil, 0, fmt.Errorf("%s: %d channels, want mono (e.g. sox %s -c 1 mono.wav)", path, a.Channels, path)
 	}
-	buf, err := dec.FullPCMBuffer()
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	if ch := buf.Format.NumChannels; ch != 1 {
-		return nil, 0, fmt.Errorf("%s: %d channels, want mono (e.g. sox %s -c 1 mono.wav)", path, ch, path)
-	}
-	bits := int(dec.BitDepth)
-	isFloat := dec.WavAudioFormat == 3
-	if isFloat && bits != 32 || !isFloat && (dec.WavAudioFormat != 1 || bits < 8 || bits > 32) {
-		return nil, 0, fmt.Errorf("%s: WAV format %d with %d bits, want PCM (8 to 32 bits) or 32-bit float", path, dec.WavAudioFormat, bits)
-	}
-	if len(buf.Data) == 0 {
-		return nil, 0, fmt.Errorf("%s: no audio samples", path)
-	}
-	out := make([]float32, len(buf.Data))
-	scale := 1 / math.Pow(2, float64(bits-1))
-	for i, s := range buf.Data {
-		switch {
-		case isFloat:
-			out[i] = math.Float32frombits(uint32(int32(s)))
-		case bits == 8:
-			out[i] = float32(float64(s-128) * scale) // 8-bit WAV is unsigned
-		default:
-			out[i] = float32(float64(s) * scale)
-		}
-		if math.IsNaN(float64(out[i])) || math.IsInf(float64(out[i]), 0) {
-			return nil, 0, fmt.Errorf("%s: sample %d is %v", path, i, out[i])
-		}
-	}
-	return out, buf.Format.SampleRate, nil
+	return a.Samples, a.Rate, nil
 }
 
 // writeWAV writes mono 16-bit PCM, clipping to [−1, 1].
-func writeWAV(path string, samples []float32, rate int) (err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	data := make([]int, len(samples))
-	for i, s := range samples {
-		data[i] = int(math.Round(math.Max(-1, math.Min(1, float64(s))) * 32767))
-	}
-	enc := wav.NewEncoder(f, rate, 16, 1, 1)
-	if err := enc.Write(&audio.IntBuffer{Data: data, Format: &audio.Format{NumChannels: 1, SampleRate: rate}, SourceBitDepth: 16}); err != nil {
-		return err
-	}
-	return enc.Close()
+func writeWAV(path string, samples []float32, rate int) error {
+	return wavio.WriteMono16(path, samples, rate)
 }
 
 // forwardVocos is `vkbench forward` for a Vocos model (docs/design.md §13): it reads `mel`

@@ -1,47 +1,19 @@
 package main
 
 import (
-	"fmt"
 	"math"
-	"os"
 
-	"github.com/go-audio/wav"
+	"github.com/vkseq/vkseq/internal/wavio"
 )
 
-// readWAV reads a PCM WAV file (any bit depth the go-audio decoder reads) and returns its first
+// readWAV reads a WAV file (integer PCM of 8 to 32 bits or 32-bit float) and returns its first
 // channel as float32 in [-1, 1] and its sample rate.
 func readWAV(path string) ([]float32, int, error) {
-	f, err := os.Open(path)
+	a, err := wavio.Read(path)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
-	dec := wav.NewDecoder(f)
-	if !dec.IsValidFile() {
-		return nil, 0, fmt.Errorf("%s: not a PCM WAV file", path)
-	}
-	buf, err := dec.FullPCMBuffer()
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	ch := buf.Format.NumChannels
-	if ch < 1 || buf.SourceBitDepth < 8 {
-		return nil, 0, fmt.Errorf("%s: %d channels of %d bits: want >= 1 channel of >= 8 bits", path, ch, buf.SourceBitDepth)
-	}
-	scale := 1 / math.Pow(2, float64(buf.SourceBitDepth-1))
-	n := len(buf.Data) / ch
-	out := make([]float32, n)
-	for i := range out {
-		v := float64(buf.Data[i*ch])
-		if buf.SourceBitDepth == 8 { // 8-bit WAV is unsigned
-			v -= 128
-		}
-		out[i] = float32(v * scale)
-	}
-	if n == 0 {
-		return nil, 0, fmt.Errorf("%s: no samples", path)
-	}
-	return out, buf.Format.SampleRate, nil
+	return a.Channel(0), a.Rate, nil
 }
 
 // tone is a sine of f Hz and amplitude a, n samples at rate sr.

@@ -50,7 +50,7 @@ func TestReadWAV(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.wav")
 	os.WriteFile(bad, []byte("not a wav file at all"), 0o644)
-	if _, _, err := readWAV(bad); err == nil || !strings.Contains(err.Error(), "not a PCM WAV") {
+	if _, _, err := readWAV(bad); err == nil || !strings.Contains(err.Error(), "not a valid WAV") {
 		t.Errorf("a text file: err %v, want 'not a PCM WAV'", err)
 	}
 }
