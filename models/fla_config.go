@@ -1,259 +1,55 @@
 package models
 
 import (
+	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
+
+	"github.com/vkseq/vkseq/flaconfig"
 )
 
 // FLAConfig is the configuration of a flash-linear-attention language model
-// (GLAForCausalLM, DeltaNetForCausalLM, GatedDeltaNetForCausalLM), with the
-// derived head sizes filled in by ParseFLAConfig. Field names follow the
-// config.json keys of fla-org/flash-linear-attention.
-type FLAConfig struct {
-	// ModelType is "gla", "delta_net" or "gated_deltanet".
-	ModelType string
-	// Vocab is vocab_size: rows of the embedding and of lm_head (the padded
-	// vocabulary: logits cover all of it).
-	Vocab, Hidden, Layers int
-	// Intermediate is the SwiGLU MLP width I (intermediate_size, or the
-	// hidden_ratio rule of fla's GatedMLP rounded up to a multiple of 256).
-	Intermediate int
-	// NormEps is norm_eps: every RMSNorm of the model, the per-head output norm
-	// included.
-	NormEps float64
-	// TieEmbeddings is tie_word_embeddings: lm_head is the embedding matrix.
-	TieEmbeddings bool
+// (GLAForCausalLM, DeltaNetForCausalLM, GatedDeltaNetForCausalLM): flaconfig.Config, whose
+// field names follow the config.json keys of fla-org/flash-linear-attention.
+type FLAConfig = flaconfig.Config
 
-	// NumHeads is the number of query/key heads H; NumKVHeads (GLA
-	// num_kv_heads) the key/value heads of GLA (NumHeads when unset); NumVHeads
-	// (gated DeltaNet num_v_heads) the value heads of gated DeltaNet (NumHeads
-	// when unset). For DeltaNet all three are NumHeads.
-	NumHeads, NumKVHeads, NumVHeads int
-	// HeadK and HeadV are the per-head key and value sizes.
-	HeadK, HeadV int
-
-	// UseShortConv adds a causal depthwise conv (kernel ConvSize, SiLU unless
-	// stated) on q, k and v; ConvBias gives the convs a bias (never set by
-	// ParseFLAConfig: the fla blocks do not pass conv_bias to their layers).
-	UseShortConv bool
-	ConvSize     int
-	ConvBias     bool
-	// UseGate is GLA's use_output_gate or DeltaNet / gated DeltaNet's
-	// use_gate: the output norm is rmsnorm(o)·w·silu(g_proj(x)).
-	UseGate bool
-
-	// GLA only: the gate normaliser (16, fixed by GLABlock) and the gk_proj
-	// bottleneck GateLowRank (16).
-	GateLogitNormalizer float64
-	GateLowRank         int
-	// GLAFusedNormName: the output norm is stored as g_norm_swish_gate (fused,
-	// the default) rather than g_norm.
-	GLAFusedNormName bool
-
-	// DeltaNet / gated DeltaNet: UseBeta (DeltaNet use_beta; sigmoid(b_proj),
-	// else 1), AllowNegEigval (beta ×2), QKActivation and QKNorm (always
-	// "silu" and "l2" here: other values are refused).
-	UseBeta        bool
-	AllowNegEigval bool
-	QKActivation   string
-	QKNorm         string
-}
-
-// KeyDim returns NumHeads·HeadK, the width of q_proj.
-func (c FLAConfig) KeyDim() int { return c.NumHeads * c.HeadK }
-
-// ValueDim returns the width of the attention output before o_proj:
-// NumVHeads·HeadV for gated DeltaNet, NumHeads·HeadV otherwise.
-func (c FLAConfig) ValueDim() int {
-	if c.ModelType == "gated_deltanet" {
-		return c.NumVHeads * c.HeadV
-	}
-	return c.NumHeads * c.HeadV
-}
-
-// FLAIntermediateSize is fla's GatedMLP rule for intermediate_size = None:
-// int(hidden · ratio · 2/3) rounded up to a multiple of 256.
-func FLAIntermediateSize(hidden int, ratio float64) int {
-	i := int(float64(hidden) * ratio * 2 / 3)
-	return 256 * ((i + 255) / 256)
-}
-
-// ParseFLAConfig reads an fla config.json. Keys that
-// change the computation and that these models do not implement are errors
-// naming the key, never ignored: hybrid softmax-attention layers (`attn`),
-// `attnres_block_size`, a GLA `feature_map` or `clamp_min`, `hidden_act` other
-// than swish, `elementwise_affine: false`, DeltaNet `qk_activation` other than
-// silu or `qk_norm` other than l2. Keys that change nothing at inference
-// (attn_mode, fuse_*, use_gk, use_gv, use_output_norm, bos/eos/pad ids,
-// max_position_embeddings, initializer_range, ...) are ignored.
+// ParseFLAConfig reads an fla config.json through flaconfig.Parse. Keys that change the
+// computation and that these models do not implement are errors naming the key, never ignored:
+// hybrid softmax-attention layers (`attn`), `attnres_block_size`, a GLA `feature_map` or
+// `clamp_min`, `hidden_act` other than swish, `elementwise_affine: false`, DeltaNet
+// `qk_activation` other than silu or `qk_norm` other than l2. Keys that change nothing at
+// inference (attn_mode, fuse_*, use_gk, use_gv, use_output_norm, bos/eos/pad ids,
+// max_position_embeddings, initializer_range, ...) are ignored. Errors wrap ErrConfig.
 func ParseFLAConfig(cfg *Config) (FLAConfig, error) {
-	p := flaCfgReader{raw: cfg.Raw}
-	var c FLAConfig
-	c.ModelType = p.str("model_type", "")
+	c, err := flaconfig.Parse(cfg.Raw)
+	var problems []string
+	var fe *flaconfig.Error
+	switch {
+	case errors.As(err, &fe):
+		problems = append(problems, fe.Problems...)
+	case err != nil:
+		return c, fmt.Errorf("%w: %s: %w", ErrConfig, cfg.Source, err)
+	}
 	switch c.ModelType {
 	case "gla", "delta_net", "gated_deltanet":
-	default:
-		return c, fmt.Errorf("%w: %s: model_type %q, want gla, delta_net or gated_deltanet", ErrConfig, cfg.Source, c.ModelType)
+	default: // Parse stops at an unknown model_type
+		return c, fmt.Errorf("%w: %s: %w", ErrConfig, cfg.Source, err)
 	}
-	c.Vocab = p.int("vocab_size", 32000)
-	c.Hidden = p.int("hidden_size", 2048)
-	c.Layers = p.int("num_hidden_layers", map[string]int{"gla": 24, "delta_net": 24, "gated_deltanet": 21}[c.ModelType])
-	c.NormEps = p.float("norm_eps", 1e-6)
-	c.TieEmbeddings = p.bool("tie_word_embeddings", false)
-	if p.has("intermediate_size") {
-		c.Intermediate = p.int("intermediate_size", 0)
-	} else {
-		c.Intermediate = FLAIntermediateSize(c.Hidden, p.float("hidden_ratio", 4))
+	if c.ClampMin != nil {
+		problems = append(problems, fmt.Sprintf("clamp_min = %v, want null (not supported)", *c.ClampMin))
 	}
-	if act := p.str("hidden_act", "swish"); act != "swish" && act != "silu" {
-		p.fail("hidden_act", act, "swish")
-	}
-	p.null("attn")
-	p.null("attnres_block_size")
-	c.ConvSize = p.int("conv_size", 4)
-	switch c.ModelType {
-	case "gla":
-		c.NumHeads = p.int("num_heads", 4)
-		c.NumKVHeads = p.int("num_kv_heads", c.NumHeads)
-		c.NumVHeads = c.NumHeads
-		kd := int(float64(c.Hidden) * p.float("expand_k", 0.5))
-		vd := int(float64(c.Hidden) * p.float("expand_v", 1))
-		c.HeadK, c.HeadV = kd/max(c.NumHeads, 1), vd/max(c.NumHeads, 1)
-		if c.NumHeads > 0 && (kd%c.NumHeads != 0 || vd%c.NumHeads != 0) {
-			p.errs = append(p.errs, fmt.Sprintf("expand_k·hidden_size = %d and expand_v·hidden_size = %d must be multiples of num_heads = %d", kd, vd, c.NumHeads))
-		}
-		if c.NumKVHeads < 1 || c.NumHeads%max(c.NumKVHeads, 1) != 0 {
-			p.fail("num_kv_heads", c.NumKVHeads, "a divisor of num_heads")
-		}
-		c.UseShortConv = p.bool("use_short_conv", false)
-		c.UseGate = p.bool("use_output_gate", true)
-		c.GateLogitNormalizer, c.GateLowRank = 16, 16
-		p.null("clamp_min")
-		p.null("feature_map")
-		if !p.bool("elementwise_affine", true) {
-			p.fail("elementwise_affine", false, "true (an unweighted output norm is not supported)")
-		}
-		c.GLAFusedNormName = p.bool("fuse_norm", true) && c.UseGate
-	case "delta_net":
-		c.NumHeads = p.int("num_heads", 16)
-		c.NumKVHeads, c.NumVHeads = c.NumHeads, c.NumHeads
-		kd := int(float64(c.Hidden) * p.float("expand_k", 1))
-		vd := int(float64(c.Hidden) * p.float("expand_v", 1))
-		c.HeadK, c.HeadV = kd/max(c.NumHeads, 1), vd/max(c.NumHeads, 1)
-		if c.NumHeads > 0 && (kd%c.NumHeads != 0 || vd%c.NumHeads != 0) {
-			p.errs = append(p.errs, fmt.Sprintf("expand_k·hidden_size = %d and expand_v·hidden_size = %d must be multiples of num_heads = %d", kd, vd, c.NumHeads))
-		}
-		c.UseShortConv = p.bool("use_short_conv", true)
-		c.UseGate = p.bool("use_gate", false)
-		c.UseBeta = p.bool("use_beta", true)
-		c.AllowNegEigval = p.bool("allow_neg_eigval", false)
-		c.QKActivation = p.str("qk_activation", "silu")
-		c.QKNorm = p.str("qk_norm", "l2")
+	if c.ModelType == "delta_net" {
 		if c.QKActivation != "silu" {
-			p.fail("qk_activation", c.QKActivation, "silu (relu, elu and identity are not supported)")
+			problems = append(problems, fmt.Sprintf("qk_activation = %s, want silu (relu, elu and identity are not supported)", c.QKActivation))
 		}
 		if c.QKNorm != "l2" {
-			p.fail("qk_norm", c.QKNorm, "l2 (sum is not supported)")
-		}
-	case "gated_deltanet":
-		c.NumHeads = p.int("num_heads", 6)
-		c.NumKVHeads = c.NumHeads
-		c.NumVHeads = p.int("num_v_heads", c.NumHeads)
-		c.HeadK = p.int("head_dim", 256)
-		c.HeadV = int(float64(c.HeadK) * p.float("expand_v", 2))
-		if c.NumVHeads < 1 || c.NumVHeads%max(c.NumHeads, 1) != 0 {
-			p.fail("num_v_heads", c.NumVHeads, "a multiple of num_heads")
-		}
-		c.UseShortConv = p.bool("use_short_conv", true)
-		c.UseGate = p.bool("use_gate", true)
-		c.UseBeta = true
-		c.AllowNegEigval = p.bool("allow_neg_eigval", false)
-		c.QKActivation, c.QKNorm = "silu", "l2"
-	}
-	for _, k := range [][2]any{{"vocab_size", c.Vocab}, {"hidden_size", c.Hidden}, {"num_hidden_layers", c.Layers},
-		{"intermediate_size", c.Intermediate}, {"num_heads", c.NumHeads}, {"conv_size", c.ConvSize}} {
-		if k[1].(int) < 1 {
-			p.fail(k[0].(string), k[1], ">= 1")
+			problems = append(problems, fmt.Sprintf("qk_norm = %s, want l2 (sum is not supported)", c.QKNorm))
 		}
 	}
-	if c.HeadK < 1 || c.HeadV < 1 {
-		p.errs = append(p.errs, fmt.Sprintf("head sizes K = %d, V = %d, want >= 1", c.HeadK, c.HeadV))
-	}
-	if !(c.NormEps >= 0) || math.IsInf(c.NormEps, 0) {
-		p.fail("norm_eps", c.NormEps, "a finite number >= 0")
-	}
-	if len(p.errs) > 0 {
-		sort.Strings(p.errs)
-		return c, fmt.Errorf("%w: %s: %s", ErrConfig, cfg.Source, strings.Join(p.errs, "; "))
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return c, fmt.Errorf("%w: %s: %s", ErrConfig, cfg.Source, strings.Join(problems, "; "))
 	}
 	return c, nil
-}
-
-// flaCfgReader reads typed keys of a decoded JSON object, collecting errors.
-type flaCfgReader struct {
-	raw  map[string]any
-	errs []string
-}
-
-func (p *flaCfgReader) has(k string) bool { v, ok := p.raw[k]; return ok && v != nil }
-
-func (p *flaCfgReader) fail(k string, got any, want string) {
-	p.errs = append(p.errs, fmt.Sprintf("%s = %v, want %s", k, got, want))
-}
-
-func (p *flaCfgReader) float(k string, def float64) float64 {
-	if !p.has(k) {
-		return def
-	}
-	f, ok := p.raw[k].(float64)
-	if !ok {
-		p.fail(k, p.raw[k], "a number")
-		return def
-	}
-	return f
-}
-
-func (p *flaCfgReader) int(k string, def int) int {
-	if !p.has(k) {
-		return def
-	}
-	f, ok := p.raw[k].(float64)
-	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<40 {
-		p.fail(k, p.raw[k], "an integer")
-		return def
-	}
-	return int(f)
-}
-
-func (p *flaCfgReader) bool(k string, def bool) bool {
-	if !p.has(k) {
-		return def
-	}
-	b, ok := p.raw[k].(bool)
-	if !ok {
-		p.fail(k, p.raw[k], "true or false")
-		return def
-	}
-	return b
-}
-
-func (p *flaCfgReader) str(k, def string) string {
-	if !p.has(k) {
-		return def
-	}
-	s, ok := p.raw[k].(string)
-	if !ok {
-		p.fail(k, p.raw[k], "a string")
-		return def
-	}
-	return s
-}
-
-// null records an error when key k is set: an unsupported option.
-func (p *flaCfgReader) null(k string) {
-	if p.has(k) {
-		p.fail(k, p.raw[k], "null (not supported)")
-	}
 }
