@@ -37,6 +37,7 @@ const (
 	idle streamState = iota
 	recording
 	submitted
+	sealed // the stream of a recorded Graph: it records nothing more
 )
 
 type byteRange struct {
@@ -74,6 +75,7 @@ type Stream struct {
 	read      []byteRange
 	temps     []*Tensor
 	closed    bool
+	graph     *Graph // non-nil for the stream of a Graph (recording into it, or sealed)
 }
 
 const descSetsPerPool = 256
@@ -169,7 +171,14 @@ func (s *Stream) begin() error {
 	if s.state == submitted {
 		return fmt.Errorf("%w: the stream was submitted; Wait before recording again", ErrInvalid)
 	}
-	bi := &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo, Flags: vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit)}
+	if s.state == sealed {
+		return errSealed
+	}
+	flags := vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit)
+	if s.graph != nil {
+		flags = 0 // submitted again and again
+	}
+	bi := &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo, Flags: flags}
 	r := vk.BeginCommandBuffer(s.cmd, bi)
 	bi.Free()
 	if err := check("vkBeginCommandBuffer", r); err != nil {
@@ -183,6 +192,12 @@ func (s *Stream) begin() error {
 	s.written, s.read = s.written[:0], s.read[:0]
 	return nil
 }
+
+var (
+	errSealed    = fmt.Errorf("%w: the stream belongs to a recorded Graph and records nothing more", ErrInvalid)
+	errRecording = fmt.Errorf("%w: a stream recording a Graph is not submitted or waited on "+
+		"(a host round trip inside a recording would not be replayed)", ErrInvalid)
+)
 
 // hazard places a barrier when the new command's reads or writes depend on earlier commands.
 func (s *Stream) hazard(reads, writes []byteRange) {
@@ -278,6 +293,9 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 	if groups[0] == 0 || groups[1] == 0 || groups[2] == 0 {
 		return nil // nothing to run
 	}
+	if s.graph != nil {
+		s.graph.note(tensors...)
+	}
 	s.hazard(reads, writes)
 	if err := s.timestamp(true); err != nil {
 		return err
@@ -335,6 +353,9 @@ func (s *Stream) Fill(t *Tensor, v float32) error {
 	if err := s.begin(); err != nil {
 		return err
 	}
+	if s.graph != nil {
+		s.graph.note(t)
+	}
 	rg := s.rangeOf(t)
 	s.hazard(nil, []byteRange{rg})
 	if err := s.timestamp(true); err != nil {
@@ -371,6 +392,9 @@ func (s *Stream) Copy(dst, src *Tensor) error {
 	if src.bytes == 0 {
 		return nil
 	}
+	if s.graph != nil {
+		s.graph.note(dst, src)
+	}
 	s.hazard([]byteRange{s.rangeOf(src)}, []byteRange{s.rangeOf(dst)})
 	if err := s.timestamp(true); err != nil {
 		return err
@@ -387,6 +411,9 @@ func (s *Stream) Copy(dst, src *Tensor) error {
 func (s *Stream) Submit() error {
 	if err := s.usable(); err != nil {
 		return err
+	}
+	if s.graph != nil {
+		return errRecording
 	}
 	switch s.state {
 	case submitted:
@@ -413,6 +440,9 @@ func (s *Stream) Submit() error {
 func (s *Stream) Wait() error {
 	if err := s.usable(); err != nil {
 		return err
+	}
+	if s.graph != nil {
+		return errRecording
 	}
 	if s.state != submitted {
 		return nil
@@ -480,13 +510,16 @@ func (s *Stream) Elapsed() time.Duration {
 
 // Temp allocates a scratch tensor that lives until the stream's current submission completes:
 // Wait (or Close) frees it, so ops can keep intermediates without asking the caller for a workspace.
-// Its contents are undefined when it is made.
+// Its contents are undefined when it is made. On the stream of a Graph it lives until the Graph is closed.
 func (s *Stream) Temp(dt DType, shape ...int) (*Tensor, error) {
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
 	if s.state == submitted {
 		return nil, fmt.Errorf("%w: the stream was submitted; Wait before recording again", ErrInvalid)
+	}
+	if s.state == sealed {
+		return nil, errSealed
 	}
 	t, err := s.d.NewTensor(dt, shape...)
 	if err != nil {
