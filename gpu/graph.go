@@ -25,8 +25,9 @@ import (
 //
 // Recording refuses what a replay could not repeat: the recording stream cannot be submitted or
 // waited on, and host reads and writes of the device's tensors fail (with ErrInvalid) while a
-// graph is being recorded on it. Closing a tensor the graph binds makes it stale: Submit then
-// fails with an error wrapping ErrStale, and the graph must be recorded again.
+// graph is being recorded on it. Freeing memory the graph binds (closing a tensor it binds, or the
+// tensor a view it binds was made from; closing a view alone frees nothing) makes it stale: Submit
+// then fails with an error wrapping ErrStale, and the graph must be recorded again.
 //
 // A Graph is not safe for concurrent use.
 type Graph struct {
@@ -94,7 +95,7 @@ func (g *Graph) Submit() error {
 	}
 	for _, t := range g.tensors {
 		if !t.alive() {
-			return fmt.Errorf("%w: %v was closed after recording", ErrStale, t)
+			return fmt.Errorf("%w: the memory of %v was freed after recording", ErrStale, t)
 		}
 	}
 	if err := g.s.d.submit(g.s.cmd, g.s.fence); err != nil {

@@ -90,8 +90,25 @@ func TestGraph(t *testing.T) {
 			if err := g.Wait(); err != nil {
 				t.Fatal(err)
 			}
-			// Closing a bound tensor makes the graph stale.
+			// Closing a view of a bound tensor frees nothing: the graph still runs. Closing the
+			// tensor makes it stale.
+			v, err := mid.Reshape(2, n/2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vg, err := d.Record(func(s *gpu.Stream) error { return s.Fill(v, 1) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vg.Close()
+			v.Close()
+			if err := vg.Run(); err != nil {
+				t.Errorf("replay after closing a view it binds: %v", err)
+			}
 			mid.Close()
+			if err := vg.Run(); !errors.Is(err, gpu.ErrStale) {
+				t.Errorf("replay after closing the tensor of a view it binds: %v, want ErrStale", err)
+			}
 			if err := g.Run(); !errors.Is(err, gpu.ErrStale) {
 				t.Errorf("replay after closing a bound tensor: %v, want ErrStale", err)
 			}

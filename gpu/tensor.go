@@ -431,20 +431,14 @@ func (t *Tensor) owning() *Tensor {
 	return t
 }
 
-// alive reports whether t and the owner of its memory are still open (no allocation).
+// alive reports whether the memory of t is still held: the owner of t (t itself, or the tensor
+// the view t was made from) is open. Closing a view frees nothing, so it does not count. No allocation.
 func (t *Tensor) alive() bool {
-	for _, x := range [2]*Tensor{t, t.base} {
-		if x == nil {
-			continue
-		}
-		x.mu.Lock()
-		closed := x.closed
-		x.mu.Unlock()
-		if closed {
-			return false
-		}
-	}
-	return true
+	o := t.owning()
+	o.mu.Lock()
+	closed := o.closed
+	o.mu.Unlock()
+	return !closed
 }
 
 func f16bits(v float32) uint16 { return float16.Fromfloat32(v).Bits() }
