@@ -247,34 +247,19 @@ func (d *Device) waitFence(fence vk.Fence) error {
 	return check("vkWaitForFences/vkResetFences", r)
 }
 
-// fenceHandle is handle for a fence, without an interface conversion (replays allocate nothing).
-func fenceHandle(f vk.Fence) C.uint64_t { return C.uint64_t(uintptr(unsafe.Pointer(f))) }
-
-// handle converts a non-dispatchable Vulkan handle (a pointer-typed value in the binding) to its 64-bit value.
-func handle(h any) C.uint64_t {
-	var p unsafe.Pointer
-	switch x := h.(type) {
-	case vk.Buffer:
-		p = unsafe.Pointer(x)
-	case vk.Pipeline:
-		p = unsafe.Pointer(x)
-	case vk.PipelineLayout:
-		p = unsafe.Pointer(x)
-	case vk.DescriptorSetLayout:
-		p = unsafe.Pointer(x)
-	case vk.DescriptorPool:
-		p = unsafe.Pointer(x)
-	case vk.Fence:
-		p = unsafe.Pointer(x)
-	case vk.QueryPool:
-		p = unsafe.Pointer(x)
-	case vk.ShaderModule:
-		p = unsafe.Pointer(x)
-	default:
-		panic(fmt.Sprintf("gpu: handle of %T", h)) // unreachable: only the types above are passed
-	}
-	return C.uint64_t(uintptr(p))
+// Non-dispatchable Vulkan handles (pointers to incomplete C types in the binding) as the 64-bit
+// values the shim takes. One function per type, since converting such a pointer to an interface
+// allocates (recording and replays call these per command).
+func fenceHandle(h vk.Fence) C.uint64_t           { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func bufferHandle(h vk.Buffer) C.uint64_t         { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func pipelineHandle(h vk.Pipeline) C.uint64_t     { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func layoutHandle(h vk.PipelineLayout) C.uint64_t { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func setLayoutHandle(h vk.DescriptorSetLayout) C.uint64_t {
+	return C.uint64_t(uintptr(unsafe.Pointer(h)))
 }
+func poolHandle(h vk.DescriptorPool) C.uint64_t { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func queryHandle(h vk.QueryPool) C.uint64_t     { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func moduleHandle(h vk.ShaderModule) C.uint64_t { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
 
 // Info describes the open device.
 func (d *Device) Info() DeviceInfo { return d.info }

@@ -205,7 +205,7 @@ func (c *kernelCache) build(spec KernelSpec, code []byte) (*Kernel, error) {
 		spec0 = (*C.uint32_t)(unsafe.Pointer(&spec.Spec[0]))
 	}
 	var pipe C.uint64_t
-	r := vk.Result(C.vks_create_pipeline(c.d.fast, handle(mod), handle(pl), C.uint32_t(len(spec.Spec)), spec0, &pipe))
+	r := vk.Result(C.vks_create_pipeline(c.d.fast, moduleHandle(mod), layoutHandle(pl), C.uint32_t(len(spec.Spec)), spec0, &pipe))
 	if err := check("vkCreateComputePipelines", r); err != nil {
 		return nil, err
 	}

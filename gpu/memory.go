@@ -402,7 +402,7 @@ func (a *allocator) transfer(b *block, off uint64, p unsafe.Pointer, n uint64, t
 		err := d.runOneShot(func(cmd vk.CommandBuffer) {
 			cp := unsafe.Pointer(cmd)
 			C.vks_barrier(d.fast, cp, stageAny|stageHost, stageTransfer, accessAnyWrite|accessHostWrite, accessTransferRead|accessTransferWrite)
-			C.vks_copy(d.fast, cp, handle(src), C.uint64_t(srcOff), handle(dst), C.uint64_t(dstOff), C.uint64_t(chunk))
+			C.vks_copy(d.fast, cp, bufferHandle(src), C.uint64_t(srcOff), bufferHandle(dst), C.uint64_t(dstOff), C.uint64_t(chunk))
 			C.vks_barrier(d.fast, cp, stageTransfer, stageAny|stageHost, accessTransferWrite, accessAnyRead|accessAnyWrite)
 		})
 		if err != nil {

@@ -76,6 +76,10 @@ type Stream struct {
 	temps     []*Tensor
 	closed    bool
 	graph     *Graph // non-nil for the stream of a Graph (recording into it, or sealed)
+	bind      struct {
+		bufs, offs, ranges [maxBindings]C.uint64_t
+		reads, writes      []byteRange
+	}
 }
 
 const descSetsPerPool = 256
@@ -234,7 +238,7 @@ func (s *Stream) timestamp(before bool) error {
 	if !before {
 		q++
 	}
-	C.vks_timestamp(s.d.fast, unsafe.Pointer(s.cmd), stageBottom, handle(s.query), C.uint32_t(q))
+	C.vks_timestamp(s.d.fast, unsafe.Pointer(s.cmd), stageBottom, queryHandle(s.query), C.uint32_t(q))
 	return nil
 }
 
@@ -264,8 +268,10 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 			return fmt.Errorf("%w: kernel %s: %d workgroups on axis %d, the device allows %d (fold the grid into more axes)", ErrInvalid, name, g, i, lim[i])
 		}
 	}
-	var bufs, offs, ranges [maxBindings]C.uint64_t
-	var reads, writes []byteRange
+	// The binding arrays and range lists live in the stream, so that recording allocates nothing
+	// here (arrays passed to C would escape to the heap).
+	bufs, offs, ranges := &s.bind.bufs, &s.bind.offs, &s.bind.ranges
+	reads, writes := s.bind.reads[:0], s.bind.writes[:0]
 	for i, t := range tensors {
 		if err := t.usable(); err != nil {
 			return fmt.Errorf("kernel %s binding %d: %w", name, i, err)
@@ -279,7 +285,7 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 			return fmt.Errorf("%w: kernel %s binding %d: %v is %d bytes, more than the device binds at once (%d); split it with Window",
 				ErrUnsupported, name, i, t, size, s.d.info.MaxStorageBufferRange)
 		}
-		bufs[i], offs[i], ranges[i] = handle(t.blk.buf), C.uint64_t(t.off), C.uint64_t(size)
+		bufs[i], offs[i], ranges[i] = bufferHandle(t.blk.buf), C.uint64_t(t.off), C.uint64_t(size)
 		if k.spec.Bindings[i]&Read != 0 {
 			reads = append(reads, rg)
 		}
@@ -296,6 +302,7 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 	if s.graph != nil {
 		s.graph.note(tensors...)
 	}
+	s.bind.reads, s.bind.writes = reads, writes
 	s.hazard(reads, writes)
 	if err := s.timestamp(true); err != nil {
 		return err
@@ -305,8 +312,8 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 		pushPtr = unsafe.Pointer(&push[0])
 	}
 	for {
-		r := vk.Result(C.vks_dispatch(s.d.fast, unsafe.Pointer(s.cmd), handle(k.pipeline), handle(k.layout), handle(k.setLayout),
-			handle(s.descPools[s.curPool]), C.uint32_t(len(tensors)), &bufs[0], &offs[0], &ranges[0],
+		r := vk.Result(C.vks_dispatch(s.d.fast, unsafe.Pointer(s.cmd), pipelineHandle(k.pipeline), layoutHandle(k.layout), setLayoutHandle(k.setLayout),
+			poolHandle(s.descPools[s.curPool]), C.uint32_t(len(tensors)), &bufs[0], &offs[0], &ranges[0],
 			pushPtr, C.uint32_t(len(push)), C.uint32_t(groups[0]), C.uint32_t(groups[1]), C.uint32_t(groups[2])))
 		if r == vk.ErrorOutOfPoolMemory || r == vk.ErrorFragmentedPool {
 			s.curPool++
@@ -361,7 +368,7 @@ func (s *Stream) Fill(t *Tensor, v float32) error {
 	if err := s.timestamp(true); err != nil {
 		return err
 	}
-	C.vks_fill(s.d.fast, unsafe.Pointer(s.cmd), handle(t.blk.buf), C.uint64_t(rg.lo), C.uint64_t(rg.hi-rg.lo), C.uint32_t(pattern))
+	C.vks_fill(s.d.fast, unsafe.Pointer(s.cmd), bufferHandle(t.blk.buf), C.uint64_t(rg.lo), C.uint64_t(rg.hi-rg.lo), C.uint32_t(pattern))
 	if err := s.timestamp(false); err != nil {
 		return err
 	}
@@ -399,7 +406,7 @@ func (s *Stream) Copy(dst, src *Tensor) error {
 	if err := s.timestamp(true); err != nil {
 		return err
 	}
-	C.vks_copy(s.d.fast, unsafe.Pointer(s.cmd), handle(src.blk.buf), C.uint64_t(src.off), handle(dst.blk.buf), C.uint64_t(dst.off), C.uint64_t(src.bytes))
+	C.vks_copy(s.d.fast, unsafe.Pointer(s.cmd), bufferHandle(src.blk.buf), C.uint64_t(src.off), bufferHandle(dst.blk.buf), C.uint64_t(dst.off), C.uint64_t(src.bytes))
 	if err := s.timestamp(false); err != nil {
 		return err
 	}
