@@ -2,6 +2,7 @@ package models
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/ops"
@@ -77,4 +78,95 @@ func nil2stream(b *testing.B, d *gpu.Device) *gpu.Stream {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
+}
+
+// BenchmarkDecodeHost measures the host's share of one greedy decode token of the published
+// mamba-130m shape (random weights, f16, B = 1): host-ns/token is the wall time of the host calls
+// only (recording and submitting, or writing the counter and submitting; then reading back the
+// id), not the wait for the device.
+func BenchmarkDecodeHost(b *testing.B) {
+	d := device(b)
+	w, err := Published("mamba-130m")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := Build(d, w, LoadOptions{DType: gpu.F16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	c, err := m.NewCache(1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	s := nil2stream(b, d)
+	if err := m.Prefill(b.Context(), s, c, []int32{1, 2, 3}, 3, nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	opt := ops.SampleOptions{VocabLimit: m.Info().VocabSize}
+	b.Run("per-token", func(b *testing.B) {
+		next, err := d.NewTensor(gpu.I32, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer next.Close()
+		var host time.Duration
+		b.ReportAllocs()
+		for b.Loop() {
+			t0 := time.Now()
+			if err := ops.Sample(s, next, c.Logits, opt); err != nil {
+				b.Fatal(err)
+			}
+			if err := m.Step(s, c, next); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Submit(); err != nil {
+				b.Fatal(err)
+			}
+			host += time.Since(t0)
+			if err := s.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			t1 := time.Now()
+			if _, err := next.ReadInt32(); err != nil {
+				b.Fatal(err)
+			}
+			host += time.Since(t1)
+		}
+		b.ReportMetric(float64(host.Nanoseconds())/float64(b.N), "host-ns/token")
+	})
+	b.Run("replayed", func(b *testing.B) {
+		g, err := NewGenerator(m, c, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer g.Close()
+		ids := make([]int32, 1)
+		if err := g.Next(ids); err != nil { // records
+			b.Fatal(err)
+		}
+		var host time.Duration
+		b.ReportAllocs()
+		for b.Loop() {
+			t0 := time.Now()
+			g.ctrv[0]++
+			if err := g.ctr.WriteInt32(g.ctrv[:]); err != nil {
+				b.Fatal(err)
+			}
+			if err := g.graph.Submit(); err != nil {
+				b.Fatal(err)
+			}
+			host += time.Since(t0)
+			if err := g.graph.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			t1 := time.Now()
+			if err := g.out.ReadInt32Into(ids); err != nil {
+				b.Fatal(err)
+			}
+			host += time.Since(t1)
+		}
+		b.ReportMetric(float64(host.Nanoseconds())/float64(b.N), "host-ns/token")
+	})
 }
