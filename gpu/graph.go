@@ -32,7 +32,7 @@ import (
 // A Graph is not safe for concurrent use.
 type Graph struct {
 	s       *Stream
-	tensors []*Tensor // every tensor the recording binds, once each: checked alive before each replay
+	tensors []*Tensor // the owners of the memory the recording binds, once each: checked before each replay
 	seen    map[*Tensor]struct{}
 	pending bool
 	closed  bool
@@ -70,12 +70,13 @@ func (d *Device) Record(fn func(s *Stream) error) (*Graph, error) {
 	return g, nil
 }
 
-// note remembers a tensor bound by the recording.
+// note remembers the owners of the memory of tensors bound by the recording.
 func (g *Graph) note(ts ...*Tensor) {
 	for _, t := range ts {
-		if _, ok := g.seen[t]; !ok {
-			g.seen[t] = struct{}{}
-			g.tensors = append(g.tensors, t)
+		o := t.owning()
+		if _, ok := g.seen[o]; !ok {
+			g.seen[o] = struct{}{}
+			g.tensors = append(g.tensors, o)
 		}
 	}
 }
@@ -95,7 +96,7 @@ func (g *Graph) Submit() error {
 	}
 	for _, t := range g.tensors {
 		if !t.alive() {
-			return fmt.Errorf("%w: the memory of %v was freed after recording", ErrStale, t)
+			return fmt.Errorf("%w: %v was closed after recording", ErrStale, t)
 		}
 	}
 	if err := g.s.d.submit(g.s.cmd, g.s.fence); err != nil {
@@ -128,7 +129,8 @@ func (g *Graph) Run() error {
 	return g.Wait()
 }
 
-// Tensors is the number of distinct tensors (and views) the recording binds.
+// Tensors is the number of distinct tensors whose memory the recording binds (views count as the
+// tensor they were made from).
 func (g *Graph) Tensors() int { return len(g.tensors) }
 
 // Close waits for a replay in flight and frees the graph's command buffer, descriptor sets and

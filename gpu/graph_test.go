@@ -177,4 +177,8 @@ func TestGraphRefuses(t *testing.T) {
 		t.Errorf("empty graph: %v", err)
 	}
 	empty.Close()
+	// A graph left open is destroyed with the device (the cleanup checks the validation layer).
+	if _, err := d.Record(func(s *gpu.Stream) error { return s.Fill(x, 5) }); err != nil {
+		t.Fatal(err)
+	}
 }
