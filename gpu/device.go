@@ -8,6 +8,7 @@ import "C"
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -53,7 +54,11 @@ type Device struct {
 	oneShotMu sync.Mutex // the one-shot command buffer
 
 	mem     *allocator
+	hostMem *allocator // NewHostTensor's pool when mem is not host-visible (made on first use)
 	kernels *kernelCache
+
+	// recording counts the Graphs being recorded: host transfers of tensors are refused meanwhile.
+	recording atomic.Int32
 
 	oneShot struct {
 		pool  vk.CommandPool
@@ -225,7 +230,7 @@ func (d *Device) submitAndWait(cmd vk.CommandBuffer, fence vk.Fence) error {
 
 func (d *Device) submit(cmd vk.CommandBuffer, fence vk.Fence) error {
 	d.queueMu.Lock()
-	r := vk.Result(C.vks_submit(d.fast, unsafe.Pointer(d.queue), unsafe.Pointer(cmd), handle(fence)))
+	r := vk.Result(C.vks_submit(d.fast, C.uintptr_t(uintptr(unsafe.Pointer(d.queue))), C.uintptr_t(uintptr(unsafe.Pointer(cmd))), fenceHandle(fence)))
 	d.queueMu.Unlock()
 	return check("vkQueueSubmit", r)
 }
@@ -233,49 +238,44 @@ func (d *Device) submit(cmd vk.CommandBuffer, fence vk.Fence) error {
 // fenceTimeout bounds every wait, so a hung device returns an error rather than hanging the caller.
 const fenceTimeout = uint64(10 * 60 * 1e9) // 10 minutes (lavapipe is slow on big sweeps)
 
+// waitFence waits for fence and resets it (one cgo call, no allocation).
 func (d *Device) waitFence(fence vk.Fence) error {
-	fs := []vk.Fence{fence}
-	r := vk.WaitForFences(d.dev, 1, fs, vk.True, fenceTimeout)
+	r := vk.Result(C.vks_wait_reset(d.fast, fenceHandle(fence), C.uint64_t(fenceTimeout)))
 	if r == vk.Timeout {
 		return fmt.Errorf("%w: a submission did not finish within 10 minutes", ErrDeviceLost)
 	}
-	if err := check("vkWaitForFences", r); err != nil {
-		return err
-	}
-	return check("vkResetFences", vk.ResetFences(d.dev, 1, fs))
+	return check("vkWaitForFences/vkResetFences", r)
 }
 
-// handle converts a non-dispatchable Vulkan handle (a pointer-typed value in the binding) to its 64-bit value.
-func handle(h any) C.uint64_t {
-	var p unsafe.Pointer
-	switch x := h.(type) {
-	case vk.Buffer:
-		p = unsafe.Pointer(x)
-	case vk.Pipeline:
-		p = unsafe.Pointer(x)
-	case vk.PipelineLayout:
-		p = unsafe.Pointer(x)
-	case vk.DescriptorSetLayout:
-		p = unsafe.Pointer(x)
-	case vk.DescriptorPool:
-		p = unsafe.Pointer(x)
-	case vk.Fence:
-		p = unsafe.Pointer(x)
-	case vk.QueryPool:
-		p = unsafe.Pointer(x)
-	case vk.ShaderModule:
-		p = unsafe.Pointer(x)
-	default:
-		panic(fmt.Sprintf("gpu: handle of %T", h)) // unreachable: only the types above are passed
-	}
-	return C.uint64_t(uintptr(p))
+// Non-dispatchable Vulkan handles (pointers to incomplete C types in the binding) as the 64-bit
+// values the shim takes. One function per type, since converting such a pointer to an interface
+// allocates (recording and replays call these per command).
+func fenceHandle(h vk.Fence) C.uint64_t           { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func bufferHandle(h vk.Buffer) C.uint64_t         { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func pipelineHandle(h vk.Pipeline) C.uint64_t     { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func layoutHandle(h vk.PipelineLayout) C.uint64_t { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func setLayoutHandle(h vk.DescriptorSetLayout) C.uint64_t {
+	return C.uint64_t(uintptr(unsafe.Pointer(h)))
 }
+func poolHandle(h vk.DescriptorPool) C.uint64_t { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func queryHandle(h vk.QueryPool) C.uint64_t     { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
+func moduleHandle(h vk.ShaderModule) C.uint64_t { return C.uint64_t(uintptr(unsafe.Pointer(h))) }
 
 // Info describes the open device.
 func (d *Device) Info() DeviceInfo { return d.info }
 
 // Validating reports whether the validation layer is on for this device.
 func (d *Device) Validating() bool { return d.in != nil && d.in.validate }
+
+// notRecording refuses a host transfer (what: "read" or "write") while a Graph is being recorded
+// on d: it would run once, at recording, and not at each replay.
+func (d *Device) notRecording(what string) error {
+	if d.recording.Load() > 0 {
+		return fmt.Errorf("%w: host %s of a tensor while a Graph is being recorded on the device "+
+			"(it would happen once, not at each replay: do it before recording or between replays)", ErrInvalid, what)
+	}
+	return nil
+}
 
 func (d *Device) use() error {
 	d.mu.Lock()
@@ -328,6 +328,9 @@ func (d *Device) Close() error {
 		}
 		if d.mem != nil {
 			d.mem.destroy()
+		}
+		if d.hostMem != nil {
+			d.hostMem.destroy()
 		}
 		if d.oneShot.fence != vk.NullFence {
 			vk.DestroyFence(d.dev, d.oneShot.fence, nil)

@@ -24,6 +24,8 @@ var (
 	ErrClosed = errors.New("gpu: use after Close")
 	// ErrInvalid: an argument is out of range or mis-shaped.
 	ErrInvalid = errors.New("gpu: invalid argument")
+	// ErrStale: a Graph binds a tensor that was closed since it was recorded; record it again.
+	ErrStale = errors.New("gpu: the graph binds a closed tensor")
 	// ErrValidation: the validation layer reported messages (only when validation is on).
 	ErrValidation = errors.New("gpu: validation layer reported errors")
 )

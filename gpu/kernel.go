@@ -8,7 +8,7 @@ import "C"
 import (
 	"fmt"
 	"math"
-	"strings"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -59,20 +59,19 @@ type kernelCache struct {
 	d         *Device
 	mu        sync.Mutex
 	modules   map[string]vk.ShaderModule
-	kernels   map[string]*Kernel
+	kernels   map[string][]*Kernel // by Name; the few variants of a name are compared field by field
 	setLayout map[int]vk.DescriptorSetLayout
 	layouts   map[[2]int]vk.PipelineLayout
 }
 
 func newKernelCache(d *Device) *kernelCache {
-	return &kernelCache{d: d, modules: map[string]vk.ShaderModule{}, kernels: map[string]*Kernel{},
+	return &kernelCache{d: d, modules: map[string]vk.ShaderModule{}, kernels: map[string][]*Kernel{},
 		setLayout: map[int]vk.DescriptorSetLayout{}, layouts: map[[2]int]vk.PipelineLayout{}}
 }
 
-func (s KernelSpec) key() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%v|%d|%v", s.Name, s.Bindings, s.PushSize, s.Spec)
-	return b.String()
+// same reports whether s and o build the same kernel (the cache key: all but SPIRV).
+func (s KernelSpec) same(o KernelSpec) bool {
+	return s.Name == o.Name && s.PushSize == o.PushSize && slices.Equal(s.Bindings, o.Bindings) && slices.Equal(s.Spec, o.Spec)
 }
 
 // Kernel returns the compute pipeline for spec, building it on first use.
@@ -96,23 +95,27 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	c := d.kernels
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := spec.key()
-	if k, ok := c.kernels[key]; ok {
-		return k, nil
+	for _, k := range c.kernels[spec.Name] {
+		if k.spec.same(spec) {
+			return k, nil
+		}
 	}
-	k, err := c.build(spec)
+	// The kernel keeps its own copies (the caller's slices then need not escape), and not the
+	// SPIR-V, whose module is cached by Name.
+	own := KernelSpec{Name: spec.Name, Bindings: slices.Clone(spec.Bindings), PushSize: spec.PushSize, Spec: slices.Clone(spec.Spec)}
+	k, err := c.build(own, spec.SPIRV)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
-	c.kernels[key] = k
+	c.kernels[spec.Name] = append(c.kernels[spec.Name], k)
 	return k, nil
 }
 
-func (c *kernelCache) module(spec KernelSpec) (vk.ShaderModule, error) {
-	if m, ok := c.modules[spec.Name]; ok {
+func (c *kernelCache) module(name string, code []byte) (vk.ShaderModule, error) {
+	if m, ok := c.modules[name]; ok {
 		return m, nil
 	}
-	words, err := ParseSPIRV(spec.SPIRV)
+	words, err := ParseSPIRV(code)
 	if err != nil {
 		return vk.NullShaderModule, err
 	}
@@ -127,7 +130,7 @@ func (c *kernelCache) module(spec KernelSpec) (vk.ShaderModule, error) {
 	if err := check("vkCreateShaderModule", r); err != nil {
 		return vk.NullShaderModule, err
 	}
-	c.modules[spec.Name] = m
+	c.modules[name] = m
 	return m, nil
 }
 
@@ -186,8 +189,8 @@ func (c *kernelCache) pipelineLayout(n, push int) (vk.DescriptorSetLayout, vk.Pi
 	return sl, l, nil
 }
 
-func (c *kernelCache) build(spec KernelSpec) (*Kernel, error) {
-	mod, err := c.module(spec)
+func (c *kernelCache) build(spec KernelSpec, code []byte) (*Kernel, error) {
+	mod, err := c.module(spec.Name, code)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +205,7 @@ func (c *kernelCache) build(spec KernelSpec) (*Kernel, error) {
 		spec0 = (*C.uint32_t)(unsafe.Pointer(&spec.Spec[0]))
 	}
 	var pipe C.uint64_t
-	r := vk.Result(C.vks_create_pipeline(c.d.fast, handle(mod), handle(pl), C.uint32_t(len(spec.Spec)), spec0, &pipe))
+	r := vk.Result(C.vks_create_pipeline(c.d.fast, moduleHandle(mod), layoutHandle(pl), C.uint32_t(len(spec.Spec)), spec0, &pipe))
 	if err := check("vkCreateComputePipelines", r); err != nil {
 		return nil, err
 	}
@@ -215,8 +218,10 @@ func (c *kernelCache) destroy() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	dev := c.d.dev
-	for _, k := range c.kernels {
-		vk.DestroyPipeline(dev, k.pipeline, nil)
+	for _, ks := range c.kernels {
+		for _, k := range ks {
+			vk.DestroyPipeline(dev, k.pipeline, nil)
+		}
 	}
 	for _, l := range c.layouts {
 		vk.DestroyPipelineLayout(dev, l, nil)

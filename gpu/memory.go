@@ -66,6 +66,7 @@ type allocator struct {
 
 type stagingBuffer struct {
 	memType uint32
+	heap    uint64 // size of memType's heap
 	blk     *block
 	mu      sync.Mutex
 }
@@ -147,7 +148,7 @@ func newAllocator(d *Device, forceStaging bool, blockSize uint64) (*allocator, e
 	if forceStaging && uint32(s) == a.memType {
 		a.mapped = false // the tensors' type may be mappable, but the staging path is what was asked for
 	}
-	a.staging.memType = uint32(s)
+	a.staging.memType, a.staging.heap = uint32(s), types[s].heap
 	return a, nil
 }
 
@@ -346,6 +347,28 @@ func (a *allocator) destroy() {
 	}
 }
 
+// hostBlockSize is the block size of the host-visible pool of NewHostTensor (small values only).
+const hostBlockSize = 1 << 20
+
+// hostAllocator returns the pool of NewHostTensor: the device's own when its tensors are mapped,
+// else a pool of host-visible coherent memory (the staging type), made on first use.
+func (d *Device) hostAllocator() (*allocator, error) {
+	if d.mem.mapped {
+		return d.mem, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, fmt.Errorf("%w: device %q", ErrClosed, d.info.Name)
+	}
+	if d.hostMem == nil {
+		m := d.mem
+		d.hostMem = &allocator{d: d, memType: m.staging.memType, heapSize: m.staging.heap, mapped: true,
+			align: m.align, blockSize: hostBlockSize}
+	}
+	return d.hostMem, nil
+}
+
 // MemoryStats reports how many memory blocks the device holds and their total size in bytes.
 func (d *Device) MemoryStats() (blocks int, bytes uint64) { return d.mem.stats() }
 
@@ -379,7 +402,7 @@ func (a *allocator) transfer(b *block, off uint64, p unsafe.Pointer, n uint64, t
 		err := d.runOneShot(func(cmd vk.CommandBuffer) {
 			cp := unsafe.Pointer(cmd)
 			C.vks_barrier(d.fast, cp, stageAny|stageHost, stageTransfer, accessAnyWrite|accessHostWrite, accessTransferRead|accessTransferWrite)
-			C.vks_copy(d.fast, cp, handle(src), C.uint64_t(srcOff), handle(dst), C.uint64_t(dstOff), C.uint64_t(chunk))
+			C.vks_copy(d.fast, cp, bufferHandle(src), C.uint64_t(srcOff), bufferHandle(dst), C.uint64_t(dstOff), C.uint64_t(chunk))
 			C.vks_barrier(d.fast, cp, stageTransfer, stageAny|stageHost, accessTransferWrite, accessAnyRead|accessAnyWrite)
 		})
 		if err != nil {

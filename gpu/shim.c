@@ -176,6 +176,8 @@ typedef void (*vks_dispatch_t)(void* cmd, uint32_t x, uint32_t y, uint32_t z);
 typedef void (*vks_pipeline_barrier_t)(void* cmd, uint32_t src, uint32_t dst, uint32_t dep, uint32_t nm, const void* m, uint32_t nb, const void* b, uint32_t ni, const void* i);
 typedef void (*vks_write_ts_t)(void* cmd, uint32_t stage, uint64_t pool, uint32_t query);
 typedef void (*vks_fill_t)(void* cmd, uint64_t buf, uint64_t off, uint64_t size, uint32_t data);
+typedef int32_t (*vks_wait_fences_t)(void* device, uint32_t n, const uint64_t* fences, uint32_t all, uint64_t timeout);
+typedef int32_t (*vks_reset_fences_t)(void* device, uint32_t n, const uint64_t* fences);
 typedef void (*vks_copy_t)(void* cmd, uint64_t src, uint64_t dst, uint32_t n, const void* regions);
 typedef int32_t (*vks_queue_submit_t)(void* queue, uint32_t n, const void* submits, uint64_t fence);
 typedef int32_t (*vks_create_pipelines_t)(void* device, uint64_t cache, uint32_t n, const void* infos, const void* alloc, uint64_t* pipelines);
@@ -194,6 +196,8 @@ struct vks_dev {
 	vks_copy_t copy;
 	vks_queue_submit_t submit;
 	vks_create_pipelines_t create_pipelines;
+	vks_wait_fences_t wait_fences;
+	vks_reset_fences_t reset_fences;
 };
 
 vks_dev* vks_dev_new(void* gipa, void* instance, void* device) {
@@ -214,8 +218,11 @@ vks_dev* vks_dev_new(void* gipa, void* instance, void* device) {
 	d->copy = (vks_copy_t)gdpa(device, "vkCmdCopyBuffer");
 	d->submit = (vks_queue_submit_t)gdpa(device, "vkQueueSubmit");
 	d->create_pipelines = (vks_create_pipelines_t)gdpa(device, "vkCreateComputePipelines");
+	d->wait_fences = (vks_wait_fences_t)gdpa(device, "vkWaitForFences");
+	d->reset_fences = (vks_reset_fences_t)gdpa(device, "vkResetFences");
 	if (!d->alloc_sets || !d->update_sets || !d->bind_pipeline || !d->bind_sets || !d->push || !d->dispatch ||
-	    !d->barrier || !d->write_ts || !d->fill || !d->copy || !d->submit || !d->create_pipelines) {
+	    !d->barrier || !d->write_ts || !d->fill || !d->copy || !d->submit || !d->create_pipelines ||
+	    !d->wait_fences || !d->reset_fences) {
 		free(d);
 		return NULL;
 	}
@@ -286,10 +293,10 @@ typedef struct {
 	uint32_t ncmd; void* const* cmds; uint32_t nsignal; const void* signal;
 } vks_submit_info;
 
-int32_t vks_submit(vks_dev* d, void* queue, void* cmd, uint64_t fence) {
-	void* cmds[1] = {cmd};
+int32_t vks_submit(vks_dev* d, uintptr_t queue, uintptr_t cmd, uint64_t fence) {
+	void* cmds[1] = {(void*)cmd};
 	vks_submit_info si = {4 /* SUBMIT_INFO */, NULL, 0, NULL, NULL, 1, cmds, 0, NULL};
-	return d->submit(queue, 1, &si, fence);
+	return d->submit((void*)queue, 1, &si, fence);
 }
 
 typedef struct { uint32_t constantID, offset; size_t size; } vks_spec_entry;
@@ -332,4 +339,10 @@ int32_t vks_create_pipeline(vks_dev* d, uint64_t module, uint64_t layout, uint32
 	free(entries);
 	free(data);
 	return r;
+}
+
+int32_t vks_wait_reset(vks_dev* d, uint64_t fence, uint64_t timeout) {
+	int32_t r = d->wait_fences(d->device, 1, &fence, 1, timeout);
+	if (r != 0) return r; // VK_TIMEOUT (2) or an error: the fence stays signalled-or-pending
+	return d->reset_fences(d->device, 1, &fence);
 }

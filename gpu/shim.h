@@ -50,7 +50,12 @@ void vks_barrier(vks_dev* d, void* cmd, uint32_t src_stage, uint32_t dst_stage, 
 void vks_timestamp(vks_dev* d, void* cmd, uint32_t stage, uint64_t pool, uint32_t query);
 void vks_fill(vks_dev* d, void* cmd, uint64_t buffer, uint64_t offset, uint64_t size, uint32_t value);
 void vks_copy(vks_dev* d, void* cmd, uint64_t src, uint64_t src_off, uint64_t dst, uint64_t dst_off, uint64_t size);
-int32_t vks_submit(vks_dev* d, void* queue, void* cmd, uint64_t fence);
+// vks_submit takes the queue and command buffer as integers, so that the Go call passes no pointer
+// (cgo's pointer checks allocate).
+int32_t vks_submit(vks_dev* d, uintptr_t queue, uintptr_t cmd, uint64_t fence);
+// vks_wait_reset waits for fence (at most timeout ns) and resets it: VK_SUCCESS, VK_TIMEOUT (2, not
+// reset) or an error. One cgo call with no allocation.
+int32_t vks_wait_reset(vks_dev* d, uint64_t fence, uint64_t timeout);
 // vks_create_pipeline builds a compute pipeline with entry point "main" and n specialization
 // constants (ids 0..n-1, 4 bytes each) from C memory only, so no Go-owned memory is referenced
 // while the driver compiles. Returns a VkResult.

@@ -37,6 +37,7 @@ const (
 	idle streamState = iota
 	recording
 	submitted
+	sealed // the stream of a recorded Graph: it records nothing more
 )
 
 type byteRange struct {
@@ -74,6 +75,11 @@ type Stream struct {
 	read      []byteRange
 	temps     []*Tensor
 	closed    bool
+	graph     *Graph // non-nil for the stream of a Graph (recording into it, or sealed)
+	bind      struct {
+		bufs, offs, ranges [maxBindings]C.uint64_t
+		reads, writes      []byteRange
+	}
 }
 
 const descSetsPerPool = 256
@@ -169,7 +175,14 @@ func (s *Stream) begin() error {
 	if s.state == submitted {
 		return fmt.Errorf("%w: the stream was submitted; Wait before recording again", ErrInvalid)
 	}
-	bi := &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo, Flags: vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit)}
+	if s.state == sealed {
+		return errSealed
+	}
+	flags := vk.CommandBufferUsageFlags(vk.CommandBufferUsageOneTimeSubmitBit)
+	if s.graph != nil {
+		flags = 0 // submitted again and again
+	}
+	bi := &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo, Flags: flags}
 	r := vk.BeginCommandBuffer(s.cmd, bi)
 	bi.Free()
 	if err := check("vkBeginCommandBuffer", r); err != nil {
@@ -183,6 +196,12 @@ func (s *Stream) begin() error {
 	s.written, s.read = s.written[:0], s.read[:0]
 	return nil
 }
+
+var (
+	errSealed    = fmt.Errorf("%w: the stream belongs to a recorded Graph and records nothing more", ErrInvalid)
+	errRecording = fmt.Errorf("%w: a stream recording a Graph is not submitted or waited on "+
+		"(a host round trip inside a recording would not be replayed)", ErrInvalid)
+)
 
 // hazard places a barrier when the new command's reads or writes depend on earlier commands.
 func (s *Stream) hazard(reads, writes []byteRange) {
@@ -219,7 +238,7 @@ func (s *Stream) timestamp(before bool) error {
 	if !before {
 		q++
 	}
-	C.vks_timestamp(s.d.fast, unsafe.Pointer(s.cmd), stageBottom, handle(s.query), C.uint32_t(q))
+	C.vks_timestamp(s.d.fast, unsafe.Pointer(s.cmd), stageBottom, queryHandle(s.query), C.uint32_t(q))
 	return nil
 }
 
@@ -249,8 +268,10 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 			return fmt.Errorf("%w: kernel %s: %d workgroups on axis %d, the device allows %d (fold the grid into more axes)", ErrInvalid, name, g, i, lim[i])
 		}
 	}
-	var bufs, offs, ranges [maxBindings]C.uint64_t
-	var reads, writes []byteRange
+	// The binding arrays and range lists live in the stream, so that recording allocates nothing
+	// here (arrays passed to C would escape to the heap).
+	bufs, offs, ranges := &s.bind.bufs, &s.bind.offs, &s.bind.ranges
+	reads, writes := s.bind.reads[:0], s.bind.writes[:0]
 	for i, t := range tensors {
 		if err := t.usable(); err != nil {
 			return fmt.Errorf("kernel %s binding %d: %w", name, i, err)
@@ -264,7 +285,7 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 			return fmt.Errorf("%w: kernel %s binding %d: %v is %d bytes, more than the device binds at once (%d); split it with Window",
 				ErrUnsupported, name, i, t, size, s.d.info.MaxStorageBufferRange)
 		}
-		bufs[i], offs[i], ranges[i] = handle(t.blk.buf), C.uint64_t(t.off), C.uint64_t(size)
+		bufs[i], offs[i], ranges[i] = bufferHandle(t.blk.buf), C.uint64_t(t.off), C.uint64_t(size)
 		if k.spec.Bindings[i]&Read != 0 {
 			reads = append(reads, rg)
 		}
@@ -278,6 +299,10 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 	if groups[0] == 0 || groups[1] == 0 || groups[2] == 0 {
 		return nil // nothing to run
 	}
+	if s.graph != nil {
+		s.graph.note(tensors...)
+	}
+	s.bind.reads, s.bind.writes = reads, writes
 	s.hazard(reads, writes)
 	if err := s.timestamp(true); err != nil {
 		return err
@@ -287,8 +312,8 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 		pushPtr = unsafe.Pointer(&push[0])
 	}
 	for {
-		r := vk.Result(C.vks_dispatch(s.d.fast, unsafe.Pointer(s.cmd), handle(k.pipeline), handle(k.layout), handle(k.setLayout),
-			handle(s.descPools[s.curPool]), C.uint32_t(len(tensors)), &bufs[0], &offs[0], &ranges[0],
+		r := vk.Result(C.vks_dispatch(s.d.fast, unsafe.Pointer(s.cmd), pipelineHandle(k.pipeline), layoutHandle(k.layout), setLayoutHandle(k.setLayout),
+			poolHandle(s.descPools[s.curPool]), C.uint32_t(len(tensors)), &bufs[0], &offs[0], &ranges[0],
 			pushPtr, C.uint32_t(len(push)), C.uint32_t(groups[0]), C.uint32_t(groups[1]), C.uint32_t(groups[2])))
 		if r == vk.ErrorOutOfPoolMemory || r == vk.ErrorFragmentedPool {
 			s.curPool++
@@ -335,12 +360,15 @@ func (s *Stream) Fill(t *Tensor, v float32) error {
 	if err := s.begin(); err != nil {
 		return err
 	}
+	if s.graph != nil {
+		s.graph.note(t)
+	}
 	rg := s.rangeOf(t)
 	s.hazard(nil, []byteRange{rg})
 	if err := s.timestamp(true); err != nil {
 		return err
 	}
-	C.vks_fill(s.d.fast, unsafe.Pointer(s.cmd), handle(t.blk.buf), C.uint64_t(rg.lo), C.uint64_t(rg.hi-rg.lo), C.uint32_t(pattern))
+	C.vks_fill(s.d.fast, unsafe.Pointer(s.cmd), bufferHandle(t.blk.buf), C.uint64_t(rg.lo), C.uint64_t(rg.hi-rg.lo), C.uint32_t(pattern))
 	if err := s.timestamp(false); err != nil {
 		return err
 	}
@@ -371,11 +399,14 @@ func (s *Stream) Copy(dst, src *Tensor) error {
 	if src.bytes == 0 {
 		return nil
 	}
+	if s.graph != nil {
+		s.graph.note(dst, src)
+	}
 	s.hazard([]byteRange{s.rangeOf(src)}, []byteRange{s.rangeOf(dst)})
 	if err := s.timestamp(true); err != nil {
 		return err
 	}
-	C.vks_copy(s.d.fast, unsafe.Pointer(s.cmd), handle(src.blk.buf), C.uint64_t(src.off), handle(dst.blk.buf), C.uint64_t(dst.off), C.uint64_t(src.bytes))
+	C.vks_copy(s.d.fast, unsafe.Pointer(s.cmd), bufferHandle(src.blk.buf), C.uint64_t(src.off), bufferHandle(dst.blk.buf), C.uint64_t(dst.off), C.uint64_t(src.bytes))
 	if err := s.timestamp(false); err != nil {
 		return err
 	}
@@ -387,6 +418,9 @@ func (s *Stream) Copy(dst, src *Tensor) error {
 func (s *Stream) Submit() error {
 	if err := s.usable(); err != nil {
 		return err
+	}
+	if s.graph != nil {
+		return errRecording
 	}
 	switch s.state {
 	case submitted:
@@ -413,6 +447,9 @@ func (s *Stream) Submit() error {
 func (s *Stream) Wait() error {
 	if err := s.usable(); err != nil {
 		return err
+	}
+	if s.graph != nil {
+		return errRecording
 	}
 	if s.state != submitted {
 		return nil
@@ -480,13 +517,16 @@ func (s *Stream) Elapsed() time.Duration {
 
 // Temp allocates a scratch tensor that lives until the stream's current submission completes:
 // Wait (or Close) frees it, so ops can keep intermediates without asking the caller for a workspace.
-// Its contents are undefined when it is made.
+// Its contents are undefined when it is made. On the stream of a Graph it lives until the Graph is closed.
 func (s *Stream) Temp(dt DType, shape ...int) (*Tensor, error) {
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
 	if s.state == submitted {
 		return nil, fmt.Errorf("%w: the stream was submitted; Wait before recording again", ErrInvalid)
+	}
+	if s.state == sealed {
+		return nil, errSealed
 	}
 	t, err := s.d.NewTensor(dt, shape...)
 	if err != nil {

@@ -46,13 +46,15 @@ func (t DType) String() string {
 // that uses the tensor (Wait for it first). Close returns the memory to the device's pool.
 type Tensor struct {
 	d      *Device
+	mem    *allocator // the pool blk belongs to (the device's, or its host-visible one)
 	blk    *block
 	off    uint64 // byte offset in blk
 	bytes  uint64 // n * element size
 	dtype  DType
 	shape  []int
 	n      int
-	owner  bool // false for a view made by Window or Reshape
+	owner  bool    // false for a view made by Window or Reshape
+	base   *Tensor // the owner a view was made from (nil for an owner)
 	mu     sync.Mutex
 	closed bool
 }
@@ -89,7 +91,36 @@ func (d *Device) NewTensor(dt DType, shape ...int) (*Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tensor %v %v: %w", dt, shape, err)
 	}
-	return &Tensor{d: d, blk: blk, off: off, bytes: bytes, dtype: dt, shape: append([]int(nil), shape...), n: n, owner: true}, nil
+	return &Tensor{d: d, mem: d.mem, blk: blk, off: off, bytes: bytes, dtype: dt, shape: append([]int(nil), shape...), n: n, owner: true}, nil
+}
+
+// NewHostTensor allocates an uninitialised tensor in memory the host maps (host-visible and
+// coherent), so that its reads and writes are plain memory copies, with no transfer submission
+// and no allocation: for the few values that change between replays of a Graph (a step counter)
+// and for reading back a replay's small results (sampled ids). Shaders bind it like any tensor,
+// but device access to it may be slower (on a discrete GPU it is host memory read over the bus),
+// so keep it small. On a device whose tensors are host-visible anyway it is an ordinary tensor.
+func (d *Device) NewHostTensor(dt DType, shape ...int) (*Tensor, error) {
+	if err := d.use(); err != nil {
+		return nil, err
+	}
+	if dt != F32 && dt != F16 && dt != I32 {
+		return nil, fmt.Errorf("%w: unknown dtype %v", ErrInvalid, dt)
+	}
+	n, err := elementCount(shape)
+	if err != nil {
+		return nil, err
+	}
+	a, err := d.hostAllocator()
+	if err != nil {
+		return nil, err
+	}
+	bytes := uint64(n) * uint64(dt.Size())
+	blk, off, err := a.alloc(bytes)
+	if err != nil {
+		return nil, fmt.Errorf("host tensor %v %v: %w", dt, shape, err)
+	}
+	return &Tensor{d: d, mem: a, blk: blk, off: off, bytes: bytes, dtype: dt, shape: append([]int(nil), shape...), n: n, owner: true}, nil
 }
 
 // FromFloat32, FromFloat16 and FromInt32 allocate a tensor of the given shape and upload data,
@@ -170,6 +201,9 @@ func (t *Tensor) usable() error {
 
 // writeBytes copies raw bytes into the tensor.
 func (t *Tensor) writeBytes(src []byte) error {
+	if err := t.d.notRecording("write"); err != nil {
+		return err
+	}
 	if len(src) == 0 {
 		return nil
 	}
@@ -182,6 +216,9 @@ func (t *Tensor) writeBytes(src []byte) error {
 
 // readBytes copies the tensor's bytes out.
 func (t *Tensor) readBytes() ([]byte, error) {
+	if err := t.d.notRecording("read"); err != nil {
+		return nil, err
+	}
 	dst := make([]byte, t.bytes)
 	if len(dst) == 0 {
 		return dst, nil
@@ -263,6 +300,32 @@ func (t *Tensor) WriteInt32(data []int32) error {
 	return t.writeBytes(unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data)))
 }
 
+// ReadInt32Into downloads an I32 tensor into dst (len(dst) must equal Len()). It allocates no Go
+// memory when the tensor is host-visible (NewHostTensor, or a device whose tensors all are).
+func (t *Tensor) ReadInt32Into(dst []int32) error {
+	if err := t.usable(); err != nil {
+		return err
+	}
+	if t.dtype != I32 {
+		return fmt.Errorf("%w: ReadInt32Into from %v", ErrInvalid, t)
+	}
+	if len(dst) != t.n {
+		return fmt.Errorf("%w: reading %v of %d elements into %d values", ErrInvalid, t, t.n, len(dst))
+	}
+	if err := t.d.notRecording("read"); err != nil {
+		return err
+	}
+	if len(dst) == 0 {
+		return nil
+	}
+	p := unsafe.Pointer(&dst[0])
+	if t.blk.mapped != nil {
+		copy(unsafe.Slice((*byte)(p), t.bytes), unsafe.Slice((*byte)(unsafe.Add(t.blk.mapped, t.off)), t.bytes))
+		return nil
+	}
+	return t.d.mem.transfer(t.blk, t.off, p, t.bytes, false)
+}
+
 // ReadInt32 downloads an I32 tensor.
 func (t *Tensor) ReadInt32() ([]int32, error) {
 	if err := t.usable(); err != nil {
@@ -320,7 +383,7 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 	if n != t.n {
 		return nil, fmt.Errorf("%w: reshape of %v (%d elements) to %v (%d elements)", ErrInvalid, t, t.n, shape, n)
 	}
-	return &Tensor{d: t.d, blk: t.blk, off: t.off, bytes: t.bytes, dtype: t.dtype, shape: append([]int(nil), shape...), n: n}, nil
+	return &Tensor{d: t.d, mem: t.mem, blk: t.blk, off: t.off, bytes: t.bytes, dtype: t.dtype, shape: append([]int(nil), shape...), n: n, base: t.owning()}, nil
 }
 
 // Window returns a 1-D view of n elements starting at element start, for binding part of a tensor
@@ -337,7 +400,7 @@ func (t *Tensor) Window(start, n int) (*Tensor, error) {
 	if off%t.d.info.StorageAlignment != 0 {
 		return nil, fmt.Errorf("%w: window at element %d of %v is not aligned to %d bytes", ErrInvalid, start, t, t.d.info.StorageAlignment)
 	}
-	return &Tensor{d: t.d, blk: t.blk, off: off, bytes: uint64(n) * uint64(t.dtype.Size()), dtype: t.dtype, shape: []int{n}, n: n}, nil
+	return &Tensor{d: t.d, mem: t.mem, blk: t.blk, off: off, bytes: uint64(n) * uint64(t.dtype.Size()), dtype: t.dtype, shape: []int{n}, n: n, base: t.owning()}, nil
 }
 
 // Close returns the tensor's memory to the device's pool. It is idempotent; closing a view only
@@ -356,8 +419,26 @@ func (t *Tensor) Close() error {
 	if !t.owner || t.d.use() != nil {
 		return nil
 	}
-	t.d.mem.release(t.blk, t.off, t.bytes)
+	t.mem.release(t.blk, t.off, t.bytes)
 	return nil
+}
+
+// owning returns the tensor that owns t's memory (t itself, or the owner of the view t).
+func (t *Tensor) owning() *Tensor {
+	if t.base != nil {
+		return t.base
+	}
+	return t
+}
+
+// alive reports whether the memory of t is still held: the owner of t (t itself, or the tensor
+// the view t was made from) is open. Closing a view frees nothing, so it does not count. No allocation.
+func (t *Tensor) alive() bool {
+	o := t.owning()
+	o.mu.Lock()
+	closed := o.closed
+	o.mu.Unlock()
+	return !closed
 }
 
 func f16bits(v float32) uint16 { return float16.Fromfloat32(v).Bits() }

@@ -21,6 +21,11 @@ type SampleOptions struct {
 	// (Seed, Step) gives the same ids; a decode loop passes its token index as Step.
 	Seed uint64
 	Step uint32
+	// Counter, when non-nil, is an I32 [1] tensor whose value, read when the kernel runs, is added
+	// to Step: a decode step recorded once (gpu.Graph) and replayed per token writes the token
+	// index there (a gpu.Device.NewHostTensor, written between replays) instead of recording a new
+	// Step.
+	Counter *gpu.Tensor
 	// VocabLimit, when > 0, restricts sampling to columns [0, VocabLimit) (a model's real vocabulary
 	// inside its padded logits).
 	VocabLimit int
@@ -58,14 +63,24 @@ func Sample(s *gpu.Stream, ids, logits *gpu.Tensor, opt SampleOptions) error {
 	if vl < 1 || vl > v {
 		return shapeErr(op, "VocabLimit = %d, want 0 (all) or 1..%d", opt.VocabLimit, v)
 	}
-	if err := sameDevice(op, s, ids, logits); err != nil {
+	if opt.Counter != nil {
+		if err := checkTensor(op, "Counter", opt.Counter, gpu.I32, 1); err != nil {
+			return err
+		}
+	}
+	if err := sameDevice(op, s, ids, logits, opt.Counter); err != nil {
 		return err
 	}
 	if b == 0 {
 		return nil
 	}
 	d := s.Device()
-	k, err := kernel(d, "sample", []gpu.Access{gpu.Read, gpu.Write}, 32, sampleLocal)
+	// Binding 2 is the counter; without one the logits stand in (the kernel does not read it then).
+	ctr := opt.Counter
+	if ctr == nil {
+		ctr = logits
+	}
+	k, err := kernel(d, "sample", []gpu.Access{gpu.Read, gpu.Write, gpu.Read}, 32, sampleLocal, b2u(opt.Counter != nil))
 	if err != nil {
 		return err
 	}
@@ -75,5 +90,5 @@ func Sample(s *gpu.Stream, ids, logits *gpu.Tensor, opt SampleOptions) error {
 	}
 	push := gpu.Push(uint32(b), uint32(v), uint32(vl), opt.Temperature, opt.TopP,
 		uint32(opt.Seed), uint32(opt.Seed>>32), opt.Step)
-	return s.Dispatch(k, groups, push, logits, ids)
+	return s.Dispatch(k, groups, push, logits, ids, ctr)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -95,6 +97,49 @@ func TestSampleDistribution(t *testing.T) {
 	}
 }
 
+// TestSampleCounter checks that a counter tensor read when the kernel runs adds to Step: Step s+c
+// and (Step s, counter c) draw the same ids for every row, and a different c draws other ids.
+func TestSampleCounter(t *testing.T) {
+	d := device(t)
+	const B, V = 64, 37
+	lt := upload(t, d, gpu.F32, randn(rand.New(rand.NewPCG(7, 8)), B*V, 1.0), B, V)
+	ctr, err := d.NewHostTensor(gpu.I32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctr.Close()
+	s := stream(t, d)
+	draw := func(step uint32, c int32, counter bool) []int32 {
+		t.Helper()
+		ids := poisoned(t, d, gpu.I32, B)
+		opt := SampleOptions{Temperature: 1.5, Seed: 99, Step: step}
+		if counter {
+			opt.Counter = ctr
+			if err := ctr.WriteInt32([]int32{c}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := Sample(s, ids, lt, opt); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ids.ReadInt32()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := draw(7, 0, false)
+	if got := draw(4, 3, true); !slices.Equal(got, want) {
+		t.Errorf("Step 4 + counter 3: %v, want Step 7's %v", got, want)
+	}
+	if got := draw(4, 4, true); slices.Equal(got, want) {
+		t.Errorf("Step 4 + counter 4 drew Step 7's ids %v for all %d rows", got, B)
+	}
+}
+
 func TestSampleErrors(t *testing.T) {
 	d := device(t)
 	s := stream(t, d)
@@ -108,6 +153,7 @@ func TestSampleErrors(t *testing.T) {
 		"top-p":       Sample(s, ids, l, SampleOptions{Temperature: 1, TopP: 1.5}),
 		"top-p nan":   Sample(s, ids, l, SampleOptions{Temperature: 1, TopP: float32(math.NaN())}),
 		"limit":       Sample(s, ids, l, SampleOptions{VocabLimit: 11}),
+		"counter":     Sample(s, ids, l, SampleOptions{Counter: poisoned(t, d, gpu.I32, 2)}),
 	} {
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)

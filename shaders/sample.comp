@@ -7,12 +7,17 @@
 //   largest value whose kept mass is >= topp * sum(p) (found by a radix-16 search on the bits of thr, so
 //   every p equal to the smallest kept one is kept); then u = hash(seed, step, row) in [0, 1) and
 //   the id is the first kept i (in index order) whose running kept mass exceeds u * kept mass.
+// With COUNTER = 1 (specialization constant 1) the step is p.step + ctr[0], read from binding 2 when
+// the kernel runs (a recorded decode step replayed with a new step per token); with COUNTER = 0
+// binding 2 is not read.
 // The reduction order depends only on LOCAL (fixed by the op), so a seed gives the same ids on
 // devices that evaluate exp alike.
 #include "grid.glsl"
 layout(local_size_x_id = 0) in;
 layout(std430, binding = 0) readonly buffer Lg { float lg[]; };
 layout(std430, binding = 1) writeonly buffer Ids { int ids[]; };
+layout(std430, binding = 2) readonly buffer Ctr { int ctr[]; };
+layout(constant_id = 1) const uint COUNTER = 0;
 layout(push_constant) uniform P { uint B, V, VL; float temp, topp; uint seed_lo, seed_hi, step; } p;
 shared float sv[gl_WorkGroupSize.x];
 shared uint si[gl_WorkGroupSize.x];
@@ -127,7 +132,8 @@ void main() {
     if (t != 0) return;
     float total_kept = 0.0;
     for (uint j = 0; j < L; j++) total_kept += sv[j];
-    uint h = pcg(row ^ pcg(p.step ^ pcg(p.seed_hi ^ pcg(p.seed_lo))));
+    uint step = p.step + (COUNTER != 0u ? uint(ctr[0]) : 0u);
+    uint h = pcg(row ^ pcg(step ^ pcg(p.seed_hi ^ pcg(p.seed_lo))));
     float target = float(h >> 8) * (1.0 / 16777216.0) * total_kept;
     float cum = 0.0;
     uint j = 0, lastj = NONE;

@@ -8,17 +8,37 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed spv/*.spv
 var spv embed.FS
 
-// SPIRV returns the compiled module of shaders/<name>.comp.
+// modules caches each module read from spv, so that SPIRV copies it once per process, not per call.
+var modules struct {
+	sync.RWMutex
+	m map[string][]byte
+}
+
+// SPIRV returns the compiled module of shaders/<name>.comp. The bytes are shared by every caller:
+// they must not be modified.
 func SPIRV(name string) ([]byte, error) {
+	modules.RLock()
+	b, ok := modules.m[name]
+	modules.RUnlock()
+	if ok {
+		return b, nil
+	}
 	b, err := spv.ReadFile("spv/" + name + ".spv")
 	if err != nil {
 		return nil, fmt.Errorf("shaders: no compiled shader %q (is shaders/%s.comp compiled by tools/glslc.sh?): %w", name, name, err)
 	}
+	modules.Lock()
+	if modules.m == nil {
+		modules.m = map[string][]byte{}
+	}
+	modules.m[name] = b
+	modules.Unlock()
 	return b, nil
 }
 

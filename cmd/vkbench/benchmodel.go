@@ -11,13 +11,15 @@ import (
 	"github.com/vkseq/vkseq/bench"
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/models"
+	"github.com/vkseq/vkseq/ops"
 	"github.com/vkseq/vkseq/suite"
 )
 
 // cmdBenchModel is `vkbench bench -model NAME|DIR`: prefill tokens/s at -shape B,T and decode
 // tokens/s (one token per row per step, after that prefill), as rows of section 9's schema with
-// op "model". Times are wall-clock medians of whole prefills and of single decode steps (record,
-// submit, wait), so they include the host's recording. Decode is compared with the weight-streaming
+// op "model". Times are wall-clock medians of whole prefills and of single decode tokens (a greedy
+// sample and the step, recorded once and replayed: write the token index, submit, wait, read back the
+// B ids), so they include the host's per-token work. Decode is compared with the weight-streaming
 // limit (copy ceiling ÷ weight bytes read per step), prefill with the FMA ceiling.
 func cmdBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if m := modelArg(args); isVocos(m) {
@@ -124,7 +126,7 @@ func cmdBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 type lmMemory struct{ state, scratch int64 }
 
 // benchLM times prefills of random ids [B, T] from a reset cache (after one untimed warm-up), then
-// single decode steps continuing from the last prefill.
+// single greedy decode tokens (sample + step, replayed from one recording) continuing from the last prefill.
 func benchLM(ctx context.Context, d *gpu.Device, m models.LM, B, T, runs, steps int) ([]suite.Result, lmMemory, error) {
 	V := m.Info().Vocab
 	c, err := m.NewCache(B)
@@ -155,24 +157,21 @@ func benchLM(ctx context.Context, d *gpu.Device, m models.LM, B, T, runs, steps 
 			pre = append(pre, time.Since(t0))
 		}
 	}
-	next, err := d.NewTensor(gpu.I32, B)
+	// Decode: greedy tokens from the replayed step (models.Generator: sample, step, read back the
+	// B ids; one submit per token).
+	gen, err := models.NewGenerator(m, c, ops.SampleOptions{VocabLimit: m.Info().VocabSize})
 	if err != nil {
 		return nil, lmMemory{}, err
 	}
-	defer next.Close()
-	if err := next.WriteInt32(ids[:B]); err != nil {
-		return nil, lmMemory{}, err
-	}
+	defer gen.Close()
+	out := make([]int32, B)
 	var dec []time.Duration
 	for i := -2; i < steps; i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, lmMemory{}, err
 		}
 		t0 := time.Now()
-		if err := m.Step(s, c, next); err != nil {
-			return nil, lmMemory{}, err
-		}
-		if err := s.Run(); err != nil {
+		if err := gen.Next(out); err != nil {
 			return nil, lmMemory{}, err
 		}
 		if i >= 0 {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/models"
 	"github.com/vkseq/vkseq/ops"
 )
 
@@ -22,8 +22,9 @@ type generateResult struct {
 	DecodeTokensPS float64 `json:"decode_tokens_per_s"`
 }
 
-// cmdGenerate samples new tokens after a prompt: a chunked prefill of the prompt, then per token one
-// stream with the sampler and the decode step, one submit, and a read-back of the one sampled id.
+// cmdGenerate samples new tokens after a prompt: a chunked prefill of the prompt, then per token a
+// replay of the sampler and the decode step recorded once (models.Generator): one submit and a
+// read-back of the one sampled id.
 func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("generate", stderr)
 	model := fs.String("model", "", "checkpoint folder or published NAME")
@@ -90,35 +91,23 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	prefill := time.Since(t0)
-	next, err := d.NewTensor(gpu.I32, 1)
+	// One token per call: the sampler and the decode step, recorded once and replayed (one submit,
+	// a read-back of the one sampled id).
+	gen, err := models.NewGenerator(m, c, ops.SampleOptions{Temperature: float32(*temp), TopP: float32(*topP), Seed: *seed,
+		VocabLimit: m.Info().VocabSize})
 	if err != nil {
 		return err
 	}
-	defer next.Close()
-	var out []int32
+	defer gen.Close()
+	out := make([]int32, *maxNew)
 	t1 := time.Now()
-	for i := 0; i < *maxNew; i++ {
+	for i := range out {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		opt := ops.SampleOptions{Temperature: float32(*temp), TopP: float32(*topP), Seed: *seed, Step: uint32(i),
-			VocabLimit: m.Info().VocabSize}
-		if err := ops.Sample(s, next, c.Logits, opt); err != nil {
+		if err := gen.Next(out[i : i+1]); err != nil {
 			return err
 		}
-		if i+1 < *maxNew {
-			if err := m.Step(s, c, next); err != nil {
-				return err
-			}
-		}
-		if err := s.Run(); err != nil {
-			return err
-		}
-		v, err := next.ReadInt32()
-		if err != nil {
-			return err
-		}
-		out = append(out, v[0])
 	}
 	dec := time.Since(t1)
 	if err := validationErrors(); err != nil {
