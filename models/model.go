@@ -11,7 +11,8 @@ import (
 //
 // Prefill runs whole prompts through the chunked ops (segment by segment, so the scratch is
 // bounded independently of T); Step records one token for every row through the recurrent ops
-// and is meant to be submitted once per token together with a sampler (ops.Sample). Both leave
+// and is meant to be submitted once per token together with a sampler (ops.Sample); Generator
+// records that pair once and replays it per token with no host recording. Both leave
 // the logits of the last position in Cache.Logits; the logits cover the padded vocabulary, as
 // upstream's do. prefill(T) and prefill(T−k) followed by k steps give the same logits.
 type LM interface {
