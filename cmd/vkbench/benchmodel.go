@@ -37,18 +37,7 @@ func cmdBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	params, err := suite.ParseParams(*shape)
-	if err != nil {
-		return err
-	}
-	if err := params.Check("model", "B", "T"); err != nil {
-		return err
-	}
-	B, err := params.Int("B", 1)
-	if err != nil {
-		return err
-	}
-	T, err := params.Int("T", 2048)
+	B, T, err := parseModelShape(*shape, 2048)
 	if err != nil {
 		return err
 	}
@@ -185,4 +174,22 @@ func benchLM(ctx context.Context, d *gpu.Device, m models.LM, B, T, runs, steps 
 func stats(ts []time.Duration) suite.Result {
 	slices.Sort(ts)
 	return suite.Result{MedianNS: ts[len(ts)/2].Nanoseconds(), MinNS: ts[0].Nanoseconds(), Runs: len(ts)}
+}
+
+// parseModelShape reads bench -model's -shape: B (default 1) and T (default defT), nothing else.
+func parseModelShape(shape string, defT int) (B, T int, err error) {
+	p, err := suite.ParseParams(shape)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := p.Check("model", "B", "T"); err != nil {
+		return 0, 0, err
+	}
+	if B, err = p.Int("B", 1); err != nil {
+		return 0, 0, err
+	}
+	if T, err = p.Int("T", defT); err != nil {
+		return 0, 0, err
+	}
+	return B, T, nil
 }

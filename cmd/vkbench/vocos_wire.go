@@ -58,18 +58,7 @@ func runVocosCommand(ctx context.Context, command string, args []string, stdout,
 		if *dtype != "f32" {
 			return fmt.Errorf("-dtype %s: Vocos runs with f32 storage only", *dtype)
 		}
-		p, err := suite.ParseParams(*shape)
-		if err != nil {
-			return err
-		}
-		if err := p.Check("model", "B", "T"); err != nil {
-			return err
-		}
-		B, err := p.Int("B", 1)
-		if err != nil {
-			return err
-		}
-		T, err := p.Int("T", 94)
+		B, T, err := parseModelShape(*shape, 94)
 		if err != nil {
 			return err
 		}
