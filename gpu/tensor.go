@@ -76,13 +76,7 @@ func elementCount(shape []int) (int, error) {
 // NewTensor allocates an uninitialised tensor of the given element type and shape
 // (a shape with no dimensions is a scalar; a zero dimension is legal and gives an empty tensor).
 func (d *Device) NewTensor(dt DType, shape ...int) (*Tensor, error) {
-	if err := d.use(); err != nil {
-		return nil, err
-	}
-	if dt != F32 && dt != F16 && dt != I32 {
-		return nil, fmt.Errorf("%w: unknown dtype %v", ErrInvalid, dt)
-	}
-	n, err := elementCount(shape)
+	n, err := d.checkNew(dt, shape)
 	if err != nil {
 		return nil, err
 	}
@@ -101,13 +95,7 @@ func (d *Device) NewTensor(dt DType, shape ...int) (*Tensor, error) {
 // but device access to it may be slower (on a discrete GPU it is host memory read over the bus),
 // so keep it small. On a device whose tensors are host-visible anyway it is an ordinary tensor.
 func (d *Device) NewHostTensor(dt DType, shape ...int) (*Tensor, error) {
-	if err := d.use(); err != nil {
-		return nil, err
-	}
-	if dt != F32 && dt != F16 && dt != I32 {
-		return nil, fmt.Errorf("%w: unknown dtype %v", ErrInvalid, dt)
-	}
-	n, err := elementCount(shape)
+	n, err := d.checkNew(dt, shape)
 	if err != nil {
 		return nil, err
 	}
@@ -442,3 +430,15 @@ func (t *Tensor) alive() bool {
 }
 
 func f16bits(v float32) uint16 { return float16.Fromfloat32(v).Bits() }
+
+// checkNew checks the device is usable and the dtype and shape of a new tensor, and returns
+// its element count.
+func (d *Device) checkNew(dt DType, shape []int) (int, error) {
+	if err := d.use(); err != nil {
+		return 0, err
+	}
+	if dt != F32 && dt != F16 && dt != I32 {
+		return 0, fmt.Errorf("%w: unknown dtype %v", ErrInvalid, dt)
+	}
+	return elementCount(shape)
+}
