@@ -595,6 +595,15 @@ func TestDeltaRuleForms(t *testing.T) {
 			t.Errorf("forced %v on a GPU: %v", f, got)
 		}
 	}
+	for _, x := range []struct {
+		groups, threads int
+		delta, want     bool
+	}{{1, 2, false, true}, {1, 2, true, true}, {1, 16, false, false}, {5, 16, false, false}, {6, 16, false, true},
+		{3, 16, true, false}, {4, 16, true, true}, {64, 16, false, true}} {
+		if got := formCrossover(x.groups, x.threads, x.delta); got != x.want {
+			t.Errorf("formCrossover(%d groups, %d threads, delta=%v) = %v, want %v", x.groups, x.threads, x.delta, got, x.want)
+		}
+	}
 	c := deltaCase{B: 2, T: 70, H: 2, K: 64, V: 64, gate: 1, h0: true, l2: true}
 	in := deltaMake(t, r, c)
 	for _, form := range []Form{FormAuto, FormChunked, FormRecurrent} {

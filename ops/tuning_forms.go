@@ -19,25 +19,32 @@ import (
 // CPU devices (lavapipe): the recurrent form does the recurrence's arithmetic once, lane by lane
 // with the state in registers, where the chunked form does it plus the intra-chunk products and
 // pays a scratch round trip per pass; but the recurrent form is parallel only over sequences,
-// heads and column tiles, so with few of them it leaves the device's threads idle while the
+// heads and column tiles, so with few of them it leaves threads of a many-core CPU idle while the
 // chunked form spreads every chunk. Measured on this machine's lavapipe (2 cores, 8-lane SIMD,
-// one workgroup of 8 lanes per thread), quiet unless stated:
+// one workgroup of 8 lanes per thread; "groups" = the recurrent kernel's workgroups):
 //
-//	op          shape                    chunked ms  recurrent ms  recurrent workgroups
-//	gla         B1 T512  H32 K=V=64        42.7        18.1            32
-//	gla         B4 T32   H32 K=V=64        14.5         5.2           128
-//	gla         B1 T8192 H4  K=V=64       261.7       125.6             2
-//	delta_rule  B1 T512  H32 K=V=128      170.3        92.4            16
-//	delta_rule  B1 T1024 H4  K=V=128       47.4        23.5             2
-//	delta_rule  B1 T8192 H4  K=V=64       878.5        99.5             2
+//	op          shape (B=1)              chunked ms  recurrent ms  groups  load average
+//	gla         T512  H32 K=V=64           42.7        18.1          32     2 (quiet run)
+//	gla         B4 T32 H32 K=V=64          14.5         5.2         128     2 (quiet run)
+//	gla         T8192 H4  K=V=64          261.7       125.6           2     ~2
+//	gla         T4096 H4  K=V=64          173.3        82.4           2     6.7
+//	gla         T4096 H2  K=V=64           50.0        55.3 (min 17.2) 1    6.7
+//	gla         T4096 H1  K=V=64           22.9        13.7           1     6.7
+//	delta_rule  T512  H32 K=V=128         170.3        92.4          16     2 (quiet run)
+//	delta_rule  T1024 H4  K=V=128          47.4        23.5           2     2 (quiet run)
+//	delta_rule  T8192 H4  K=V=64          878.5        99.5           2     ~2
+//	delta_rule  T4096 H1  K=V=64           37.1        15.0           2     8.6
+//	delta_rule  T2048 H1  K=V=128          41.2        21.3           2     8.6
 //
-// and, with one workgroup only (below the thread count), see formCrossover's comment.
-// FormAuto on a CPU device takes the recurrent form when it has at least recMinGroups
-// workgroups per thread of the device; below that, when its idle threads would cost more than
-// the chunked form's extra work (formCrossover).
+// The recurrent form won at every shape, by about 1.7× (GLA) and 2-2.5× (delta rule) even with a
+// single workgroup on two threads, so at equal occupancy its advantage is about 3× (GLA) and 4×
+// (delta rule). FormAuto on a CPU device takes it unless the chunked form's use of the idle
+// threads would outweigh that: recurrent when groups × advantage ≥ threads (formCrossover), which
+// on this 2-core machine is every shape.
 
-// cpuThreads is the number of threads a CPU device runs workgroups on (lavapipe: one per core).
-func cpuThreads() int { return max(runtime.NumCPU(), 1) }
+// cpuThreads is the number of threads a CPU device runs workgroups on (lavapipe: one per core, at
+// most 16 in Mesa 22).
+func cpuThreads() int { return min(max(runtime.NumCPU(), 1), 16) }
 
 // preferRecurrent reports whether FormAuto takes the recurrent form of a linear-attention op
 // (GLA, DeltaRule) on a device: groups is the number of workgroups the recurrent kernel would
@@ -49,19 +56,16 @@ func preferRecurrent(info gpu.DeviceInfo, groups int, delta bool) bool {
 	return formCrossover(groups, cpuThreads(), delta)
 }
 
-// formCrossover: with at least as many recurrent workgroups as threads, the recurrent form won at
-// every shape measured (table above). With fewer, the recurrent form runs on groups of the
-// threads while the chunked form uses them all: the recurrent form still wins when its advantage
-// at full occupancy (about 2× for GLA, 4-8× for the delta rule) exceeds threads/groups.
+// formCrossover reports whether the recurrent form, with groups workgroups on a CPU device of
+// threads threads, beats the chunked form: its advantage at equal occupancy (about 3× for GLA, 4×
+// for the delta rule, table above) against the threads/groups by which the chunked form's
+// occupancy exceeds it.
 func formCrossover(groups, threads int, delta bool) bool {
-	if groups >= threads {
-		return true
-	}
-	adv := 2 // GLA: chunked ÷ recurrent at full occupancy
+	adv := 3 // GLA: chunked ÷ recurrent at equal occupancy
 	if delta {
 		adv = 4
 	}
-	return groups*adv > threads
+	return groups*adv >= threads
 }
 
 // deltaRecStream reports whether DeltaRuleRecurrent streams the state through memory per token
