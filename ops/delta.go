@@ -76,12 +76,25 @@ func DeltaRuleRecurrent(s *gpu.Stream, out, state, q, k, v, beta, g *gpu.Tensor,
 	if z.N == 0 || z.T == 0 {
 		return nil // no token: the state is unchanged
 	}
+	info := d.Info()
+	stream := deltaRecStream(info, z.T)
+	tv := deltaRecTV(info, z.N*z.H, z.K, z.V)
+	if stream {
+		tv = deltaStreamTV(info, z.N*z.H, z.V)
+	}
+	return deltaRecRecord(s, op, z, out, state, q, k, v, beta, g, opt, tv, stream)
+}
+
+// deltaRecRecord records the recurrent delta-rule kernel with tv state columns per invocation,
+// holding them in registers across the tokens or (stream) streaming them per token.
+func deltaRecRecord(s *gpu.Stream, op string, z glaDims, out, state, q, k, v, beta, g *gpu.Tensor, opt DeltaRuleRecurrentOptions, tv int, stream bool) error {
+	d := s.Device()
 	tile := glaTileFor(d.Info(), z.K, z.V)
-	tv := deltaRecTV(d.Info(), z.N*z.H, z.K, z.V)
 	nVT := ceilDiv(z.Vp, tv)
 	R := gpu.Read
 	kern, err := glaKernel(d, "delta_rec", z.dt, []gpu.Access{R, R, R, R, R, R, gpu.Write, gpu.ReadWrite}, 32,
-		uint32(tile.LX), uint32(z.Kp), uint32(tv), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(g != nil), b2u(opt.UseQKL2Norm), b2u(stateTileShift(d.Info())))
+		uint32(tile.LX), uint32(z.Kp), uint32(tv), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(g != nil), b2u(opt.UseQKL2Norm),
+		b2u(stateTileShift(d.Info())), b2u(stream))
 	if err != nil {
 		return err
 	}
@@ -130,8 +143,12 @@ type DeltaRuleOptions struct {
 	Form Form
 }
 
-// DeltaRule records the chunked (WY / UT) form of the delta rule, gated when g is not nil
-// (prefill).
+// DeltaRule records the delta rule, gated when g is not nil, over whole sequences (prefill), in
+// the chunked (WY / UT) form or the recurrent one (DeltaRuleOptions.Form; FormAuto picks the
+// faster for the device, ops/tuning_forms.go: the recurrent form on CPU devices with enough heads
+// to fill their threads, the chunked form on GPUs). Both forms take every option; the recurrent
+// form runs DeltaRuleRecurrent on the final state (a scratch state when FinalState is nil) after
+// copying the initial state into it. What follows describes the chunked form.
 //
 // Shapes: q, k [B,T,H,K], v and out [B,T,H,V], beta and g [B,T,H], all F32, or all F16 where the
 // device has 16-bit storage (Device.Info().Float16Storage); 1 <= K, V <= 256 (any size), H >= 1,
@@ -191,6 +208,9 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, out, q, k, v, beta, g *gpu.Tensor, 
 		q, k, v, beta, g, out, opt.InitialState, opt.FinalState); err != nil {
 		return err
 	}
+	if err := checkForm(op, opt.Form); err != nil {
+		return err
+	}
 	chunkRow, chunkLen, err := glaChunks(op, z, opt.CuSeqlens)
 	if err != nil {
 		return err
@@ -201,6 +221,12 @@ func DeltaRule(s *gpu.Stream, ws *Workspace, out, q, k, v, beta, g *gpu.Tensor, 
 	}
 	if NC == 0 {
 		return carryState(s, opt.InitialState, opt.FinalState)
+	}
+	if deltaPickForm(d.Info(), opt.Form, z) == FormRecurrent {
+		return recurrentPrefill(s, ws, z, opt.InitialState, opt.FinalState, func(state *gpu.Tensor) error {
+			return DeltaRuleRecurrent(s, out, state, q, k, v, beta, g,
+				DeltaRuleRecurrentOptions{Scale: opt.Scale, UseQKL2Norm: opt.UseQKL2Norm, CuSeqlens: opt.CuSeqlens})
+		})
 	}
 	scratch := func(name string, dt gpu.DType, n int) (*gpu.Tensor, error) { return ws.scratch(s, name, dt, n) }
 	fin := opt.FinalState
@@ -383,4 +409,18 @@ func deltaCheck(op string, out, q, k, v, beta, g *gpu.Tensor, scale *float32, cu
 		}
 	}
 	return z, nil
+}
+
+// deltaPickForm resolves the form of a DeltaRule prefill: a forced form as given, FormAuto from
+// the device class and the recurrent kernel's workgroup count (ops/tuning_forms.go).
+func deltaPickForm(info gpu.DeviceInfo, f Form, z glaDims) Form {
+	if f != FormAuto {
+		return f
+	}
+	tile := glaTileFor(info, z.K, z.V)
+	groups := ceilDiv(z.N*z.H*ceilDiv(z.Vp, deltaRecTV(info, z.N*z.H, z.K, z.V)), tile.LX)
+	if preferRecurrent(info, groups, true) {
+		return FormRecurrent
+	}
+	return FormChunked
 }

@@ -121,9 +121,20 @@ func deltaMake(t testing.TB, r *rand.Rand, c deltaCase) deltaInputs {
 	return in
 }
 
-// deltaRun runs one case through the chunked form (DeltaRule) or the recurrent one and compares
-// o and the final state with the float64 reference.
+// deltaRun runs one case through the chunked form of DeltaRule (forced) or DeltaRuleRecurrent and
+// compares o and the final state with the float64 reference.
 func deltaRun(t *testing.T, c deltaCase, chunked bool) {
+	if chunked {
+		deltaRunAs(t, c, FormChunked, false)
+	} else {
+		deltaRunAs(t, c, FormRecurrent, true)
+	}
+}
+
+// deltaRunAs runs one case through the prefill entry point DeltaRule in the given form, or
+// (direct) through DeltaRuleRecurrent, and compares o and the final state with the float64
+// reference.
+func deltaRunAs(t *testing.T, c deltaCase, form Form, direct bool) {
 	d := device(t)
 	if c.f16 && !d.Info().Float16Storage {
 		t.Skip("no 16-bit storage")
@@ -157,8 +168,8 @@ func deltaRun(t *testing.T, c deltaCase, chunked bool) {
 		t.Cleanup(func() { cu.Close() })
 	}
 	s := stream(t, d)
-	if chunked {
-		opt := DeltaRuleOptions{UseQKL2Norm: c.l2, CuSeqlens: cu, FinalState: poisoned(t, d, gpu.F32, c.n(), c.H, c.K, c.V)}
+	if !direct {
+		opt := DeltaRuleOptions{UseQKL2Norm: c.l2, CuSeqlens: cu, FinalState: poisoned(t, d, gpu.F32, c.n(), c.H, c.K, c.V), Form: form}
 		if c.h0 {
 			opt.InitialState = state
 		}
@@ -208,13 +219,21 @@ func TestDeltaRuleRecurrent(t *testing.T) {
 		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 0, parity: true, h0: true},
 		// f16 storage
 		{B: 1, T: 65, H: 2, K: 64, V: 64, gate: 1, h0: true, f16: true},
+		// a few tokens: the streaming form on CPU devices (deltaRecStream), odd sizes, one token
+		{B: 3, T: 1, H: 3, K: 128, V: 128, gate: 1, h0: true, l2: true},
+		{B: 1, T: 4, H: 2, K: 7, V: 5, gate: 1, h0: true},
+		{B: 2, T: 8, H: 1, K: 100, V: 36, gate: 0, l2: true, h0: true},
+		{B: 1, T: 2, H: 1, K: 256, V: 256, gate: 2, h0: true},
+		{B: 1, T: 5, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 0, 1, 5}},
+		{B: 2, T: 1, H: 2, K: 64, V: 48, gate: 1, h0: true, f16: true},
 	}
 	for _, c := range cases {
 		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c, false) })
 	}
 }
 
-// TestDeltaRule checks the chunked (WY / UT) form against the float64 recurrence: the T sweep the
+// TestDeltaRule checks the prefill entry point in both forms, each forced, the chunked (WY / UT)
+// one and the recurrent one, against the float64 recurrence: the T sweep the
 // issue names (1, 16, 63, 64, 65, 1000, 8192; chunk edges at 64), K and V from 16 to 256 with
 // sizes that are not multiples of 4 or of the 16-row blocks, plain, gated (log uniform(0.5, 1))
 // and zero gates, strong decay, in-kernel L2 norms, initial states, variable lengths with empty
@@ -249,14 +268,23 @@ func TestDeltaRule(t *testing.T) {
 		{B: 1, T: 70, H: 2, K: 7, V: 5, gate: 1, h0: true, f16: true},
 	}
 	for _, c := range cases {
-		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c, true) })
+		t.Run(c.String(), func(t *testing.T) {
+			deltaRunAs(t, c, FormChunked, false)
+			deltaRunAs(t, c, FormRecurrent, false)
+		})
 	}
 }
 
 // TestDeltaRuleDecode runs a sequence in pieces on one stream, carrying the state, against one
-// reference run: a chunked prefill of 70 tokens (two chunks), a recurrent piece of 20, then
+// reference run: a prefill of 70 tokens (two chunks; in each form), a recurrent piece of 20, then
 // single-token recurrent steps.
 func TestDeltaRuleDecode(t *testing.T) {
+	for _, form := range []Form{FormChunked, FormRecurrent} {
+		t.Run(form.String(), func(t *testing.T) { testDeltaRuleDecode(t, form) })
+	}
+}
+
+func testDeltaRuleDecode(t *testing.T, form Form) {
 	d := device(t)
 	r := newRand(t)
 	c := deltaCase{B: 2, T: 94, H: 2, K: 64, V: 64, gate: 1, h0: true}
@@ -280,7 +308,7 @@ func TestDeltaRuleDecode(t *testing.T) {
 		if i == 0 {
 			if err := DeltaRule(s, nil, o, slice(in.q, c.K, t0, t1, c.B, n, c.H, c.K), slice(in.k, c.K, t0, t1, c.B, n, c.H, c.K),
 				slice(in.v, c.V, t0, t1, c.B, n, c.H, c.V), slice(in.beta, 1, t0, t1, c.B, n, c.H), slice(in.g, 1, t0, t1, c.B, n, c.H),
-				DeltaRuleOptions{InitialState: state, FinalState: state}); err != nil {
+				DeltaRuleOptions{InitialState: state, FinalState: state, Form: form}); err != nil {
 				t.Fatal(err)
 			}
 			continue
@@ -328,25 +356,28 @@ func TestDeltaRuleEmpty(t *testing.T) {
 	}
 	checkErr(t, "T=0 state", read(t, h0), h0v, 0)
 
-	// the chunked form: no token copies the initial state to the final one, or zeros it
-	fin, fin0 := f(2, 2, 8, 4), f(2, 2, 8, 4)
-	if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2),
-		DeltaRuleOptions{InitialState: h0, FinalState: fin}); err != nil {
-		t.Fatal(err)
-	}
-	if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), nil,
-		DeltaRuleOptions{FinalState: fin0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := DeltaRule(s, nil, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, DeltaRuleOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(); err != nil {
-		t.Fatal(err)
-	}
-	checkErr(t, "chunked T=0 final state", read(t, fin), h0v, 0)
-	if z := read(t, fin0); slices.ContainsFunc(z, func(x float32) bool { return x != 0 }) {
-		t.Errorf("chunked T=0 without initial state: final state not zero: %v", z[:8])
+	// the prefill entry point, either form: no token copies the initial state to the final one,
+	// or zeros it
+	for _, form := range []Form{FormChunked, FormRecurrent} {
+		fin, fin0 := f(2, 2, 8, 4), f(2, 2, 8, 4)
+		if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), f(2, 0, 2),
+			DeltaRuleOptions{InitialState: h0, FinalState: fin, Form: form}); err != nil {
+			t.Fatal(err)
+		}
+		if err := DeltaRule(s, nil, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2), nil,
+			DeltaRuleOptions{FinalState: fin0, Form: form}); err != nil {
+			t.Fatal(err)
+		}
+		if err := DeltaRule(s, nil, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2), nil, DeltaRuleOptions{Form: form}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		checkErr(t, form.String()+" T=0 final state", read(t, fin), h0v, 0)
+		if z := read(t, fin0); slices.ContainsFunc(z, func(x float32) bool { return x != 0 }) {
+			t.Errorf("%v T=0 without initial state: final state not zero: %v", form, z[:8])
+		}
 	}
 }
 
@@ -407,10 +438,16 @@ func TestDeltaRuleErrors(t *testing.T) {
 		"cu decreasing": func(a *args) { a.opt.CuSeqlens, a.state = cu(0, 6, 5, 10), f(3, 2, 8, 4) },
 		"cu last":       func(a *args) { a.opt.CuSeqlens, a.state = cu(0, 5, 9), f(2, 2, 8, 4) },
 	}
-	call := func(s *gpu.Stream, chunked bool, a args) error {
+	call := func(s *gpu.Stream, chunked bool, a args) error { // chunked: the prefill entry point, each form
 		if chunked {
-			return DeltaRule(s, nil, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaRuleOptions{Scale: a.opt.Scale, UseQKL2Norm: a.opt.UseQKL2Norm,
-				CuSeqlens: a.opt.CuSeqlens, InitialState: a.state, FinalState: a.state})
+			for _, form := range []Form{FormAuto, FormChunked, FormRecurrent} {
+				err := DeltaRule(s, nil, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaRuleOptions{Scale: a.opt.Scale, UseQKL2Norm: a.opt.UseQKL2Norm,
+					CuSeqlens: a.opt.CuSeqlens, InitialState: a.state, FinalState: a.state, Form: form})
+				if err != nil {
+					return fmt.Errorf("form %v: %w", form, err)
+				}
+			}
+			return nil
 		}
 		return DeltaRuleRecurrent(s, a.o, a.state, a.q, a.k, a.v, a.beta, a.g, a.opt)
 	}
@@ -448,12 +485,19 @@ func TestDeltaRuleErrors(t *testing.T) {
 			}
 		}
 	}
+	// the form must be one of the three
+	for _, form := range []Form{-1, 3} {
+		a := ok()
+		if err := DeltaRule(s, nil, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaRuleOptions{Form: form}); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("form %d: got %v, want ErrInvalidArgument", form, err)
+		}
+	}
 	// a segment cap below one chunk's scratch: refused as unsupported, not run
 	ws := NewWorkspace(d)
 	ws.segBytes = 1 << 10
 	t.Cleanup(func() { ws.Close() })
 	a := ok()
-	if err := DeltaRule(s, ws, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaRuleOptions{}); !errors.Is(err, gpu.ErrUnsupported) {
+	if err := DeltaRule(s, ws, a.o, a.q, a.k, a.v, a.beta, a.g, DeltaRuleOptions{Form: FormChunked}); !errors.Is(err, gpu.ErrUnsupported) {
 		t.Errorf("scratch cap below one chunk: got %v, want gpu.ErrUnsupported", err)
 	} else {
 		t.Logf("scratch cap below one chunk: %v", err)
@@ -515,7 +559,7 @@ func TestDeltaRuleParity(t *testing.T) {
 		s := stream(t, d)
 		var err error
 		if chunked {
-			err = DeltaRule(s, nil, o, q, q, v, beta, nil, DeltaRuleOptions{InitialState: state, FinalState: state})
+			err = DeltaRule(s, nil, o, q, q, v, beta, nil, DeltaRuleOptions{InitialState: state, FinalState: state, Form: FormChunked})
 		} else {
 			err = DeltaRuleRecurrent(s, o, state, q, q, v, beta, nil, DeltaRuleRecurrentOptions{})
 		}
@@ -527,5 +571,59 @@ func TestDeltaRuleParity(t *testing.T) {
 		}
 		checkErr(t, fmt.Sprintf("chunked=%v o", chunked), read(t, o), want, tolF32)
 		checkErr(t, fmt.Sprintf("chunked=%v final state", chunked), read(t, state), h0, tolF32) // an even number of reflections
+	}
+}
+
+// TestDeltaRuleForms checks FormAuto's choice per device class, and the prefill entry point in
+// every form without a final state (scratch state) and without a workspace.
+func TestDeltaRuleForms(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	peer := glaDims{B: 1, T: 512, H: 32, K: 128, V: 128, N: 1, Kp: 128, Vp: 128}
+	gpuInfo, cpuInfo := gpu.DeviceInfo{Type: gpu.Discrete}, gpu.DeviceInfo{Type: gpu.CPU}
+	if f := deltaPickForm(gpuInfo, FormAuto, peer); f != FormChunked {
+		t.Errorf("auto on a GPU: %v, want chunked", f)
+	}
+	if f := deltaPickForm(cpuInfo, FormAuto, peer); !gpuTilesOnCPU && f != FormRecurrent {
+		t.Errorf("auto on a CPU device at the peer shape: %v, want recurrent", f)
+	}
+	for _, f := range []Form{FormChunked, FormRecurrent} {
+		if got := deltaPickForm(cpuInfo, f, peer); got != f {
+			t.Errorf("forced %v on a CPU device: %v", f, got)
+		}
+		if got := deltaPickForm(gpuInfo, f, peer); got != f {
+			t.Errorf("forced %v on a GPU: %v", f, got)
+		}
+	}
+	for _, x := range []struct {
+		groups, threads int
+		delta, want     bool
+	}{{1, 2, false, true}, {1, 2, true, true}, {1, 16, false, false}, {5, 16, false, false}, {6, 16, false, true},
+		{3, 16, true, false}, {4, 16, true, true}, {64, 16, false, true}} {
+		if got := formCrossover(x.groups, x.threads, x.delta); got != x.want {
+			t.Errorf("formCrossover(%d groups, %d threads, delta=%v) = %v, want %v", x.groups, x.threads, x.delta, got, x.want)
+		}
+	}
+	c := deltaCase{B: 2, T: 70, H: 2, K: 64, V: 64, gate: 1, h0: true, l2: true}
+	in := deltaMake(t, r, c)
+	for _, form := range []Form{FormAuto, FormChunked, FormRecurrent} {
+		t.Run(form.String(), func(t *testing.T) {
+			q := upload(t, d, gpu.F32, in.q, c.B, c.T, c.H, c.K)
+			k := upload(t, d, gpu.F32, in.k, c.B, c.T, c.H, c.K)
+			v := upload(t, d, gpu.F32, in.v, c.B, c.T, c.H, c.V)
+			beta := upload(t, d, gpu.F32, in.beta, c.B, c.T, c.H)
+			g := upload(t, d, gpu.F32, in.g, c.B, c.T, c.H)
+			h0 := upload(t, d, gpu.F32, in.h0, c.B, c.H, c.K, c.V)
+			o := poisoned(t, d, gpu.F32, c.B, c.T, c.H, c.V)
+			s := stream(t, d)
+			if err := DeltaRule(s, nil, o, q, k, v, beta, g, DeltaRuleOptions{UseQKL2Norm: true, InitialState: h0, Form: form}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			checkErr(t, "o without final state", read(t, o), in.o, tolF32)
+			checkErr(t, "initial state untouched", read(t, h0), in.h0, 0)
+		})
 	}
 }

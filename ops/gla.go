@@ -184,7 +184,12 @@ func glaGrid(d *gpu.Device, lanes, local, z int) ([3]uint32, error) {
 // the longest chunk's length.
 type glaSegment struct{ a, b, r0, r1, maxLen int }
 
-// GLA records the chunked form of gated linear attention (prefill).
+// GLA records gated linear attention over whole sequences (prefill), in the chunked form or the
+// recurrent one (GLAOptions.Form; FormAuto picks the faster for the device, ops/tuning_forms.go:
+// the recurrent form on CPU devices with enough heads to fill their threads, the chunked form on
+// GPUs). Both forms take every option; the recurrent form runs GLARecurrent on the final state
+// (a scratch state when FinalState is nil) after copying the initial state into it. What follows
+// describes the chunked form.
 //
 // Shapes: q, k, g [B,T,H,K], v and out [B,T,H,V], all F32, or all F16 where the device has 16-bit
 // storage (Device.Info().Float16Storage); 1 <= K, V <= 256 (any size), H >= 1, B, T >= 0.
@@ -235,6 +240,9 @@ func GLA(s *gpu.Stream, ws *Workspace, out, q, k, v, g *gpu.Tensor, opt GLAOptio
 		return err
 	}
 
+	if err := checkForm(op, opt.Form); err != nil {
+		return err
+	}
 	chunkRow, chunkLen, err := glaChunks(op, z, opt.CuSeqlens)
 	if err != nil {
 		return err
@@ -245,6 +253,11 @@ func GLA(s *gpu.Stream, ws *Workspace, out, q, k, v, g *gpu.Tensor, opt GLAOptio
 	}
 	if NC == 0 { // no token at all: the final states are the initial ones
 		return carryState(s, opt.InitialState, opt.FinalState)
+	}
+	if glaPickForm(d.Info(), opt.Form, z) == FormRecurrent {
+		return recurrentPrefill(s, ws, z, opt.InitialState, opt.FinalState, func(state *gpu.Tensor) error {
+			return GLARecurrent(s, out, state, q, k, v, g, GLARecurrentOptions{Scale: opt.Scale, CuSeqlens: opt.CuSeqlens})
+		})
 	}
 	fin := opt.FinalState
 	if fin == nil {
@@ -512,4 +525,50 @@ func glaPlan(s *gpu.Stream, op string, z glaDims, NC int, cu, tab *gpu.Tensor) e
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// glaPickForm resolves the form of a GLA prefill: a forced form as given, FormAuto from the
+// device class and the recurrent kernel's workgroup count (ops/tuning_forms.go).
+func glaPickForm(info gpu.DeviceInfo, f Form, z glaDims) Form {
+	if f != FormAuto {
+		return f
+	}
+	tile := glaTileFor(info, z.K, z.V)
+	groups := ceilDiv(z.N*z.H*ceilDiv(z.Vp, tile.RecTV), tile.LX)
+	if preferRecurrent(info, groups, false) {
+		return FormRecurrent
+	}
+	return FormChunked
+}
+
+// recurrentPrefill records the recurrent form of a prefill entry point (GLA, DeltaRule): the
+// state to advance is fin, or a scratch state when fin is nil; it starts as h0 (or zeros) unless
+// fin is h0 itself, and run records the recurrent kernel on it. z.N > 0 and at least one token.
+func recurrentPrefill(s *gpu.Stream, ws *Workspace, z glaDims, h0, fin *gpu.Tensor, run func(state *gpu.Tensor) error) error {
+	state := fin
+	if state == nil {
+		n := z.N * z.H * z.K * z.V
+		flat, err := ws.scratch(s, "carry", gpu.F32, n)
+		if err == nil && flat.Len() != n { // stream temporaries hold at least 4 elements
+			flat, err = flat.Window(0, n)
+		}
+		if err != nil {
+			return err
+		}
+		if state, err = flat.Reshape(z.N, z.H, z.K, z.V); err != nil {
+			return err
+		}
+	}
+	if state != h0 {
+		var err error
+		if h0 == nil {
+			err = s.Fill(state, 0)
+		} else {
+			err = s.Copy(state, h0)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return run(state)
 }

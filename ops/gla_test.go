@@ -152,8 +152,8 @@ func (c glaCase) stateTol() float64 {
 	return tolF32
 }
 
-// runGLAChunked runs GLA on a case and checks o and the final state.
-func runGLAChunked(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
+// runGLAPrefill runs GLA in the given form on a case and checks o and the final state.
+func runGLAPrefill(t *testing.T, d *gpu.Device, c glaCase, in glaInputs, form Form) {
 	ts := glaUpload(t, d, c, in)
 	var ws *Workspace // nil: scratch from stream temporaries
 	if c.segBytes > 0 || c.T%2 == 0 {
@@ -162,17 +162,17 @@ func runGLAChunked(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
 		defer ws.Close()
 	}
 	s := stream(t, d)
-	if err := GLA(s, ws, ts.o, ts.q, ts.k, ts.v, ts.g, GLAOptions{InitialState: ts.h0, FinalState: ts.fin, CuSeqlens: ts.cu}); err != nil {
+	if err := GLA(s, ws, ts.o, ts.q, ts.k, ts.v, ts.g, GLAOptions{InitialState: ts.h0, FinalState: ts.fin, CuSeqlens: ts.cu, Form: form}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
 		t.Fatal(err)
 	}
 	if len(in.o) > 0 {
-		checkErr(t, "chunked o", read(t, ts.o), in.o, c.tol())
+		checkErr(t, form.String()+" o", read(t, ts.o), in.o, c.tol())
 	}
 	if len(in.fin) > 0 {
-		checkErr(t, "chunked final state", read(t, ts.fin), in.fin, c.stateTol())
+		checkErr(t, form.String()+" final state", read(t, ts.fin), in.fin, c.stateTol())
 	}
 }
 
@@ -232,50 +232,98 @@ func glaCases(d *gpu.Device) []glaCase {
 	return cases
 }
 
-// TestGLA checks the chunked and the recurrent form against the float64 reference on every case.
+// TestGLA checks the prefill entry point GLA in both forms (each forced) and GLARecurrent against
+// the float64 reference on every case.
 func TestGLA(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
 	for _, c := range glaCases(d) {
 		t.Run(c.String(), func(t *testing.T) {
 			in := glaMake(t, r, c)
-			runGLAChunked(t, d, c, in)
+			runGLAPrefill(t, d, c, in, FormChunked)
+			runGLAPrefill(t, d, c, in, FormRecurrent)
 			runGLARecurrent(t, d, c, in)
 		})
 	}
 }
 
-// TestGLAInPlace advances a state in place (FinalState = InitialState) and checks that the
-// inputs are left as they were.
+// TestGLAInPlace advances a state in place (FinalState = InitialState) in both forms and checks
+// that the inputs are left as they were.
 func TestGLAInPlace(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
 	c := glaCase{B: 2, T: 90, H: 2, K: 64, V: 64, gateN: 1, h0: true}
 	in := glaMake(t, r, c)
-	ts := glaUpload(t, d, c, in)
-	ws := NewWorkspace(d)
-	defer ws.Close()
-	s := stream(t, d)
-	if err := GLA(s, ws, ts.o, ts.q, ts.k, ts.v, ts.g, GLAOptions{InitialState: ts.h0, FinalState: ts.h0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(); err != nil {
-		t.Fatal(err)
-	}
-	checkErr(t, "o", read(t, ts.o), in.o, tolF32)
-	checkErr(t, "state in place", read(t, ts.h0), in.fin, tolF32)
-	for _, x := range []struct {
-		name string
-		t    *gpu.Tensor
-		want []float64
-	}{{"q", ts.q, in.q}, {"k", ts.k, in.k}, {"v", ts.v, in.v}, {"g", ts.g, in.g}} {
-		if e := reference.MaxAbsErr(read(t, x.t), x.want); e != 0 {
-			t.Errorf("%s was modified (max change %g)", x.name, e)
-		}
+	for _, form := range []Form{FormChunked, FormRecurrent} {
+		t.Run(form.String(), func(t *testing.T) {
+			ts := glaUpload(t, d, c, in)
+			ws := NewWorkspace(d)
+			defer ws.Close()
+			s := stream(t, d)
+			if err := GLA(s, ws, ts.o, ts.q, ts.k, ts.v, ts.g, GLAOptions{InitialState: ts.h0, FinalState: ts.h0, Form: form}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			checkErr(t, "o", read(t, ts.o), in.o, tolF32)
+			checkErr(t, "state in place", read(t, ts.h0), in.fin, tolF32)
+			for _, x := range []struct {
+				name string
+				t    *gpu.Tensor
+				want []float64
+			}{{"q", ts.q, in.q}, {"k", ts.k, in.k}, {"v", ts.v, in.v}, {"g", ts.g, in.g}} {
+				if e := reference.MaxAbsErr(read(t, x.t), x.want); e != 0 {
+					t.Errorf("%s was modified (max change %g)", x.name, e)
+				}
+			}
+		})
 	}
 }
 
-// TestGLADecode prefills a prompt with the chunked form, then decodes token after token with
+// TestGLAForms checks FormAuto's choice per device class and the recurrent form's handling of the
+// prefill options: no final state (scratch), no workspace, FormAuto's result.
+func TestGLAForms(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	peer := glaDims{B: 1, T: 512, H: 32, K: 64, V: 64, N: 1, Kp: 64, Vp: 64}
+	gpuInfo := gpu.DeviceInfo{Type: gpu.Discrete}
+	if f := glaPickForm(gpuInfo, FormAuto, peer); f != FormChunked {
+		t.Errorf("auto on a GPU: %v, want chunked", f)
+	}
+	cpuInfo := gpu.DeviceInfo{Type: gpu.CPU}
+	if !gpuTilesOnCPU {
+		if f := glaPickForm(cpuInfo, FormAuto, peer); f != FormRecurrent {
+			t.Errorf("auto on a CPU device at the peer shape: %v, want recurrent", f)
+		}
+	}
+	for _, f := range []Form{FormChunked, FormRecurrent} {
+		if got := glaPickForm(cpuInfo, f, peer); got != f {
+			t.Errorf("forced %v on a CPU device: %v", f, got)
+		}
+		if got := glaPickForm(gpuInfo, f, peer); got != f {
+			t.Errorf("forced %v on a GPU: %v", f, got)
+		}
+	}
+	c := glaCase{B: 2, T: 70, H: 2, K: 64, V: 64, gateN: 1, h0: true}
+	in := glaMake(t, r, c)
+	for _, form := range []Form{FormAuto, FormChunked, FormRecurrent} {
+		t.Run(form.String(), func(t *testing.T) {
+			ts := glaUpload(t, d, c, in)
+			s := stream(t, d)
+			if err := GLA(s, nil, ts.o, ts.q, ts.k, ts.v, ts.g, GLAOptions{InitialState: ts.h0, Form: form}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			checkErr(t, "o without final state", read(t, ts.o), in.o, tolF32)
+			checkErr(t, "initial state untouched", read(t, ts.h0), in.h0, 0)
+		})
+	}
+}
+
+// TestGLADecode prefills a prompt with the chunked form (forced), then decodes token after token with
 // the recurrent form, every step recorded on the same stream before one submission, and checks
 // the outputs and final state against the reference over the whole sequence. Each decode step
 // must be at most 2 dispatches.
@@ -312,7 +360,7 @@ func TestGLADecode(t *testing.T) {
 	defer ws.Close()
 	oPre := poisoned(t, d, gpu.F32, c.B, P, c.H, c.V)
 	if err := GLA(s, ws, oPre, up(in.q, c.K, 0, P), up(in.k, c.K, 0, P), up(in.v, c.V, 0, P), up(in.g, c.K, 0, P),
-		GLAOptions{InitialState: state, FinalState: state}); err != nil {
+		GLAOptions{InitialState: state, FinalState: state, Form: FormChunked}); err != nil {
 		t.Fatal(err)
 	}
 	var oSteps []*gpu.Tensor
@@ -352,8 +400,15 @@ func TestGLADecode(t *testing.T) {
 	checkErr(t, "decoded state", read(t, state), in.fin, tolF32)
 }
 
-// TestGLAEmpty covers T = 0 (the final state is the initial one, or zeros) and B = 0.
+// TestGLAEmpty covers T = 0 (the final state is the initial one, or zeros) and B = 0, in both
+// forms.
 func TestGLAEmpty(t *testing.T) {
+	for _, form := range []Form{FormChunked, FormRecurrent} {
+		t.Run(form.String(), func(t *testing.T) { testGLAEmpty(t, form) })
+	}
+}
+
+func testGLAEmpty(t *testing.T, form Form) {
 	d := device(t)
 	r := newRand(t)
 	ws := NewWorkspace(d)
@@ -363,14 +418,14 @@ func TestGLAEmpty(t *testing.T) {
 	h0 := upload(t, d, gpu.F32, h0v, 2, 2, 8, 4)
 	fin := f(2, 2, 8, 4)
 	s := stream(t, d)
-	if err := GLA(s, ws, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), GLAOptions{InitialState: h0, FinalState: fin}); err != nil {
+	if err := GLA(s, ws, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), GLAOptions{InitialState: h0, FinalState: fin, Form: form}); err != nil {
 		t.Fatal(err)
 	}
 	zero := f(2, 2, 8, 4)
-	if err := GLA(s, ws, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), GLAOptions{FinalState: zero}); err != nil {
+	if err := GLA(s, ws, f(2, 0, 2, 4), f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), GLAOptions{FinalState: zero, Form: form}); err != nil {
 		t.Fatal(err)
 	}
-	if err := GLA(s, ws, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2, 8), GLAOptions{}); err != nil {
+	if err := GLA(s, ws, f(0, 5, 2, 4), f(0, 5, 2, 8), f(0, 5, 2, 8), f(0, 5, 2, 4), f(0, 5, 2, 8), GLAOptions{Form: form}); err != nil {
 		t.Fatal(err)
 	}
 	if err := GLARecurrent(s, f(2, 0, 2, 4), h0, f(2, 0, 2, 8), f(2, 0, 2, 8), f(2, 0, 2, 4), f(2, 0, 2, 8), GLARecurrentOptions{}); err != nil {
@@ -444,7 +499,7 @@ func TestGLAErrors(t *testing.T) {
 			a.opt.InitialState, a.state = poisoned(t, d, gpu.F16, 1, 2, 8, 4), poisoned(t, d, gpu.F16, 1, 2, 8, 4)
 		},
 	}
-	chunkedOnly := map[string]func(a *args){
+	chunkedOnly := map[string]func(a *args){ // the prefill entry point's checks, whatever the form
 		"final shape":   func(a *args) { a.opt.FinalState = f(2, 2, 8, 4) },
 		"final dtype":   func(a *args) { a.opt.FinalState = poisoned(t, d, gpu.I32, 1, 2, 8, 4) },
 		"cu start":      func(a *args) { a.opt.CuSeqlens = cu(1, 10) },
@@ -463,16 +518,22 @@ func TestGLAErrors(t *testing.T) {
 			t.Logf("%s, %s: %v", form, name, err)
 		}
 	}
+	checkPrefill := func(name string, a args) { // the prefill entry point, every form
+		for _, form := range []Form{FormAuto, FormChunked, FormRecurrent} {
+			a.opt.Form = form
+			check("GLA "+form.String(), name, GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt))
+		}
+	}
 	for name, mod := range both {
 		a := ok()
 		mod(&a)
-		check("chunked", name, GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt))
+		checkPrefill(name, a)
 		check("recurrent", name, GLARecurrent(s, a.o, a.state, a.q, a.k, a.v, a.g, GLARecurrentOptions{Scale: a.opt.Scale, CuSeqlens: a.opt.CuSeqlens}))
 	}
 	for name, mod := range chunkedOnly {
 		a := ok()
 		mod(&a)
-		check("chunked", name, GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt))
+		checkPrefill(name, a)
 	}
 	for name, mod := range recurrentOnly {
 		a := ok()
@@ -481,6 +542,11 @@ func TestGLAErrors(t *testing.T) {
 	}
 	a := ok()
 	check("chunked", "nil stream", GLA(nil, ws, a.o, a.q, a.k, a.v, a.g, a.opt))
+	for _, f := range []Form{-1, 3} {
+		a.opt.Form = f
+		check("GLA", fmt.Sprintf("form %d", f), GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt))
+	}
+	a.opt.Form = FormAuto
 	// a good call still records on the same stream and workspace
 	if err := GLA(s, ws, a.o, a.q, a.k, a.v, a.g, a.opt); err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func TestGPUTiles(t *testing.T) {
 	} {
 		t.Run("gla_"+c.String(), func(t *testing.T) {
 			in := glaMake(t, r, c)
-			runGLAChunked(t, d, c, in)
+			runGLAPrefill(t, d, c, in, FormChunked)
 			runGLARecurrent(t, d, c, in)
 		})
 	}

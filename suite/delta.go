@@ -18,10 +18,11 @@ func init() {
 		Inputs: "q, k [B,T,H,K], v [B,T,H,V], beta [B,T,H], [g [B,T,H] (log decays; absent: plain delta rule)], " +
 			"[initial_state [N,H,K,V]], [cu_seqlens [N+1] (I32 or I64; B = 1)]",
 		Outputs: "o [B,T,H,V], final_state [N,H,K,V] (N = B, or len(cu_seqlens)-1)",
-		ParamsDoc: "scale (default K^-0.5), use_qk_l2norm (0 or 1, default 0: keys should then be unit vectors), form (chunked (default) " +
-			"or recurrent); bench: B, T, H, K, V, gated (0 or 1, default 1), variant (chunked, recurrent, both), dtype (default: T sweep " +
-			"512..32768 at B=1 H=4 K=V=64 gated, both forms, and the peer shape B=1 T=512 H=32 K=V=128 gated; -quick: T=512 and 2048 " +
-			"and the peer shape)",
+		ParamsDoc: "scale (default K^-0.5), use_qk_l2norm (0 or 1, default 0: keys should then be unit vectors), form (auto: the " +
+			"prefill entry point picks (default), chunked or recurrent); bench: B, T, H, K, V, gated (0 or 1, default 1), variant " +
+			"(auto: the entry point as a user calls it, chunked, recurrent, both: all three), dtype (default: T sweep 512..32768 at " +
+			"B=1 H=4 K=V=64 gated, both forms, and the peer shapes B=1 T=512 H=32 K=V=128 and T=1024 H=4 gated in all three; " +
+			"-quick: T=512 and 2048 and the peer shape; T=1: the decode step)",
 		Verify: verifyDelta,
 		Bench:  benchDelta,
 		Run:    runDelta,
@@ -47,6 +48,7 @@ type deltaShape struct {
 	B, T, H, K, V int
 	cu            []int32
 	gated, l2     bool
+	auto          bool // bench: measure the entry point with ops.FormAuto too
 }
 
 // String formats the case for reports.
@@ -165,21 +167,22 @@ func (pr *deltaProblem) reference() (o, fin []float64, err error) {
 		reference.DeltaOptions{G: pr.gv, UseQKL2Norm: sh.l2, InitialState: pr.h0v, CuSeqlens: sh.cu})
 }
 
-// chunked records the chunked form from h0 into fin.
-func (pr *deltaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
+// prefill records the prefill entry point ops.DeltaRule in the given form, from h0 into fin.
+func (pr *deltaProblem) prefill(ws *ops.Workspace, form ops.Form) func(s *gpu.Stream) error {
 	return func(s *gpu.Stream) error {
 		return ops.DeltaRule(s, ws, pr.o, pr.q, pr.k, pr.v, pr.beta, pr.g,
-			ops.DeltaRuleOptions{UseQKL2Norm: pr.sh.l2, InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
+			ops.DeltaRuleOptions{UseQKL2Norm: pr.sh.l2, InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu, Form: form})
 	}
 }
 
-// recurrent records the recurrent form over all tokens: fin = h0, then advanced in place.
-func (pr *deltaProblem) recurrent(s *gpu.Stream) error {
-	if err := s.Copy(pr.fin, pr.h0); err != nil {
-		return err
-	}
-	return ops.DeltaRuleRecurrent(s, pr.o, pr.fin, pr.q, pr.k, pr.v, pr.beta, pr.g, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
+// chunked records the entry point's chunked form, forced.
+func (pr *deltaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
+	return pr.prefill(ws, ops.FormChunked)
 }
+
+// recurrent records the entry point's recurrent form, forced: fin = h0, then advanced in place by
+// DeltaRuleRecurrent over all tokens.
+func (pr *deltaProblem) recurrent(s *gpu.Stream) error { return pr.prefill(nil, ops.FormRecurrent)(s) }
 
 func deltaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh deltaShape, recurrent bool) VerifyResult {
 	return formCaseResult(d, ws, "delta_rule", sh.String(), dt, recurrent, func(ts *Tensors) (formProblem, error) { return newDeltaProblem(ts, dt, sh) })
@@ -221,8 +224,8 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 		return err
 	}
 	variant := p.String("variant", "both")
-	if variant != "both" && variant != "chunked" && variant != "recurrent" {
-		return fmt.Errorf("delta_rule: variant=%q: want chunked, recurrent or both", variant)
+	if variant != "both" && variant != "chunked" && variant != "recurrent" && variant != "auto" {
+		return fmt.Errorf("delta_rule: variant=%q: want auto, chunked, recurrent or both (all three)", variant)
 	}
 	delete(p, "variant")
 	var shapes []deltaShape
@@ -234,11 +237,11 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 		for t := 512; t <= maxT; t *= 4 {
 			shapes = append(shapes, deltaShape{B: 1, T: t, H: 4, K: 64, V: 64, gated: true})
 		}
-		shapes = append(shapes, deltaShape{B: 1, T: 512, H: 32, K: 128, V: 128, gated: true})
+		shapes = append(shapes, deltaShape{B: 1, T: 512, H: 32, K: 128, V: 128, gated: true, auto: true})
 		if !b.Quick {
-			shapes = append(shapes, deltaShape{B: 1, T: 1024, H: 4, K: 128, V: 128, gated: true})
+			shapes = append(shapes, deltaShape{B: 1, T: 1024, H: 4, K: 128, V: 128, gated: true, auto: true})
 		}
-		if variant != "chunked" {
+		if variant != "chunked" && variant != "auto" {
 			shapes = append(shapes, deltaShape{B: 1, T: 1, H: 32, K: 128, V: 128, gated: true}) // decode
 		}
 	} else {
@@ -252,16 +255,23 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 		if sh.gated, err = p.Bool("gated", true); err != nil {
 			return err
 		}
+		sh.auto = true
 		shapes = append(shapes, sh)
 	}
 	ws := ops.NewWorkspace(b.Device)
 	defer ws.Close()
 	for _, sh := range shapes {
-		for _, rec := range []bool{false, true} {
-			if (rec && variant == "chunked") || (!rec && (variant == "recurrent" || sh.T == 1)) {
-				continue // one token: decode, the recurrent form's job
+		if sh.T == 1 { // one token: decode, the recurrent form's job
+			if err := benchDeltaOne(ctx, b, ws, dt, sh, ops.FormRecurrent); err != nil {
+				return err
 			}
-			if err := benchDeltaOne(ctx, b, ws, dt, sh, rec); err != nil {
+			continue
+		}
+		for _, form := range []ops.Form{ops.FormAuto, ops.FormChunked, ops.FormRecurrent} {
+			if variant != "both" && variant != form.String() || form == ops.FormAuto && !sh.auto {
+				continue
+			}
+			if err := benchDeltaOne(ctx, b, ws, dt, sh, form); err != nil {
 				return err
 			}
 		}
@@ -269,32 +279,43 @@ func benchDelta(ctx context.Context, b *Bencher, p Params) error {
 	return nil
 }
 
-func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh deltaShape, recurrent bool) error {
+// benchDeltaOne measures the prefill entry point ops.DeltaRule in one form (FormAuto reported as
+// variant "auto", its note naming the form it took), or at T = 1 the decode step.
+func benchDeltaOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh deltaShape, form ops.Form) error {
 	ts := NewTensors(b.Device)
 	defer ts.Close()
 	pr, err := newDeltaProblem(ts, dt, sh)
 	if err != nil {
 		return err
 	}
-	variant, flops, record := "chunked", sh.chunkedFLOPs(), pr.chunked(ws)
-	if recurrent {
-		variant, flops, record = "recurrent", sh.flops(), pr.recurrent
-	}
+	variant, record := form.String(), pr.prefill(ws, form)
+	taken := form
 	if sh.T == 1 { // decode: the state advanced in place, as a decode loop does
 		record = func(s *gpu.Stream) error {
 			return ops.DeltaRuleRecurrent(s, pr.o, pr.h0, pr.q, pr.k, pr.v, pr.beta, pr.g, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: pr.sh.l2, CuSeqlens: pr.cu})
 		}
+	} else if form == ops.FormAuto {
+		if taken, err = formTaken(b.Device, record); err != nil {
+			return fmt.Errorf("delta_rule auto %v: %w", sh, err)
+		}
+	}
+	flops := sh.chunkedFLOPs()
+	if taken == ops.FormRecurrent {
+		flops = sh.flops()
 	}
 	med, mn, err := b.Measure(ctx, record)
 	if err != nil {
 		return fmt.Errorf("delta_rule %s %v: %w", variant, sh, err)
 	}
 	note := perToken(med, sh.B*sh.T)
-	if sh.T == 1 {
+	switch {
+	case sh.T == 1:
 		variant, note = "decode", "one token per sequence, state in place, 1 dispatch"
+	case form == ops.FormAuto:
+		note += ", entry point took the " + taken.String() + " form"
 	}
 	var refNS int64
-	if !recurrent {
+	if form == ops.FormChunked {
 		refT, err := refTime(b, 4*float64(sh.B*sh.T*sh.H)*float64(sh.K*sh.V), func() error { _, _, err := pr.reference(); return err })
 		if err != nil {
 			return err
@@ -323,11 +344,7 @@ func runDelta(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) (
 	inputs := []attnInput{{"q", false, dimsQ}, {"k", false, dimsQ}, {"v", false, dimsV}, {"beta", false, dimsBTH}, {"g", true, dimsBTH}}
 	return runLinearAttn(d, in, p, "delta_rule", inputs, func(s *gpu.Stream, a attnRun) error {
 		q, k, v, beta, g := a.x[0], a.x[1], a.x[2], a.x[3], a.x[4]
-		if a.recurrent {
-			return ops.DeltaRuleRecurrent(s, a.o, a.fin, q, k, v, beta, g,
-				ops.DeltaRuleRecurrentOptions{Scale: a.scale, UseQKL2Norm: l2, CuSeqlens: a.cu})
-		}
 		return ops.DeltaRule(s, nil, a.o, q, k, v, beta, g,
-			ops.DeltaRuleOptions{Scale: a.scale, UseQKL2Norm: l2, InitialState: a.h0, FinalState: a.fin, CuSeqlens: a.cu})
+			ops.DeltaRuleOptions{Scale: a.scale, UseQKL2Norm: l2, InitialState: a.h0, FinalState: a.fin, CuSeqlens: a.cu, Form: a.form})
 	})
 }

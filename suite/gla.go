@@ -19,9 +19,10 @@ func init() {
 		Inputs: "q, k [B,T,H,K], v [B,T,H,V], g [B,T,H,K] (log decays, <= 0 for the chunked form), " +
 			"[initial_state [N,H,K,V]], [cu_seqlens [N+1] (I32 or I64; B = 1)]",
 		Outputs: "o [B,T,H,V], final_state [N,H,K,V] (N = B, or len(cu_seqlens)-1)",
-		ParamsDoc: "scale (default K^-0.5), form (chunked or recurrent, default chunked); bench: B, T, H, K, V, " +
-			"variant (chunked, recurrent, both) (default: T sweep 512..32768 at H=4 K=V=64 chunked and recurrent, " +
-			"the peer shape T=512 H=32 K=V=64, and the decode step; T=1: the decode step)",
+		ParamsDoc: "scale (default K^-0.5), form (auto: the prefill entry point picks, chunked or recurrent; default auto); " +
+			"bench: B, T, H, K, V, variant (auto: the entry point as a user calls it, chunked, recurrent, both: all three) " +
+			"(default: T sweep 512..32768 at H=4 K=V=64 chunked and recurrent, the peer shape T=512 H=32 K=V=64 in all " +
+			"three, and the decode step; T=1: the decode step)",
 		Verify: verifyGLA,
 		Bench:  benchGLA,
 		Run:    runGLA,
@@ -149,20 +150,21 @@ func (pr *glaProblem) reference() (o, fin []float64, err error) {
 		reference.GLAOptions{InitialState: pr.h0v, CuSeqlens: sh.cu})
 }
 
-// chunked records the chunked form (o, fin from h0).
-func (pr *glaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
+// prefill records the prefill entry point ops.GLA in the given form (o, fin from h0).
+func (pr *glaProblem) prefill(ws *ops.Workspace, form ops.Form) func(s *gpu.Stream) error {
 	return func(s *gpu.Stream) error {
-		return ops.GLA(s, ws, pr.o, pr.q, pr.k, pr.v, pr.g, ops.GLAOptions{InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu})
+		return ops.GLA(s, ws, pr.o, pr.q, pr.k, pr.v, pr.g, ops.GLAOptions{InitialState: pr.h0, FinalState: pr.fin, CuSeqlens: pr.cu, Form: form})
 	}
 }
 
-// recurrent records the recurrent form over all tokens: fin = h0, then advanced in place.
-func (pr *glaProblem) recurrent(s *gpu.Stream) error {
-	if err := s.Copy(pr.fin, pr.h0); err != nil {
-		return err
-	}
-	return ops.GLARecurrent(s, pr.o, pr.fin, pr.q, pr.k, pr.v, pr.g, ops.GLARecurrentOptions{CuSeqlens: pr.cu})
+// chunked records the entry point's chunked form, forced.
+func (pr *glaProblem) chunked(ws *ops.Workspace) func(s *gpu.Stream) error {
+	return pr.prefill(ws, ops.FormChunked)
 }
+
+// recurrent records the entry point's recurrent form, forced: fin = h0, then advanced in place by
+// GLARecurrent over all tokens.
+func (pr *glaProblem) recurrent(s *gpu.Stream) error { return pr.prefill(nil, ops.FormRecurrent)(s) }
 
 func glaCaseResult(d *gpu.Device, ws *ops.Workspace, dt gpu.DType, sh glaShape, recurrent bool) VerifyResult {
 	return formCaseResult(d, ws, "gla", sh.String(), dt, recurrent, func(ts *Tensors) (formProblem, error) { return newGLAProblem(ts, dt, sh) })
@@ -220,7 +222,7 @@ func benchGLA(ctx context.Context, b *Bencher, p Params) error {
 				jobs = append(jobs, formJob[glaShape]{sh: sh}, formJob[glaShape]{sh: sh, recurrent: true})
 			}
 			peer := glaShape{B: 1, T: 512, H: 32, K: 64, V: 64, gateN: 1}
-			return append(jobs, formJob[glaShape]{sh: peer}, formJob[glaShape]{sh: peer, recurrent: true})
+			return append(jobs, formJob[glaShape]{sh: peer, auto: true}, formJob[glaShape]{sh: peer}, formJob[glaShape]{sh: peer, recurrent: true})
 		},
 		decode0: glaShape{B: 1, T: 1, H: 32, K: 64, V: 64, gateN: 1},
 		parse: func(p Params) (glaShape, bool, error) {
@@ -234,8 +236,13 @@ func benchGLA(ctx context.Context, b *Bencher, p Params) error {
 			return sh, sh.T == 1, nil
 		},
 		one: func(ws *ops.Workspace, sh glaShape, recurrent bool) error {
-			return benchGLAOne(ctx, b, ws, dt, sh, recurrent)
+			form := ops.FormChunked
+			if recurrent {
+				form = ops.FormRecurrent
+			}
+			return benchGLAOne(ctx, b, ws, dt, sh, form)
 		},
+		auto:   func(ws *ops.Workspace, sh glaShape) error { return benchGLAOne(ctx, b, ws, dt, sh, ops.FormAuto) },
 		decode: func(sh glaShape) error { return benchGLADecode(ctx, b, dt, sh) },
 	}.run(b, p)
 }
@@ -245,23 +252,33 @@ func perToken(d time.Duration, tokens int) string {
 	return fmt.Sprintf("%.1f µs/token", float64(d.Nanoseconds())/1e3/float64(tokens))
 }
 
-func benchGLAOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh glaShape, recurrent bool) error {
+// benchGLAOne measures the prefill entry point ops.GLA in one form; FormAuto is reported as
+// variant "auto" (the entry point as a user calls it), its note naming the form it took.
+func benchGLAOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DType, sh glaShape, form ops.Form) error {
 	ts := NewTensors(b.Device)
 	defer ts.Close()
 	pr, err := newGLAProblem(ts, dt, sh)
 	if err != nil {
 		return err
 	}
-	variant, flops, record := "chunked", sh.chunkedFLOPs(), pr.chunked(ws)
-	if recurrent {
-		variant, flops, record = "recurrent", sh.recurrentFLOPs(), pr.recurrent
+	taken, err := formTaken(b.Device, pr.prefill(ws, form))
+	if err != nil {
+		return fmt.Errorf("gla %v %v: %w", form, sh, err)
 	}
-	med, mn, err := b.Measure(ctx, record)
+	variant, flops := form.String(), sh.chunkedFLOPs()
+	if taken == ops.FormRecurrent {
+		flops = sh.recurrentFLOPs()
+	}
+	med, mn, err := b.Measure(ctx, pr.prefill(ws, form))
 	if err != nil {
 		return fmt.Errorf("gla %s %v: %w", variant, sh, err)
 	}
+	note := perToken(med, sh.B*sh.T)
+	if form == ops.FormAuto {
+		note += ", entry point took the " + taken.String() + " form"
+	}
 	var refNS int64
-	if !recurrent {
+	if form == ops.FormChunked {
 		refT, err := refTime(b, pr.refEstimateNS, func() error { _, _, err := pr.reference(); return err })
 		if err != nil {
 			return err
@@ -269,7 +286,7 @@ func benchGLAOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DTyp
 		refNS = refT.Nanoseconds()
 	}
 	b.Add(Result{Op: "gla", Variant: variant, DType: dt.String(), Shape: map[string]int{"B": sh.B, "T": sh.T, "H": sh.H, "K": sh.K, "V": sh.V},
-		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refNS, Note: perToken(med, sh.B*sh.T)}, flops, sh.bytes(dt))
+		MedianNS: med.Nanoseconds(), MinNS: mn.Nanoseconds(), ReferenceNS: refNS, Note: note}, flops, sh.bytes(dt))
 	return nil
 }
 
@@ -300,9 +317,6 @@ func runGLA(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 	inputs := []attnInput{{"q", false, dimsQ}, {"k", false, dimsQ}, {"v", false, dimsV}, {"g", false, dimsQ}}
 	return runLinearAttn(d, in, p, "gla", inputs, func(s *gpu.Stream, a attnRun) error {
 		q, k, v, g := a.x[0], a.x[1], a.x[2], a.x[3]
-		if a.recurrent {
-			return ops.GLARecurrent(s, a.o, a.fin, q, k, v, g, ops.GLARecurrentOptions{Scale: a.scale, CuSeqlens: a.cu})
-		}
-		return ops.GLA(s, nil, a.o, q, k, v, g, ops.GLAOptions{Scale: a.scale, InitialState: a.h0, FinalState: a.fin, CuSeqlens: a.cu})
+		return ops.GLA(s, nil, a.o, q, k, v, g, ops.GLAOptions{Scale: a.scale, InitialState: a.h0, FinalState: a.fin, CuSeqlens: a.cu, Form: a.form})
 	})
 }

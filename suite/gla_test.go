@@ -40,12 +40,12 @@ func TestRunGLA(t *testing.T) {
 	checkForms(t, d, op, f, p, wantO, wantFin)
 }
 
-// checkForms runs op through Run with form=chunked and form=recurrent (plus the example's
+// checkForms runs op through Run with form=chunked, form=recurrent and form=auto (plus the example's
 // parameters p), compares o and final_state with the float64 want (≤ 1e-5), and checks that an
 // unknown form is refused.
 func checkForms(t *testing.T, d *gpu.Device, op Op, f *tensorio.File, p Params, wantO, wantFin []float64) {
 	t.Helper()
-	for _, form := range []string{"chunked", "recurrent"} {
+	for _, form := range []string{"chunked", "recurrent", "auto"} {
 		pp := Params{"form": form}
 		for key, val := range p {
 			pp[key] = val

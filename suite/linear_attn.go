@@ -4,14 +4,16 @@ import (
 	"fmt"
 
 	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/ops"
 	"github.com/vkseq/vkseq/reference"
 	"github.com/vkseq/vkseq/tensorio"
 )
 
 // The run adapters of the linear-attention ops (gla, delta_rule) share their file layout: q, k
 // [B,T,H,K], v [B,T,H,V], per-op inputs, optional initial_state [N,H,K,V] and cu_seqlens [N+1];
-// outputs o and final_state; parameters form (chunked or recurrent) and scale. runLinearAttn
-// reads, uploads and runs them; the ops differ only in their extra inputs and the call.
+// outputs o and final_state; parameters form (auto, chunked or recurrent: the prefill entry point's
+// ops.Form) and scale. runLinearAttn reads, uploads and runs them; the ops differ only in their
+// extra inputs and the call.
 
 // attnDims names the shape of an input of a linear-attention op.
 type attnDims int
@@ -30,16 +32,30 @@ type attnInput struct {
 }
 
 // attnRun is what a linear-attention op's record function gets: the inputs in the order listed
-// (nil for an absent optional one), the outputs, cu_seqlens (or nil) and the scale (nil: the
-// op's default). For the recurrent form fin already holds the initial state (or zeros) when the
-// op is recorded, and is advanced in place.
+// (nil for an absent optional one), the initial state (or nil), the outputs, cu_seqlens (or nil),
+// the scale (nil: the op's default) and the form the prefill entry point is to take.
 type attnRun struct {
-	x         []*gpu.Tensor
-	h0        *gpu.Tensor
-	o, fin    *gpu.Tensor
-	cu        *gpu.Tensor
-	scale     *float32
-	recurrent bool
+	x      []*gpu.Tensor
+	h0     *gpu.Tensor
+	o, fin *gpu.Tensor
+	cu     *gpu.Tensor
+	scale  *float32
+	form   ops.Form
+}
+
+// parseForm reads the form parameter: auto (the default: the entry point picks), chunked or
+// recurrent.
+func parseForm(op string, p Params) (ops.Form, error) {
+	switch f := p.String("form", "auto"); f {
+	case "auto":
+		return ops.FormAuto, nil
+	case "chunked":
+		return ops.FormChunked, nil
+	case "recurrent":
+		return ops.FormRecurrent, nil
+	default:
+		return 0, fmt.Errorf("%s: form=%q: want auto, chunked or recurrent", op, f)
+	}
 }
 
 // runLinearAttn is the run adapter of a linear-attention op (its parameters already checked by
@@ -47,12 +63,11 @@ type attnRun struct {
 // and records the op through record on one stream.
 func runLinearAttn(d *gpu.Device, in *tensorio.File, p Params, op string, inputs []attnInput,
 	record func(s *gpu.Stream, a attnRun) error) ([]tensorio.Tensor, error) {
-	form := p.String("form", "chunked")
-	if form != "chunked" && form != "recurrent" {
-		return nil, fmt.Errorf("%s: form=%q: want chunked or recurrent", op, form)
-	}
 	var a attnRun
-	a.recurrent = form == "recurrent"
+	var err error
+	if a.form, err = parseForm(op, p); err != nil {
+		return nil, err
+	}
 	if _, ok := p["scale"]; ok {
 		s, err := p.Float("scale", 0)
 		if err != nil {
@@ -102,20 +117,7 @@ func runLinearAttn(d *gpu.Device, in *tensorio.File, p Params, op string, inputs
 	if a.fin, err = ts.Output(gpu.F32, n, h, k, vs[3]); err != nil {
 		return nil, err
 	}
-	err = RunStream(d, func(s *gpu.Stream) error {
-		if a.recurrent {
-			var err error
-			if a.h0 != nil {
-				err = s.Copy(a.fin, a.h0)
-			} else {
-				err = s.Fill(a.fin, 0)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return record(s, a)
-	})
+	err = RunStream(d, func(s *gpu.Stream) error { return record(s, a) })
 	if err != nil {
 		return nil, err
 	}

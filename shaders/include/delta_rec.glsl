@@ -8,6 +8,14 @@
 //   S  = S' + (k_t / |k_t|) u^T;  o_t = S^T q_t * scale / |q_t|   (pass 2)
 // reading and writing state [N, H, K, V] (float32) in place. beta and g are [B, T, H].
 // Sequences are cu[n] .. cu[n+1] (VARLEN; offsets clamped into [0, T]) or the T rows of batch n.
+//
+//
+// STREAM (decode: a few tokens) keeps no register tile: per token, pass 1 reads the lane's columns
+// of the state from memory for kS, pass 2 reads them again, updates and writes them. The shifting
+// tile load and store (state_tile.glsl) cost far more than a token's arithmetic when there are few
+// tokens to amortise them over: on lavapipe at H=32 K=V=128 one token took 7 ms in the tile form,
+// 0.8-1.5 ms streamed (a private array indexed at run time instead of the second read: 1.9-2.1 ms;
+// the plain unrolled tile of 4 columns: 2.1 ms).
 #include "gla_io.glsl"
 #include "grid.glsl"
 #include "state_tile.glsl"
@@ -19,6 +27,7 @@ layout(constant_id = 4) const bool V4 = false; // V % 4 == 0
 layout(constant_id = 5) const bool GATED = false; // g given
 layout(constant_id = 6) const bool L2 = false; // normalise q and k in-kernel
 layout(constant_id = 7) const bool STATE_SHIFT = true; // state tile moved by shifting (lavapipe); see state_tile.glsl
+layout(constant_id = 8) const bool STREAM = false; // no register tile: the state streamed from memory per token (decode)
 const int KP4 = KP / 4, TV4 = TV / 4;
 
 layout(std430, binding = 0) readonly buffer Cu { int cu[]; };
@@ -46,6 +55,51 @@ void main() {
     lane_tokens(n, a, b);
     int v0 = vt * TV;
 
+    if (STREAM) {
+        uint sb = uint(n * H + h) * uint(K) * uint(V);
+        for (int t = a; t < b; t++) {
+            uint eh = uint(t * H + h);
+            uint ek = eh * uint(K), ev = eh * uint(V);
+            float dec = GATED ? exp(float(g1[eh])) : 1.0;
+            float bt = float(beta1[eh]);
+            vec4 kS[TV4], acc[TV4], u[TV4];
+            [[unroll]] for (int j = 0; j < TV4; j++) {
+                kS[j] = vec4(0.0);
+                acc[j] = vec4(0.0);
+            }
+            float kk = 0.0, qq = 0.0;
+            [[dont_unroll]] for (int a4 = 0; a4 < KP4; a4++) {
+                vec4 kr = ld_k(ek, 4 * a4, K);
+                if (L2) {
+                    vec4 qr = ld_q(ek, 4 * a4, K);
+                    kk += dot(kr, kr);
+                    qq += dot(qr, qr);
+                }
+                [[unroll]] for (int c = 0; c < 4; c++) {
+                    uint rb = sb + uint(min(4 * a4 + c, K - 1)) * uint(V);
+                    [[unroll]] for (int j = 0; j < TV4; j++) kS[j] += kr[c] * ld_st(rb, v0 + 4 * j, V);
+                }
+            }
+            float rk = L2 ? 1.0 / sqrt(kk + 1e-6) : 1.0;
+            float rq = L2 ? p.scale / sqrt(qq + 1e-6) : p.scale;
+            [[unroll]] for (int j = 0; j < TV4; j++) u[j] = bt * (ld_v(ev, v0 + 4 * j, V) - kS[j] * (dec * rk));
+            [[dont_unroll]] for (int a4 = 0; a4 < KP4; a4++) {
+                vec4 kr = ld_k(ek, 4 * a4, K) * rk;
+                vec4 qr = ld_q(ek, 4 * a4, K);
+                [[unroll]] for (int c = 0; c < 4; c++) {
+                    int d = 4 * a4 + c;
+                    uint rb = sb + uint(min(d, K - 1)) * uint(V);
+                    [[unroll]] for (int j = 0; j < TV4; j++) {
+                        vec4 s = ld_st(rb, v0 + 4 * j, V) * dec + kr[c] * u[j];
+                        acc[j] += qr[c] * s;
+                        if (d < K) st_st(rb, v0 + 4 * j, V, s);
+                    }
+                }
+            }
+            [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev, v0 + 4 * j, V, acc[j] * rq);
+        }
+        return;
+    }
     vec4 S[KP][TV4];
     uint sbase = uint(n * H + h) * uint(K) * uint(V);
     STATE_TILE_LOAD(S, ld_st, sbase, true);
