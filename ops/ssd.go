@@ -300,11 +300,11 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	if err != nil {
 		return err
 	}
-	ks, err := kern("ssd_state", []gpu.Access{R, R, R, R, R, W, W}, 64, uint32(tile.StP), uint32(tile.StN))
+	ks, err := kern("ssd_state", []gpu.Access{R, R, R, R, R, W, W}, 64, uint32(tile.StP), uint32(tile.StN), b2u(tile.Coop))
 	if err != nil {
 		return err
 	}
-	ko, err := kern("ssd_out", []gpu.Access{R, R, R, R, R, R, R, R, W}, 64, uint32(tile.OutI), uint32(tile.OutP))
+	ko, err := kern("ssd_out", []gpu.Access{R, R, R, R, R, R, R, R, W}, 64, uint32(tile.OutI), uint32(tile.OutP), b2u(tile.Coop))
 	if err != nil {
 		return err
 	}
@@ -338,7 +338,11 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 				sflags = 0
 			}
 		}
-		grid, err = group1D(d, pt.nb*dm.h*ceilDiv(dm.p, tile.StP)*ceilDiv(dm.n, tile.StN), tile.Local)
+		stLanes := pt.nb * dm.h * ceilDiv(dm.p, tile.StP) * ceilDiv(dm.n, tile.StN)
+		if tile.Coop { // a workgroup per 8 N tiles of the same P tile
+			stLanes = pt.nb * dm.h * ceilDiv(dm.p, tile.StP) * ceilDiv(ceilDiv(dm.n, tile.StN), 8) * tile.Local
+		}
+		grid, err = group1D(d, stLanes, tile.Local)
 		if err != nil {
 			return err
 		}
@@ -348,7 +352,11 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 			return fmt.Errorf("%s: %w", op, err)
 		}
 		// Output.
-		grid, err = group1D(d, pt.nb*dm.h*S*(q/tile.OutI)*ceilDiv(dm.p, tile.OutP), tile.Local)
+		outLanes := pt.nb * dm.h * S * (q / tile.OutI) * ceilDiv(dm.p, tile.OutP)
+		if tile.Coop { // a workgroup per 8 P tiles of the same rows
+			outLanes = pt.nb * dm.h * S * (q / tile.OutI) * ceilDiv(ceilDiv(dm.p, tile.OutP), 8) * tile.Local
+		}
+		grid, err = group1D(d, outLanes, tile.Local)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 
 // TestSSDExplore times SSD's tile shapes and its recurrent form at the peer shape (-explore):
 // the variants run interleaved, and each kernel's median and minimum GPU time over the runs is
-// reported (robust to other load on the machine). SSD_EXPLORE_L overrides L.
+// reported, with the CPU time the run took (on CPU devices: robust to other load). SSD_EXPLORE_L overrides L.
 func TestSSDExplore(t *testing.T) {
 	if !*explore {
 		t.Skip("-explore")
@@ -35,6 +36,8 @@ func TestSSDExplore(t *testing.T) {
 	var vs []variant
 	for _, tile := range []ssdTile{
 		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16},
+		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 8, Coop: true},
+		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 32, StN: 8, OutI: 16, OutP: 8, Coop: true},
 	} {
 		tile := tile
 		o := ts.opt
@@ -77,14 +80,27 @@ func TestSSDExplore(t *testing.T) {
 		t.Logf("%s: first run %v", v.name, time.Since(t0))
 		per[i] = map[string][]time.Duration{}
 	}
-	for r := 0; r < 9; r++ {
+	// The process's CPU time (lavapipe's worker threads run in it) is robust to other load on the
+	// machine, where the GPU timestamps (wall time) are not.
+	cpuTime := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	reps := 9
+	if v := os.Getenv("SSD_EXPLORE_REPS"); v != "" {
+		fmt.Sscan(v, &reps)
+	}
+	for r := 0; r < reps; r++ {
 		for i, v := range vs {
 			if err := v.rec(s); err != nil {
 				t.Fatal(err)
 			}
+			c0 := cpuTime()
 			if err := s.Run(); err != nil {
 				t.Fatal(err)
 			}
+			per[i]["cpu"] = append(per[i]["cpu"], cpuTime()-c0)
 			var sum time.Duration
 			for _, tm := range s.Timings() {
 				per[i][tm.Name] = append(per[i][tm.Name], tm.Duration)

@@ -24,3 +24,49 @@ func ssdForm(info gpu.DeviceInfo, dm ssdDims, f Form) Form {
 	}
 	return FormChunked
 }
+
+// ssdTile is the work split of the SSD kernels (ops/ssd.go): invocations per workgroup, the chunk
+// length Q, the C·Bᵀ tile (CBI × CBJ), the state tile (StP × StN), the output tile
+// (OutI rows × OutP columns), and the recurrent kernel's tokens per pass over the state and rows
+// of P per lane (a multiple of 4).
+//
+// Coop (CPU devices whose subgroup is the workgroup of Local = 8 lanes): the output kernel's
+// lanes share their rows and form the rows' weights (C·Bᵀ, decays, dtp) once per workgroup,
+// and the state kernel's lanes share their P tile and load its weighted x rows once per
+// workgroup (subgroupBroadcast), instead of once per lane; OutI and StP are then multiples of 8.
+type ssdTile struct {
+	Local, Q, CBI, CBJ, StP, StN, OutI, OutP, RecT, RecP int
+	Coop                                                 bool
+}
+
+// ssdTileFor: lavapipe pays for every buffer access lane by lane, so its lanes take big register
+// tiles (16 × 16 products per vec4 pair loaded); GPUs many lanes with small tiles. Without vec4
+// accesses (P or N not a multiple of 4) every load is four bounds-checked scalars: small tiles,
+// which LLVM compiles in reasonable time.
+func ssdTileFor(info gpu.DeviceInfo, vec bool) ssdTile {
+	if !vec {
+		return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 4, StP: 4, StN: 4, OutI: 4, OutP: 4, RecT: 4, RecP: 4}
+	}
+	if cpuTiles(info) {
+		t := ssdTile{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16, RecT: 4, RecP: 8}
+		if info.SubgroupSize == 8 && hasSubgroupOp(info, "ballot") {
+			t.OutI, t.OutP, t.Coop = 16, 8, true
+		}
+		return t
+	}
+	return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 8, StP: 4, StN: 8, OutI: 4, OutP: 8, RecT: 4, RecP: 4}
+}
+
+// hasSubgroupOp reports whether compute shaders have the subgroup operations named op ("ballot",
+// "shuffle", ...).
+func hasSubgroupOp(info gpu.DeviceInfo, op string) bool {
+	if !info.SubgroupInCompute {
+		return false
+	}
+	for _, o := range info.SubgroupOps {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
