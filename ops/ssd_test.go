@@ -69,7 +69,7 @@ func ssdInputs(t *testing.T, d *gpu.Device, dt gpu.DType, c ssdCase) (reference.
 	return in, ts
 }
 
-func runSSD(t *testing.T, d *gpu.Device, dt gpu.DType, c ssdCase, tile *ssdTile) {
+func runSSD(t *testing.T, d *gpu.Device, dt gpu.DType, c ssdCase, tile *ssdTile, form Form) {
 	in, ts := ssdInputs(t, d, dt, c)
 	want, wantFin, err := reference.SSD(in)
 	if err != nil {
@@ -78,6 +78,7 @@ func runSSD(t *testing.T, d *gpu.Device, dt gpu.DType, c ssdCase, tile *ssdTile)
 	out := poisoned(t, d, dt, c.B, c.L, c.H, c.P)
 	ts.opt.FinalState = poisoned(t, d, gpu.F32, c.B, c.H, c.P, c.N)
 	ts.opt.tile = tile
+	ts.opt.Form = form
 	ws := NewWorkspace(d)
 	defer ws.Close()
 	ws.segBytes = c.segBytes
@@ -122,7 +123,12 @@ func TestSSD(t *testing.T) {
 	}
 	for _, dt := range dtypes(d) {
 		for _, c := range cases {
-			t.Run(fmt.Sprintf("%v_%v", dt, c), func(t *testing.T) { runSSD(t, d, dt, c, nil) })
+			for _, form := range []Form{FormChunked, FormRecurrent} {
+				if form == FormRecurrent && c.L > 4096 {
+					continue // the long case checks the chunked form's segments
+				}
+				t.Run(fmt.Sprintf("%v_%v_%v", dt, c, form), func(t *testing.T) { runSSD(t, d, dt, c, nil, form) })
+			}
 		}
 	}
 }
@@ -136,15 +142,22 @@ func TestSSDTiles(t *testing.T) {
 	}
 	c := ssdCase{B: 1, L: 150, H: 2, P: 12, G: 1, N: 16, skip: true, gate: true, softplus: true, ini: true}
 	for _, tile := range tiles {
-		t.Run(fmt.Sprintf("%+v", tile), func(t *testing.T) { runSSD(t, d, gpu.F32, c, &tile) })
+		t.Run(fmt.Sprintf("%+v", tile), func(t *testing.T) { runSSD(t, d, gpu.F32, c, &tile, FormChunked) })
 	}
 }
 
-// TestSSDInPlace advances the state in place (InitialStates is FinalStates).
+// TestSSDInPlace advances the state in place (InitialStates is FinalStates), in both forms.
 func TestSSDInPlace(t *testing.T) {
+	for _, form := range []Form{FormChunked, FormRecurrent} {
+		t.Run(form.String(), func(t *testing.T) { runSSDInPlace(t, form) })
+	}
+}
+
+func runSSDInPlace(t *testing.T, form Form) {
 	d := device(t)
 	c := ssdCase{B: 1, L: 200, H: 2, P: 8, G: 1, N: 16, skip: true, softplus: true, ini: true, segBytes: 2 * 8 * 16 * 4}
 	in, ts := ssdInputs(t, d, gpu.F32, c)
+	ts.opt.Form = form
 	want, wantFin, err := reference.SSD(in)
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +287,7 @@ func TestSSDErrors(t *testing.T) {
 		"bias shape":      SSD(s, ws, out, x, dt, A, B, C, SSDOptions{DtBias: f32(1)}),
 		"init shape":      SSD(s, ws, out, x, dt, A, B, C, SSDOptions{InitialState: f32(1, 4, 8, 15)}),
 		"final shape":     SSD(s, ws, out, x, dt, A, B, C, SSDOptions{FinalState: f32(2, 4, 8, 16)}),
+		"form":            SSD(s, ws, out, x, dt, A, B, C, SSDOptions{Form: Form(7)}),
 		"P > 256":         SSD(s, ws, f32(1, 2, 4, 300), f32(1, 2, 4, 300), f32(1, 2, 4), A, f32(1, 2, 2, 16), f32(1, 2, 2, 16), o),
 		"update nil st":   SSDStateUpdate(s, f32(1, 4, 8), nil, f32(1, 4, 8), f32(1, 4), A, f32(1, 2, 16), f32(1, 2, 16), u),
 		"update st N":     SSDStateUpdate(s, f32(1, 4, 8), f32(1, 4, 8, 8), f32(1, 4, 8), f32(1, 4), A, f32(1, 2, 16), f32(1, 2, 16), u),
@@ -289,6 +303,30 @@ func TestSSDErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		} else {
 			t.Logf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestSSDFormAuto: FormAuto takes the recurrent form on CPU devices up to ssdRecurrentMaxL tokens
+// and the chunked form beyond, and always the chunked form on GPUs; explicit forms are kept.
+func TestSSDFormAuto(t *testing.T) {
+	cpu, gpuInfo := gpu.DeviceInfo{Type: gpu.CPU}, gpu.DeviceInfo{Type: gpu.Discrete}
+	for _, c := range []struct {
+		info gpu.DeviceInfo
+		l    int
+		f    Form
+		want Form
+	}{
+		{cpu, 1, FormAuto, FormRecurrent},
+		{cpu, ssdRecurrentMaxL, FormAuto, FormRecurrent},
+		{cpu, ssdRecurrentMaxL + 1, FormAuto, FormChunked},
+		{cpu, 512, FormAuto, FormChunked},
+		{gpuInfo, 1, FormAuto, FormChunked},
+		{gpuInfo, 512, FormRecurrent, FormRecurrent},
+		{cpu, 1, FormChunked, FormChunked},
+	} {
+		if got := ssdForm(c.info, ssdDims{b: 1, l: c.l, h: 4, p: 8, g: 1, n: 16}, c.f); got != c.want {
+			t.Errorf("%v L=%d %v: got %v, want %v", c.info.Type, c.l, c.f, got, c.want)
 		}
 	}
 }

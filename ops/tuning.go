@@ -169,26 +169,6 @@ func glaTileFor(info gpu.DeviceInfo, K, V int) glaTile {
 	return glaTile{LX: 64, StateTK: 8, StateTV: 16, OutTM: 16, OutTV: 8, RecTV: 4}
 }
 
-// ssdTile is the work split of the SSD kernels (ops/ssd.go): invocations per workgroup, the chunk
-// length Q, the C·Bᵀ tile (CBI × CBJ), the state tile (StP × StN), the output tile
-// (OutI rows × OutP columns), and the recurrent kernel's tokens per pass over the state and rows
-// of P per lane (a multiple of 4).
-type ssdTile struct{ Local, Q, CBI, CBJ, StP, StN, OutI, OutP, RecT, RecP int }
-
-// ssdTileFor: lavapipe pays for every buffer access lane by lane, so its lanes take big register
-// tiles (16 × 16 products per vec4 pair loaded); GPUs many lanes with small tiles. Without vec4
-// accesses (P or N not a multiple of 4) every load is four bounds-checked scalars: small tiles,
-// which LLVM compiles in reasonable time.
-func ssdTileFor(info gpu.DeviceInfo, vec bool) ssdTile {
-	if !vec {
-		return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 4, StP: 4, StN: 4, OutI: 4, OutP: 4, RecT: 4, RecP: 4}
-	}
-	if cpuTiles(info) {
-		return ssdTile{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 16, RecT: 4, RecP: 8}
-	}
-	return ssdTile{Local: 64, Q: 64, CBI: 4, CBJ: 8, StP: 4, StN: 8, OutI: 4, OutP: 8, RecT: 4, RecP: 4}
-}
-
 // fftShape is the launch shape of fft.comp: invocations per workgroup (a multiple of the subgroup
 // size), frame units walked by each invocation (its twiddle and window tables are loaded once per
 // invocation, so more units amortise them) and the fewest workgroups worth keeping.

@@ -14,11 +14,11 @@ import (
 func init() {
 	Register(Op{
 		Name:    "ssd",
-		Summary: "Mamba-2 SSD scan (mamba_chunk_scan_combined), chunked; float32 or float16 activations",
+		Summary: "Mamba-2 SSD scan (mamba_chunk_scan_combined), chunked or recurrent form; float32 or float16 activations",
 		Inputs: "x [B,L,H,P], dt [B,L,H], A [H], B, C [B,L,G,N], [D [H]], [z [B,L,H,P]], [dt_bias [H]], " +
 			"[initial_states [B,H,P,N]]",
 		Outputs: "out [B,L,H,P], final_states [B,H,P,N]",
-		ParamsDoc: "dt_softplus (0/1); bench: B, L, H, P, G, N, z (0/1), variant (chunked, recurrent, both) (default: L sweep 512..32768 at H=24 P=64 N=128, " +
+		ParamsDoc: "dt_softplus (0/1), form (auto, chunked, recurrent; default auto); bench: B, L, H, P, G, N, z (0/1), variant (chunked, recurrent, both) (default: L sweep 512..32768 at H=24 P=64 N=128, " +
 			"the peer shape H=48 P=64 N=128 L=512 chunked and recurrent, and the decode step; L=1: the decode step)",
 		Verify: verifySSD,
 		Bench:  benchSSD,
@@ -135,14 +135,17 @@ func (sh ssdShape) chunkedFLOPs() float64 {
 	return bl*float64(sh.G)*q*float64(sh.N) + bl*float64(sh.H)*(4*float64(sh.P*sh.N)+q*float64(sh.P))
 }
 
-func ssdCase(d *gpu.Device, dt gpu.DType, sh ssdShape) VerifyResult {
-	res := VerifyResult{Op: "ssd", Case: sh.String(), DType: dt.String(), Tol: tolerance(dt)}
+// ssdCase checks one shape in one form (ops.FormChunked or ops.FormRecurrent) against the
+// float64 reference.
+func ssdCase(d *gpu.Device, dt gpu.DType, sh ssdShape, form ops.Form) VerifyResult {
+	res := VerifyResult{Op: "ssd", Case: sh.String() + " " + form.String(), DType: dt.String(), Tol: tolerance(dt)}
 	ts := NewTensors(d)
 	defer ts.Close()
 	ws := ops.NewWorkspace(d)
 	defer ws.Close()
 	pr, err := newSSDProblem(ts, dt, sh)
 	if err == nil {
+		pr.opt.Form = form
 		err = RunStream(d, func(s *gpu.Stream) error { return ops.SSD(s, ws, pr.out, pr.x, pr.dt, pr.A, pr.B, pr.C, pr.opt) })
 	}
 	if err == nil {
@@ -168,7 +171,16 @@ func verifySSD(ctx context.Context, d *gpu.Device, long bool, report func(Verify
 	if long {
 		shapes = append(shapes, ssdShape{B: 1, L: 16384, H: 2, P: 64, G: 1, N: 128, gate: true}, ssdShape{B: 1, L: 4096, H: 2, P: 256, G: 1, N: 256})
 	}
-	return VerifyEach(ctx, d, quickShapes(ctx, shapes, 2), report, func(dt gpu.DType, sh ssdShape) VerifyResult { return ssdCase(d, dt, sh) })
+	// Both forms, explicitly, at every shape.
+	type job struct {
+		sh   ssdShape
+		form ops.Form
+	}
+	var jobs []job
+	for _, sh := range quickShapes(ctx, shapes, 2) {
+		jobs = append(jobs, job{sh, ops.FormChunked}, job{sh, ops.FormRecurrent})
+	}
+	return VerifyEach(ctx, d, jobs, report, func(dt gpu.DType, j job) VerifyResult { return ssdCase(d, dt, j.sh, j.form) })
 }
 
 func benchSSD(ctx context.Context, b *Bencher, p Params) error {
@@ -219,19 +231,14 @@ func benchSSDOne(ctx context.Context, b *Bencher, ws *ops.Workspace, dt gpu.DTyp
 	if err != nil {
 		return err
 	}
-	record := func(s *gpu.Stream) error { return ops.SSD(s, ws, pr.out, pr.x, pr.dt, pr.A, pr.B, pr.C, pr.opt) }
+	// Both forms through the prefill entry point, as a user calls it (the form forced).
 	variant, flops := "chunked", sh.chunkedFLOPs()
+	pr.opt.Form = ops.FormChunked
 	if recurrent {
 		variant, flops = "recurrent", sh.recurrentFLOPs()
-		// The recurrent kernel advances a state in place: start each run from the initial states.
-		record = func(s *gpu.Stream) error {
-			if err := s.Copy(pr.opt.FinalState, pr.opt.InitialState); err != nil {
-				return err
-			}
-			return ops.SSDStateUpdate(s, pr.out, pr.opt.FinalState, pr.x, pr.dt, pr.A, pr.B, pr.C,
-				ops.StateUpdateOptions{D: pr.opt.D, Z: pr.opt.Z, DtBias: pr.opt.DtBias, DtSoftplus: true})
-		}
+		pr.opt.Form = ops.FormRecurrent
 	}
+	record := func(s *gpu.Stream) error { return ops.SSD(s, ws, pr.out, pr.x, pr.dt, pr.A, pr.B, pr.C, pr.opt) }
 	med, mn, err := b.Measure(ctx, record)
 	if err != nil {
 		return fmt.Errorf("ssd %s %v: %w", variant, sh, err)
@@ -295,8 +302,18 @@ func benchSSDDecode(ctx context.Context, b *Bencher, dt gpu.DType, sh ssdShape) 
 
 func runSSD(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]tensorio.Tensor, error) {
 	const op = "ssd"
-	if err := p.Check(op, "dt_softplus"); err != nil {
+	if err := p.Check(op, "dt_softplus", "form"); err != nil {
 		return nil, err
+	}
+	var form ops.Form
+	switch f := p.String("form", "auto"); f {
+	case "auto":
+	case "chunked":
+		form = ops.FormChunked
+	case "recurrent":
+		form = ops.FormRecurrent
+	default:
+		return nil, fmt.Errorf("%s: form=%q: want auto, chunked or recurrent", op, f)
 	}
 	softplus, err := p.Bool("dt_softplus", false)
 	if err != nil {
@@ -345,7 +362,7 @@ func runSSD(ctx context.Context, d *gpu.Device, in *tensorio.File, p Params) ([]
 	defer ws.Close()
 	if err := RunStream(d, func(s *gpu.Stream) error {
 		return ops.SSD(s, ws, out, t[0], t[1], t[2], t[3], t[4], ops.SSDOptions{D: t[5], Z: t[6], DtBias: t[7], DtSoftplus: softplus,
-			InitialState: t[8], FinalState: fin})
+			InitialState: t[8], FinalState: fin, Form: form})
 	}); err != nil {
 		return nil, err
 	}

@@ -3,8 +3,8 @@
 // memory (hout, float32):
 //   S = exp(dtp A) S + dtp x_p B_t;   y = S · C_t + D x_p;   out = y silu(z)
 // Each B_t and C_t value a lane loads serves its RP rows; for each group of TT tokens the rows are
-// read once (from hin for the first group, when given, else from hout) and written once; hin and
-// hout may be the same memory.
+// read once and written once: the first group of the part reads hin (HAS_INIT), zeros (ZERO_INIT)
+// or hout (neither: a part continuing the previous one); hin and hout may be the same memory.
 #include "ssd_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 2) const int TT = 4; // tokens per pass over the state rows
@@ -24,7 +24,7 @@ ACT_OUT(10, o)
 layout(push_constant) uniform P {
     uint nb, b0, H, G, P, N, tokens, tokStride, xbase, dbase, cbase, flags, hPerG;
 } p;
-const uint HAS_D = 1u, HAS_Z = 2u, HAS_BIAS = 4u, SOFTPLUS = 8u, HAS_INIT = 16u;
+const uint HAS_D = 1u, HAS_Z = 2u, HAS_BIAS = 4u, SOFTPLUS = 8u, HAS_INIT = 16u, ZERO_INIT = 32u;
 
 void main() {
     uint idx = linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
@@ -57,7 +57,8 @@ void main() {
             vec4 s[RP];
             [[unroll]] for (int r = 0; r < RP; r++) {
                 uint e = so + min(p0 + r, p.P - 1u) * p.N + n;
-                if (fromInit) s[r] = (p.flags & HAS_INIT) != 0u ? ldf(hin, e, nv) : vec4(0.0);
+                if (fromInit && (p.flags & HAS_INIT) != 0u) s[r] = ldf(hin, e, nv);
+                else if (fromInit && (p.flags & ZERO_INIT) != 0u) s[r] = vec4(0.0);
                 else s[r] = VEC ? hout4[e / 4] : vec4(hout1[e], nv > 1 ? hout1[e + 1] : 0.0, nv > 2 ? hout1[e + 2] : 0.0, nv > 3 ? hout1[e + 3] : 0.0);
             }
             [[unroll]] for (int k = 0; k < TT; k++) {
