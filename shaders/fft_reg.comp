@@ -1,5 +1,6 @@
 #version 450
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_vote : require
 // Real FFTs of power-of-two length n = 2N for lavapipe, one frame per invocation: the same jobs
 // and push constants as fft.comp (forward: framed, padded, windowed signal in, spectrum bins out;
 // the inverse pipeline: spectrum in, windowed frames out), for even n only.
@@ -144,22 +145,26 @@ void main() {
         const int s0 = int(m * pc.hop);
         const bool direct = s0 >= int(pc.pad) && s0 + int(pc.nfft) <= int(pc.pad + pc.L);
         const uint x0 = pc.xBase + b * pc.L + uint(max(s0 - int(pc.pad), 0));
+        // one path for the whole subgroup: vec4 loads when no lane's frame needs padding
+        const bool fast = aligned && subgroupAll(direct);
         for (uint n2 = 0; n2 < N2; n2 += 2u) {
             // z[n1 N2 + n2] into u, z[n1 N2 + n2 + 1] into w, windowed
-            [[unroll]] for (uint n1 = 0; n1 < N1; n1++) {
-                const uint j = n1 * N2 + n2; // even
-                vec4 v;
-                if (direct && aligned) {
-                    v = in4[x0 / 4u + j / 2u];
-                } else if (direct) {
-                    v = vec4(in1[x0 + 2u * j], in1[x0 + 2u * j + 1u], in1[x0 + 2u * j + 2u], in1[x0 + 2u * j + 3u]);
-                } else {
-                    const int p = s0 + int(2u * j);
-                    v = vec4(padded(b, p), padded(b, p + 1), padded(b, p + 2), padded(b, p + 3));
+            if (fast) {
+                [[unroll]] for (uint n1 = 0; n1 < N1; n1++) {
+                    const uint j = n1 * N2 + n2; // even
+                    vec4 v = in4[x0 / 4u + j / 2u] * vec4(win(2u * j), win(2u * j + 1u), win(2u * j + 2u), win(2u * j + 3u));
+                    u[n1] = v.xy;
+                    w[n1] = v.zw;
                 }
-                v *= vec4(win(2u * j), win(2u * j + 1u), win(2u * j + 2u), win(2u * j + 3u));
-                u[n1] = v.xy;
-                w[n1] = v.zw;
+            } else {
+                [[unroll]] for (uint n1 = 0; n1 < N1; n1++) {
+                    const uint j = n1 * N2 + n2;
+                    const int p = s0 + int(2u * j);
+                    vec4 v = vec4(padded(b, p), padded(b, p + 1), padded(b, p + 2), padded(b, p + 3)) *
+                             vec4(win(2u * j), win(2u * j + 1u), win(2u * j + 2u), win(2u * j + 3u));
+                    u[n1] = v.xy;
+                    w[n1] = v.zw;
+                }
             }
             fft1(u);
             fft1(w);
