@@ -64,6 +64,7 @@ type fftPlan struct {
 	radices    []int
 	blue       bool
 	emax       int // private-array class of the pipeline
+	reg        int // log2 N when fft_reg.comp runs the unit (E = M = N, one lane), else 0
 }
 
 // fftLanesMax is the most lanes a unit may use on d: the subgroup size (at most 8) where compute
@@ -137,6 +138,10 @@ func planUnit(info gpu.DeviceInfo, nfft int) (fftPlan, error) {
 	n := nfft
 	if nfft%2 == 0 {
 		n = nfft / 2
+	}
+	if l := fftRegLog(info, nfft); l > 0 && !testFFTRegOff {
+		r, _ := factorSmooth(n)
+		return fftPlan{N: n, M: n, P: 1, E: n, radices: r, reg: l}, nil
 	}
 	pl, err := planFFT(n, fftLanesMax(info), fftClasses(info), fftFewLanes(info))
 	if err != nil {
@@ -279,12 +284,20 @@ const (
 	fftReflect  = 2
 	fftTwoSided = 4
 	fftInverse  = 8
+	fftAligned  = 32 // fft_reg.comp: frames start on 16-byte boundaries
 )
 
 // fftUnitKernel returns the pipeline of fft.comp for a plan (both directions share it). Some small
 // one-lane plans (fftFixed) get a pipeline of their own with the sizes fixed, whose loops LLVM
 // unrolls into registers.
-func fftUnitKernel(d *gpu.Device, pl fftPlan) (*gpu.Kernel, fftShape, error) {
+func fftUnitKernel(d *gpu.Device, pl fftPlan, inverse bool) (*gpu.Kernel, fftShape, error) {
+	if pl.reg > 0 {
+		sh := fftShape{Local: fftRegLocal, K: 1, MinGroups: 1}
+		l2 := pl.reg / 2
+		k, err := kernel(d, "fft_reg", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, fftPushSize, fftRegLocal,
+			uint32(pl.reg-l2), uint32(l2), b2u(inverse))
+		return k, sh, err
+	}
 	sh := fftShapeFor(d.Info(), pl)
 	spec := []uint32{uint32(sh.Local), uint32(pl.emax), b2u(pl.blue), 0, 0, 0}
 	if pl.P == 1 && fftFixed(d.Info(), pl.E) {
@@ -312,15 +325,32 @@ func fftPlanWord(pl fftPlan) (uint32, uint32) {
 
 // Test knobs: a step program and units per invocation replacing the planned ones.
 var (
-	testFFTProg  *[2]uint32
-	testFFTK     int
-	testFFTFlags uint32
-	testFFTAlt   []byte // another build of fft.comp (exploration)
+	testFFTProg   *[2]uint32
+	testFFTK      int
+	testFFTFlags  uint32
+	testFFTAlt    []byte // another build of fft.comp (exploration)
+	testFFTRegOff bool   // plan without fft_reg.comp
 )
 
 // fftDispatch records fft.comp over units frame units with push p (its unit fields are filled
 // here), choosing the units per invocation from the tuning.
 func fftDispatch(s *gpu.Stream, k *gpu.Kernel, sh fftShape, pl fftPlan, p fftPush, units int, in, tab, out *gpu.Tensor) error {
+	if pl.reg > 0 {
+		// frames start on 16-byte boundaries: vec4 loads and stores
+		if p.flags&fftInverse != 0 {
+			if p.oBase%4 == 0 && p.nfft%4 == 0 {
+				p.flags |= fftAligned
+			}
+		} else if p.xBase%4 == 0 && p.L%4 == 0 && p.hop%4 == 0 && p.pad%4 == 0 && p.nfft%4 == 0 {
+			p.flags |= fftAligned
+		}
+		p.units, p.K = uint32(units), 1
+		groups, err := group1D(s.Device(), ceilDiv(units, sh.Local)*sh.Local, sh.Local)
+		if err != nil {
+			return err
+		}
+		return s.Dispatch(k, groups, p.bytes(), in, tab, out)
+	}
 	slots := sh.Local / pl.P
 	kk := sh.K
 	// keep enough workgroups to fill the device: at least sh.MinGroups unless units are few
@@ -434,7 +464,7 @@ func (p *RFFTPlan) Inverse(s *gpu.Stream, out, spec *gpu.Tensor) error {
 	}
 	d := s.Device()
 	pl := p.st.pl
-	k, sh, err := fftUnitKernel(d, pl)
+	k, sh, err := fftUnitKernel(d, pl, true)
 	if err != nil {
 		return err
 	}

@@ -217,7 +217,7 @@ func (b *bigPlan) mul(s *gpu.Stream, units int, in, out *gpu.Tensor, flags uint3
 func (b *bigPlan) fft4(s *gpu.Stream, units int, a, bb *gpu.Tensor) error {
 	d := s.Device()
 	m1, m2 := b.p1.N, b.p2.N
-	k1, sh1, err := fftUnitKernel(d, b.p1)
+	k1, sh1, err := fftUnitKernel(d, b.p1, false)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (b *bigPlan) fft4(s *gpu.Stream, units int, a, bb *gpu.Tensor) error {
 	if err := fftDispatch(s, k1, sh1, b.p1, p, units*m2, a, b.tab1, bb); err != nil {
 		return err
 	}
-	k2, sh2, err := fftUnitKernel(d, b.p2)
+	k2, sh2, err := fftUnitKernel(d, b.p2, false)
 	if err != nil {
 		return err
 	}

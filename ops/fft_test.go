@@ -154,7 +154,7 @@ func refRFFT(x []float64, batch, n int) []float64 {
 func TestRFFT(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	for _, c := range []struct{ n, batch int }{{1, 3}, {2, 5}, {7, 5}, {16, 33}, {20, 7}, {97, 3}, {441, 3}, {512, 9}, {1000, 2}, {2048, 2}} {
+	for _, c := range []struct{ n, batch int }{{1, 3}, {2, 5}, {7, 5}, {16, 33}, {20, 7}, {64, 17}, {97, 3}, {128, 5}, {256, 3}, {441, 3}, {512, 9}, {1000, 2}, {1024, 4}, {2048, 2}} {
 		x := rounded(randn(r, c.batch*c.n, 1))
 		pl, err := NewRFFTPlan(d, c.n)
 		if err != nil {

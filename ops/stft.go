@@ -252,7 +252,7 @@ func (pl *STFTPlan) Forward(s *gpu.Stream, out, x *gpu.Tensor) error {
 func (pl *STFTPlan) forward(s *gpu.Stream, out, x *gpu.Tensor, rows, l, frames, f int, flags uint32) error {
 	const op = "stft"
 	d := s.Device()
-	k, sh, err := fftUnitKernel(d, pl.pl)
+	k, sh, err := fftUnitKernel(d, pl.pl, false)
 	if err != nil {
 		return err
 	}
@@ -426,7 +426,7 @@ func (pl *STFTPlan) inverse(s *gpu.Stream, y, spec *gpu.Tensor, rows, f, frames,
 	d := s.Device()
 	p := pl.p
 	n, hop := p.nfft, p.hop
-	k, sh, err := fftUnitKernel(d, pl.pl)
+	k, sh, err := fftUnitKernel(d, pl.pl, true)
 	if err != nil {
 		return err
 	}

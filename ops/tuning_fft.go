@@ -1,0 +1,29 @@
+package ops
+
+import "github.com/vkseq/vkseq/gpu"
+
+// fftRegLog returns log2 N when the real FFT of length nfft = 2N takes fft_reg.comp (one frame
+// per invocation, the whole transform unrolled into registers), else 0. Only lavapipe takes it:
+// there an invocation is one lane of a CPU thread's SIMD registers, so 8 frames run side by side
+// with every array index constant, where fft.comp's private arrays are accessed lane by lane. A
+// GPU would spill such a register tile. Each size costs a pipeline of its own (LLVM's build time
+// grows with n), so the range is bounded.
+func fftRegLog(info gpu.DeviceInfo, nfft int) int {
+	if !cpuTiles(info) || nfft < fftRegMin || nfft > fftRegMax || nfft&(nfft-1) != 0 {
+		return 0
+	}
+	l := 0
+	for 2<<l < nfft {
+		l++
+	}
+	return l
+}
+
+// The range of n_fft fft_reg.comp takes on lavapipe.
+const (
+	fftRegMin = 64
+	fftRegMax = 2048
+)
+
+// fftRegLocal is fft_reg.comp's workgroup size: one SIMD batch of lavapipe.
+const fftRegLocal = 8

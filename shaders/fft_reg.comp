@@ -1,0 +1,269 @@
+#version 450
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_vote : require
+// Real FFTs of power-of-two length n = 2N for lavapipe, one frame per invocation: the same jobs
+// and push constants as fft.comp (forward: framed, padded, windowed signal in, spectrum bins out;
+// the inverse pipeline: spectrum in, windowed frames out), for even n only.
+//
+// The frame's N = N1·N2 complex values z[j] = x[2j] + i x[2j+1] are transformed in four steps:
+//   forward: for each n2 (a loop), the DFT of size N1 over z[n1 N2 + n2] read straight from the
+//     signal, times w_N^{n2 k1}, into T[k1 N2 + n2]; then for each pair of rows k1 and N1 − k1 (a
+//     loop), the DFTs of size N2 over T[k1 N2 + n2], which are the bins Z[k1 + N1 k2] and their
+//     mirrors Z[N − k], so the real/complex split stores the bins at once;
+//   inverse: the same in reverse (Hermitian completion per pair of rows, DFTs of size N2, then of
+//     size N1 per n2, written straight to the frame).
+// The DFTs of size N1 and N2 are unrolled with constant indices: on lavapipe the 8 lanes of a
+// SIMD batch (8 frames) then run them in registers, while the private array T is accessed lane by
+// lane only twice per value. Twiddles and window values are read from the table (binding 1) at
+// lane-uniform addresses (one load for all lanes). Two n2 per iteration, so that frames are read
+// and written with vec4 accesses where the host says they are 16-byte aligned (flag 32).
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint LOG1 = 4; // N1 = 2^LOG1 (3 to 5)
+layout(constant_id = 2) const uint LOG2 = 4; // N2 = 2^LOG2 (2 to 5), N2 <= N1
+layout(constant_id = 3) const bool INV = false; // the inverse
+const uint N1 = 1u << LOG1, N2 = 1u << LOG2, N = N1 * N2;
+
+#include "fft_radix.glsl"
+#include "grid.glsl"
+
+layout(std430, binding = 0) readonly buffer In1 { float in1[]; };
+layout(std430, binding = 0) readonly buffer In2 { vec2 in2[]; };
+layout(std430, binding = 0) readonly buffer In4 { vec4 in4[]; };
+layout(std430, binding = 1) readonly buffer Tab2 { vec2 tab2[]; };
+layout(std430, binding = 1) readonly buffer Tab1 { float tab1[]; };
+layout(std430, binding = 2) writeonly buffer Out1 { float out1[]; };
+layout(std430, binding = 2) writeonly buffer Out4 { vec4 out4[]; };
+layout(std430, binding = 2) writeonly buffer Out2 { vec2 out2[]; };
+
+// The push constants of fft.comp (ops/fft.go fftPush); N, E, P, plan, npass, K and prog unused.
+layout(push_constant) uniform PC {
+    uint N_, E_, P_, plan_, npass_;
+    uint nfft;
+    uint hop;
+    uint pad;    // left padding of the signal (center: n/2)
+    uint L;      // signal samples per batch row (forward)
+    uint frames; // frames per batch row
+    uint nframes;// frames in this dispatch (rows × frames)
+    uint units;  // frames in this dispatch
+    uint K_;
+    uint flags;  // 2: reflect padding, 4: two-sided spectrum, 32: 16-byte aligned frames
+    uint xBase;  // element offset of the dispatch's first row in binding 0 (floats)
+    uint oBase;  // element offset in binding 2 (floats)
+    uint F;
+    uint f0;     // forward: bins [f0, f1) are written, at (f - f0)
+    uint f1;
+    uint sB;     // spectrum strides, complex units: row, bin, frame
+    uint sF;
+    uint sM;
+    float scale;
+    uint prog0_, prog1_;
+} pc;
+
+// Table (ops/fft.go fftTables with E = M = N): w_N^j at 0, w_2N^j at 2N (complex units), the
+// window (n floats) at float 10N.
+vec2 twN(uint j) { return tab2[j & (N - 1u)]; }
+float win(uint j) { return tab1[10u * N + j]; }
+
+vec2 T[N];
+
+// DEFFFT(S, LS) defines fftS: the forward DFT of v in place (decimation in frequency, radix 4
+// with one radix-2 stage first when LS is odd), bin k left at posS(k); every index a constant.
+#define DEFFFT(S, LS) \
+void fft##S(inout vec2 v[S]) { \
+    if ((LS & 1) == 1) { \
+        [[unroll]] for (uint j = 0; j < S / 2; j++) { \
+            vec2 x[2] = vec2[2](v[j], v[j + S / 2]); \
+            dft2(x); \
+            v[j] = x[0]; \
+            v[j + S / 2] = j == 0u ? x[1] : cmul(x[1], tab2[j * (N / S)]); \
+        } \
+    } \
+    [[unroll]] for (uint s = 0; s < LS / 2; s++) { \
+        const uint span = S >> ((LS & 1) + 2 * s), q = span / 4u; \
+        [[unroll]] for (uint t = 0; t < S / 4; t++) { \
+            const uint j = t % q, base = (t / q) * span; \
+            vec2 x[4]; \
+            [[unroll]] for (uint r = 0; r < 4u; r++) x[r] = v[base + j + r * q]; \
+            dft4(x); \
+            v[base + j] = x[0]; \
+            [[unroll]] for (uint r = 1; r < 4u; r++) \
+                v[base + j + r * q] = j == 0u ? x[r] : cmul(x[r], tab2[r * j * (N / span)]); \
+        } \
+    } \
+} \
+uint pos##S(uint k) { \
+    uint p = 0, size = S; \
+    if ((LS & 1) == 1) { size /= 2u; p += (k % 2u) * size; k /= 2u; } \
+    [[unroll]] for (uint s = 0; s < LS / 2; s++) { size /= 4u; p += (k % 4u) * size; k /= 4u; } \
+    return p; \
+}
+DEFFFT(4, 2)
+DEFFFT(8, 3)
+DEFFFT(16, 4)
+DEFFFT(32, 5)
+
+// fft1 / fft2 run the DFT of size N1 / N2 on the first N1 / N2 values of v; the result's bin k
+// is at pos1(k) / pos2(k).
+void fft1(inout vec2 v[32]) {
+    if (N1 == 8u) { vec2 u[8]; [[unroll]] for (uint i = 0; i < 8u; i++) u[i] = v[i]; fft8(u); [[unroll]] for (uint i = 0; i < 8u; i++) v[i] = u[i]; }
+    if (N1 == 16u) { vec2 u[16]; [[unroll]] for (uint i = 0; i < 16u; i++) u[i] = v[i]; fft16(u); [[unroll]] for (uint i = 0; i < 16u; i++) v[i] = u[i]; }
+    if (N1 == 32u) fft32(v);
+}
+void fft2(inout vec2 v[32]) {
+    if (N2 == 4u) { vec2 u[4]; [[unroll]] for (uint i = 0; i < 4u; i++) u[i] = v[i]; fft4(u); [[unroll]] for (uint i = 0; i < 4u; i++) v[i] = u[i]; }
+    if (N2 == 8u) { vec2 u[8]; [[unroll]] for (uint i = 0; i < 8u; i++) u[i] = v[i]; fft8(u); [[unroll]] for (uint i = 0; i < 8u; i++) v[i] = u[i]; }
+    if (N2 == 16u) { vec2 u[16]; [[unroll]] for (uint i = 0; i < 16u; i++) u[i] = v[i]; fft16(u); [[unroll]] for (uint i = 0; i < 16u; i++) v[i] = u[i]; }
+    if (N2 == 32u) fft32(v);
+}
+uint pos1(uint k) { return N1 == 8u ? pos8(k) : N1 == 16u ? pos16(k) : pos32(k); }
+uint pos2(uint k) { return N2 == 4u ? pos4(k) : N2 == 8u ? pos8(k) : N2 == 16u ? pos16(k) : pos32(k); }
+
+// The padded signal of row b at padded position i.
+float padded(uint b, int i) {
+    i -= int(pc.pad);
+    int Lr = int(pc.L);
+    bool inside = i >= 0 && i < Lr;
+    if ((pc.flags & 2u) != 0u) {
+        i = i < 0 ? -i : i;
+        i = i >= Lr ? 2 * (Lr - 1) - i : i;
+        inside = true;
+    }
+    i = clamp(i, 0, Lr - 1);
+    float v = in1[pc.xBase + b * pc.L + uint(i)];
+    return inside ? v : 0.0;
+}
+
+void main() {
+    const uint unit = linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationIndex;
+    const bool ok = unit < pc.units;
+    const uint c = min(unit, pc.nframes - 1u);
+    const uint b = c / pc.frames, m = c - b * pc.frames;
+    const bool aligned = (pc.flags & 32u) != 0u;
+    vec2 u[32], w[32];
+
+    if (!INV) {
+        const int s0 = int(m * pc.hop);
+        const bool direct = s0 >= int(pc.pad) && s0 + int(pc.nfft) <= int(pc.pad + pc.L);
+        const uint x0 = pc.xBase + b * pc.L + uint(max(s0 - int(pc.pad), 0));
+        // one path for the whole subgroup: vec4 loads when no lane's frame needs padding
+        const bool fast = aligned && subgroupAll(direct);
+        for (uint n2 = 0; n2 < N2; n2 += 2u) {
+            // z[n1 N2 + n2] into u, z[n1 N2 + n2 + 1] into w, windowed
+            if (fast) {
+                [[unroll]] for (uint n1 = 0; n1 < N1; n1++) {
+                    const uint j = n1 * N2 + n2; // even
+                    vec4 v = in4[x0 / 4u + j / 2u] * vec4(win(2u * j), win(2u * j + 1u), win(2u * j + 2u), win(2u * j + 3u));
+                    u[n1] = v.xy;
+                    w[n1] = v.zw;
+                }
+            } else {
+                [[unroll]] for (uint n1 = 0; n1 < N1; n1++) {
+                    const uint j = n1 * N2 + n2;
+                    const int p = s0 + int(2u * j);
+                    vec4 v = vec4(padded(b, p), padded(b, p + 1), padded(b, p + 2), padded(b, p + 3)) *
+                             vec4(win(2u * j), win(2u * j + 1u), win(2u * j + 2u), win(2u * j + 3u));
+                    u[n1] = v.xy;
+                    w[n1] = v.zw;
+                }
+            }
+            fft1(u);
+            fft1(w);
+            [[unroll]] for (uint k1 = 0; k1 < N1; k1++) {
+                T[k1 * N2 + n2] = k1 == 0u ? u[pos1(k1)] : cmul(u[pos1(k1)], twN(n2 * k1));
+                T[k1 * N2 + n2 + 1u] = k1 == 0u ? w[pos1(k1)] : cmul(w[pos1(k1)], twN((n2 + 1u) * k1));
+            }
+        }
+        // rows A = i and B = N1 − i (i = 0: rows 0 and N1/2, each its own mirror)
+        const float hs = 0.5 * pc.scale;
+        const int o = int(pc.oBase / 2u + b * pc.sB + m * pc.sM) - int(pc.f0 * pc.sF);
+        const bool twoSided = (pc.flags & 4u) != 0u;
+        for (uint i = 0; i < N1 / 2u; i++) {
+            const uint A = i, B = i == 0u ? N1 / 2u : N1 - i;
+            [[unroll]] for (uint n2 = 0; n2 < N2; n2++) {
+                u[n2] = T[A * N2 + n2];
+                w[n2] = T[B * N2 + n2];
+            }
+            fft2(u);
+            fft2(w);
+            [[unroll]] for (uint h = 0; h < 2u; h++) {
+                const uint row = h == 0u ? A : B;
+                [[unroll]] for (uint k2 = 0; k2 < N2; k2++) {
+                    const uint k = row + N1 * k2;
+                    vec2 Zk = h == 0u ? u[pos2(k2)] : w[pos2(k2)];
+                    vec2 Zm;
+                    if (h == 0u) Zm = i == 0u ? u[pos2((N2 - k2) % N2)] : w[pos2(N2 - 1u - k2)];
+                    else Zm = i == 0u ? w[pos2(N2 - 1u - k2)] : u[pos2(N2 - 1u - k2)];
+                    vec2 Fe = hs * (Zk + conjc(Zm));
+                    vec2 Fo = hs * mul_mi(Zk - conjc(Zm));
+                    vec2 X = Fe + cmul(tab2[2u * N + min(k, N - 1u)], Fo);
+                    X = k == 0u ? Fe + Fo : X;
+                    if (ok && k >= pc.f0 && k < pc.f1) out2[uint(int(k * pc.sF) + o)] = X;
+                    if (k == 0u && ok && N >= pc.f0 && N < pc.f1) out2[uint(int(N * pc.sF) + o)] = Fe - Fo;
+                    if (twoSided && k > 0u) {
+                        uint f = 2u * N - k;
+                        if (ok && f >= pc.f0 && f < pc.f1) out2[uint(int(f * pc.sF) + o)] = conjc(X);
+                    }
+                }
+            }
+        }
+    } else {
+        // Hermitian completion per pair of rows: Z = s + i conj(w_2N^k) d with s = X[k] +
+        // conj X[N−k], d = X[k] − conj X[N−k]; conjugated, so that forward DFTs give the inverse
+        const uint ib = pc.xBase / 2u + b * pc.sB + m * pc.sM;
+        for (uint i = 0; i < N1 / 2u; i++) {
+            const uint A = i, B = i == 0u ? N1 / 2u : N1 - i;
+            vec2 XA[32], XB[32];
+            [[unroll]] for (uint k2 = 0; k2 < N2; k2++) {
+                XA[k2] = in2[ib + (A + N1 * k2) * pc.sF];
+                XB[k2] = in2[ib + (B + N1 * k2) * pc.sF];
+            }
+            const vec2 XN = vec2(in2[ib + N * pc.sF].x, 0.0);
+            if (i == 0u) XA[0].y = 0.0;
+            [[unroll]] for (uint h = 0; h < 2u; h++) {
+                const uint row = h == 0u ? A : B;
+                [[unroll]] for (uint k2 = 0; k2 < N2; k2++) {
+                    const uint k = row + N1 * k2;
+                    vec2 Xk = h == 0u ? XA[k2] : XB[k2];
+                    vec2 Xm;
+                    if (h == 0u) Xm = i == 0u ? (k2 == 0u ? XN : XA[N2 - k2]) : XB[N2 - 1u - k2];
+                    else Xm = i == 0u ? XB[N2 - 1u - k2] : XA[N2 - 1u - k2];
+                    vec2 s = Xk + conjc(Xm), d = Xk - conjc(Xm);
+                    vec2 tw = tab2[2u * N + min(k, N - 1u)];
+                    tw = k == 0u ? vec2(1.0, 0.0) : tw;
+                    vec2 Z = conjc(s + cmul(vec2(tw.y, tw.x), d));
+                    if (h == 0u) u[k2] = Z; else w[k2] = Z;
+                }
+            }
+            fft2(u);
+            fft2(w);
+            [[unroll]] for (uint n2 = 0; n2 < N2; n2++) {
+                T[A * N2 + n2] = cmul(u[pos2(n2)], twN(A * n2));
+                T[B * N2 + n2] = cmul(w[pos2(n2)], twN(B * n2));
+            }
+        }
+        // for each n2: the DFT of size N1 over k1, z[n2 + N2 n1] out, conjugated and windowed
+        const uint y0 = pc.oBase + c * pc.nfft;
+        const float sc = pc.scale;
+        for (uint n2 = 0; n2 < N2; n2 += 2u) {
+            [[unroll]] for (uint k1 = 0; k1 < N1; k1++) {
+                u[k1] = T[k1 * N2 + n2];
+                w[k1] = T[k1 * N2 + n2 + 1u];
+            }
+            fft1(u);
+            fft1(w);
+            [[unroll]] for (uint n1 = 0; n1 < N1; n1++) {
+                const uint j = n1 * N2 + n2;
+                vec4 v = vec4(conjc(u[pos1(n1)]), conjc(w[pos1(n1)])) * sc;
+                v *= vec4(win(2u * j), win(2u * j + 1u), win(2u * j + 2u), win(2u * j + 3u));
+                if (ok && aligned) {
+                    out4[y0 / 4u + j / 2u] = v;
+                } else if (ok) {
+                    out1[y0 + 2u * j] = v.x;
+                    out1[y0 + 2u * j + 1u] = v.y;
+                    out1[y0 + 2u * j + 2u] = v.z;
+                    out1[y0 + 2u * j + 3u] = v.w;
+                }
+            }
+        }
+    }
+}
