@@ -6,6 +6,11 @@ import "github.com/vkseq/vkseq/gpu"
 // of x (MR) and the weight rows (NR) per invocation.
 type gemvPlan struct{ Local, MR, NR int }
 
+const (
+	gemvCPULocal  = 8 // lavapipe's SIMD width
+	gemvMinGroups = 4
+)
+
 // gemvForce, when its fields are not zero, replaces gemvPlanFor's MR and NR (explore tests).
 var gemvForce gemvPlan
 
@@ -13,15 +18,23 @@ var gemvForce gemvPlan
 // rows) and, on CPU devices, NR weight rows: lavapipe loads x lane by lane like the weight, so
 // one load of x serving NR rows cuts the loads per weight element. GPUs take one weight row per
 // invocation (NR = 1).
-func gemvPlanFor(info gpu.DeviceInfo, m int) gemvPlan {
+//
+// Lavapipe runs a workgroup on one thread, every invocation of it even past N, so CPU workgroups
+// are one SIMD batch (8 invocations) and NR shrinks until the n weight rows make at least
+// gemvMinGroups workgroups (the small projections of a decode step: N = 16, 48), for both threads.
+func gemvPlanFor(info gpu.DeviceInfo, m, n int) gemvPlan {
 	p := gemvPlan{Local: linearLocal, MR: 1, NR: 1}
 	if m > 1 {
 		p.MR = 4
 	}
 	if cpuTiles(info) {
+		p.Local = gemvCPULocal
 		p.NR = 8
 		if m > 1 {
 			p.NR = 4
+		}
+		for p.NR > 1 && ceilDiv(n, p.Local*p.NR) < gemvMinGroups {
+			p.NR /= 2
 		}
 	}
 	if gemvForce.MR > 0 {

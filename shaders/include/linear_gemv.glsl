@@ -31,6 +31,7 @@ void main() {
     uint i = gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
     uint m0 = gl_WorkGroupID.y * MR;
     uint K = p.K;
+    if (i * NR >= p.N) return; // whole lanes past the end (clamped rows would redo the last one)
     uint nr[NR], xr[MR];
     [[unroll]] for (int j = 0; j < NR; j++) nr[j] = min(i * NR + j, p.N - 1);
     [[unroll]] for (int r = 0; r < MR; r++) xr[r] = min(m0 + r, p.M - 1) * K;
