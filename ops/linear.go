@@ -170,7 +170,7 @@ func linearGEMV(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) er
 	info := d.Info()
 	limit := bindRange(d)
 	slack := uint64(info.StorageAlignment) + 16
-	plan := gemvPlanFor(info, m, n)
+	plan := gemvPlanFor(info, weight.DType(), m, n)
 	mod := "linear_gemv"
 	if weight.DType() == gpu.F16 {
 		mod = f16Modules[mod]
