@@ -44,8 +44,7 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 	if err := sameDevice(op, s, out, x, weight, bias); err != nil {
 		return err
 	}
-	mod, err := weightModule(op, "weight", "linear_gemv", weight)
-	if err != nil {
+	if _, err := weightModule(op, "weight", "linear_gemv", weight); err != nil {
 		return err
 	}
 	if m == 0 {
@@ -56,7 +55,7 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 			return err
 		}
 	}
-	return linearGEMV(s, mod, out, x, weight, bias, m, n, k)
+	return linearGEMV(s, out, x, weight, bias, m, n, k)
 }
 
 // linearGEMMRows is the number of rows from which Linear runs as a GEMM (register tiles reuse
@@ -164,20 +163,22 @@ func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int) error {
 	return s.Dispatch(kern, groups, gpu.Push(uint32(m), uint32(n), uint32(k), uint32(m*k), 0, uint32(m*n)), a, w, c, bias)
 }
 
-// linearGEMV records Linear through linear_gemv, in blocks of rows and of weight rows that fit
-// the binding range.
-func linearGEMV(s *gpu.Stream, mod string, out, x, weight, bias *gpu.Tensor, m, n, k int) error {
+// linearGEMV records Linear through linear_gemv (shaped by gemvPlanFor), in blocks of rows and of
+// weight rows that fit the binding range.
+func linearGEMV(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) error {
 	d := s.Device()
 	info := d.Info()
 	limit := bindRange(d)
 	slack := uint64(info.StorageAlignment) + 16
-	mr := 1
-	if m > 1 {
-		mr = 4
+	plan := gemvPlanFor(info, weight.DType(), m, n)
+	mod := "linear_gemv"
+	if weight.DType() == gpu.F16 {
+		mod = f16Modules[mod]
 	}
+	mr, cover := plan.MR, plan.Local*plan.NR // rows of x and weight rows per workgroup
 	// Rows of x and out per block, weight rows per block.
 	mb := min(m, int((limit-slack)/uint64(4*max(k, n))), int(info.MaxWorkgroupCount[1])*mr)
-	nb := min(n, int((limit-slack)/uint64(weight.DType().Size()*k)), int(info.MaxWorkgroupCount[0])*linearLocal)
+	nb := min(n, int((limit-slack)/uint64(weight.DType().Size()*k)), int(info.MaxWorkgroupCount[0])*cover)
 	if mb < 1 || nb < 1 {
 		return shapeErr("linear", "a row of K = %d or N = %d does not fit one binding of %d bytes", k, n, limit)
 	}
@@ -202,11 +203,12 @@ func linearGEMV(s *gpu.Stream, mod string, out, x, weight, bias *gpu.Tensor, m, 
 				return err
 			}
 			vec := k%4 == 0 && xb%4 == 0 && wb%4 == 0
-			kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 36, linearLocal, uint32(mr), b2u(vec))
+			kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 36,
+				uint32(plan.Local), uint32(mr), b2u(vec), uint32(plan.NR))
 			if err != nil {
 				return err
 			}
-			groups := [3]uint32{uint32(ceilDiv(cols, linearLocal)), uint32(ceilDiv(rows, mr)), 1}
+			groups := [3]uint32{uint32(ceilDiv(cols, cover)), uint32(ceilDiv(rows, mr)), 1}
 			push := gpu.Push(uint32(rows), uint32(cols), uint32(k), hasBias, uint32(xb), uint32(wb), uint32(ob), uint32(n), uint32(n0))
 			if err := s.Dispatch(kern, groups, push, xv, wv, bias, ov); err != nil {
 				return fmt.Errorf("linear: %w", err)

@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -12,7 +13,10 @@ import (
 func TestLinear(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	shapes := [][3]int{{1, 1, 1}, {1, 37, 13}, {1, 300, 64}, {2, 65, 100}, {3, 129, 7}, {5, 128, 768}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 768}}
+	// M < 16 is the GEMV path (linear_gemv: N not a multiple of its invocations' weight rows, K of
+	// its 8-half vectors; an LM head's N), M ≥ 16 the GEMM.
+	shapes := [][3]int{{1, 1, 1}, {1, 37, 13}, {1, 300, 64}, {1, 1003, 776}, {1, 50280, 24}, {2, 65, 100}, {3, 129, 7}, {5, 128, 768},
+		{9, 70, 36}, {15, 261, 132}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 768}}
 	if *long { // an LM head beyond lavapipe's 128 MiB binding range in f32, on both paths
 		shapes = append(shapes, [3]int{1, 50280, 768}, [3]int{2, 50280, 768}, [3]int{24, 50280, 768})
 	}
@@ -21,32 +25,52 @@ func TestLinear(t *testing.T) {
 			m, n, k := sh[0], sh[1], sh[2]
 			for _, withBias := range []bool{true, false} {
 				t.Run(fmt.Sprintf("%v_M%d_N%d_K%d_bias%v", dt, m, n, k, withBias), func(t *testing.T) {
-					x := rounded(randn(r, m*k, 1))
-					xt := upload(t, d, gpu.F32, x, m, k)
-					wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
-					var bt *gpu.Tensor
-					var b []float64
-					if withBias {
-						b = rounded(randn(r, n, 1))
-						bt = upload(t, d, gpu.F32, b, n)
-					}
-					out := poisoned(t, d, gpu.F32, m, n)
-					s := stream(t, d)
-					if err := Linear(s, out, xt, wt, bt); err != nil {
-						t.Fatal(err)
-					}
-					if err := s.Run(); err != nil {
-						t.Fatal(err)
-					}
-					want, err := reference.Linear(x, w, b, m, n, k)
-					if err != nil {
-						t.Fatal(err)
-					}
-					checkErr(t, "linear", read(t, out), want, tolF32)
+					runLinear(t, d, r, dt, m, n, k, withBias)
 				})
 			}
 		}
 	}
+}
+
+// TestLinearGEMVGPUShape runs the GEMV path with the GPU kernel shape (one weight row per
+// invocation: gemvPlanFor with gpuTilesOnCPU) on this device.
+func TestLinearGEMVGPUShape(t *testing.T) {
+	d := device(t)
+	gpuTilesOnCPU = true
+	t.Cleanup(func() { gpuTilesOnCPU = false })
+	r := newRand(t)
+	for _, dt := range dtypes(d) {
+		for _, sh := range [][3]int{{1, 37, 13}, {1, 1003, 776}, {3, 129, 7}, {15, 261, 132}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			t.Run(fmt.Sprintf("%v_M%d_N%d_K%d", dt, m, n, k), func(t *testing.T) { runLinear(t, d, r, dt, m, n, k, true) })
+		}
+	}
+}
+
+// runLinear checks Linear on fresh random inputs of one shape against the reference.
+func runLinear(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k int, withBias bool) {
+	x := rounded(randn(r, m*k, 1))
+	xt := upload(t, d, gpu.F32, x, m, k)
+	wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
+	var bt *gpu.Tensor
+	var b []float64
+	if withBias {
+		b = rounded(randn(r, n, 1))
+		bt = upload(t, d, gpu.F32, b, n)
+	}
+	out := poisoned(t, d, gpu.F32, m, n)
+	s := stream(t, d)
+	if err := Linear(s, out, xt, wt, bt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want, err := reference.Linear(x, w, b, m, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "linear", read(t, out), want, tolF32)
 }
 
 // TestLinearWindows binds the weight, x and out in windows, as an LM head beyond the device's
