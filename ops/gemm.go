@@ -87,8 +87,10 @@ func GEMM(s *gpu.Stream, out, a, b *gpu.Tensor, opt GEMMOptions) error {
 	if opt.TransA && tile.TM%4 != 0 {
 		vec = false
 	}
+	kblk := tile.rowwise(vec && !opt.TransA, k)
 	kern, err := kernel(d, "gemm", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 24,
-		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), b2u(opt.TransA), b2u(opt.TransB), b2u(vec))
+		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), b2u(opt.TransA), b2u(opt.TransB), b2u(vec),
+		0, b2u(kblk > 0), uint32(max(kblk, 4)))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,13 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/reference"
@@ -111,31 +117,87 @@ func TestGEMMErrors(t *testing.T) {
 	}
 }
 
-// TestGEMMTileExplore times tile shapes at 1024³ (lavapipe, measured here: 8×16 1.6, 16×16 2.3,
-// 32×16 3.1, 32×32 4.5, 64×32 6.0 GFLOP/s; the FMA ceiling was about 8.5).
+// TestGEMMTileExplore times tile shapes (VKSEQ_GEMM_TILES="LX,LY,TM,TN,KB;...", KB = 0 for the
+// product-by-product loop) at VKSEQ_GEMM_SHAPE="M,N,K" (default 1024³) with B transposed
+// ([N,K], as Linear and Vocos use it; VKSEQ_GEMM_TB=0 for [K,N]), interleaved, and logs the
+// median over VKSEQ_GEMM_REPS runs (default 5) of the GPU time and of the process's CPU time (a
+// steadier measure when other work shares the cores).
+// Measured at 1024³ on a loaded machine (load average 6-9, CPU time per GEMM): 32×32 KB=4
+// 138-173 ms against 152-210 ms for KB=0; 64×32 KB=4 149 ms (85 s to build its pipeline).
 func TestGEMMTileExplore(t *testing.T) {
 	if testing.Short() || !*explore {
 		t.Skip("-explore")
 	}
 	d := device(t)
 	r := newRand(t)
-	const n = 1024
-	a := upload(t, d, gpu.F32, randn(r, n*n, 1), n, n)
-	b := upload(t, d, gpu.F32, randn(r, n*n, 1), n, n)
-	c := poisoned(t, d, gpu.F32, n, n)
+	m, n, k := 1024, 1024, 1024
+	if v := os.Getenv("VKSEQ_GEMM_SHAPE"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d,%d,%d", &m, &n, &k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tiles := []gemmTile{{8, 1, 32, 32, 0}, {8, 1, 32, 32, 4}}
+	if v := os.Getenv("VKSEQ_GEMM_TILES"); v != "" {
+		tiles = nil
+		for _, f := range strings.Split(v, ";") {
+			var tl gemmTile
+			if _, err := fmt.Sscanf(f, "%d,%d,%d,%d,%d", &tl.LX, &tl.LY, &tl.TM, &tl.TN, &tl.KB); err != nil {
+				t.Fatal(err)
+			}
+			tiles = append(tiles, tl)
+		}
+	}
+	tb := os.Getenv("VKSEQ_GEMM_TB") != "0"
+	bs := []int{n, k}
+	if !tb {
+		bs = []int{k, n}
+	}
+	a := upload(t, d, gpu.F32, randn(r, m*k, 1), m, k)
+	b := upload(t, d, gpu.F32, randn(r, k*n, 1), bs...)
+	c := poisoned(t, d, gpu.F32, m, n)
 	s, _ := d.NewStream(gpu.WithTimestamps(16))
 	defer s.Close()
-	for _, tile := range []gemmTile{{8, 1, 8, 16}, {8, 1, 16, 16}, {8, 1, 32, 16}, {8, 1, 32, 32}, {8, 1, 64, 32}} {
-		tile := tile
-		for i := 0; i < 2; i++ {
-			if err := GEMM(s, c, a, b, GEMMOptions{tile: &tile}); err != nil {
+	times := make([][]float64, len(tiles))
+	cpus := make([][]float64, len(tiles))
+	for rep := 0; rep <= gemmReps(); rep++ {
+		for i := range tiles {
+			start, cpu0 := time.Now(), cpuSeconds()
+			if err := GEMM(s, c, a, b, GEMMOptions{TransB: tb, tile: &tiles[i]}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Run(); err != nil {
 				t.Fatal(err)
 			}
+			if rep == 0 {
+				t.Logf("tile %+v: first run (with the pipeline build) %.1f s", tiles[i], time.Since(start).Seconds())
+				continue
+			}
+			times[i] = append(times[i], s.Elapsed().Seconds())
+			cpus[i] = append(cpus[i], cpuSeconds()-cpu0)
 		}
-		el := s.Elapsed()
-		t.Logf("tile %+v: %.1f ms, %.1f GFLOP/s", tile, float64(el.Microseconds())/1000, 2*n*n*n/el.Seconds()/1e9)
 	}
+	flop := 2 * float64(m) * float64(n) * float64(k)
+	for i, tl := range tiles {
+		sort.Float64s(times[i])
+		sort.Float64s(cpus[i])
+		med, cpu := times[i][len(times[i])/2], cpus[i][len(cpus[i])/2]
+		t.Logf("tile %+v: %.1f ms, %.1f GFLOP/s; %.1f ms of CPU, %.1f GFLOP per CPU second", tl, med*1e3, flop/med/1e9, cpu*1e3, flop/cpu/1e9)
+	}
+}
+
+// gemmReps is VKSEQ_GEMM_REPS, the timed runs per tile of TestGEMMTileExplore (default 5).
+func gemmReps() int {
+	if v, err := strconv.Atoi(os.Getenv("VKSEQ_GEMM_REPS")); err == nil && v > 1 {
+		return v
+	}
+	return 5
+}
+
+// cpuSeconds is the process's user and system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

@@ -154,8 +154,10 @@ func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int) error {
 	}
 	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
 	tile := gemmTileFor(d.Info(), vec)
+	kb := tile.rowwise(vec, k)
 	kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read}, 24,
-		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec), b2u(hasBias))
+		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec), b2u(hasBias),
+		b2u(kb > 0), uint32(max(kb, 4)))
 	if err != nil {
 		return err
 	}

@@ -15,15 +15,35 @@ var gpuTilesOnCPU bool
 func cpuTiles(info gpu.DeviceInfo) bool { return info.Type == gpu.CPU && !gpuTilesOnCPU }
 
 // gemmTile is the work of one GEMM invocation and the workgroup shape.
-type gemmTile struct{ LX, LY, TM, TN int }
+// KB > 0 selects the row-by-row loop of gemm.glsl (ROWWISE) with KB steps of k per block.
+type gemmTile struct{ LX, LY, TM, TN, KB int }
 
-// On lavapipe, throughput grows with the tile (measured at 1024³: 8×16 1.6, 32×32 4.5, 64×32 6.0
-// GFLOP/s against an FMA ceiling of about 8.5), but so does LLVM's compile time (64×32: minutes
-// per pipeline), so the vec4 path takes 32×32 and the bounds-checked scalar path a small tile.
+// rowwise returns the k block of the row-by-row loop for a problem with inner dimension k, or 0
+// where it does not apply (no vec4 path, a transposed A, or k not a multiple of 4).
+func (t gemmTile) rowwise(vec bool, k int) int {
+	if t.KB <= 0 || !vec || k%4 != 0 {
+		return 0
+	}
+	if k%t.KB != 0 {
+		return 4
+	}
+	return t.KB
+}
+
+// On lavapipe every buffer load inside a loop is emitted lane by lane (Mesa 22.3: a loop over the
+// 8 lanes merging each lane's value through the stack, uniform addresses included), and those
+// loops, not the arithmetic, bound the GEMM: a vec4 load of A or of B costs about the same, so a
+// TM×TN tile per lane pays TM+TN lane loops per 4·TM·TN products, and throughput grows with the
+// tile (measured at 1024³: 8×16 1.6, 16×16 2.3, 32×16 3.1, 32×32 4.5, 64×32 6.0 GFLOP/s against
+// an FMA ceiling of about 8.5). LLVM's compile time grows with it too (64×32: over a minute per
+// pipeline on a loaded machine, for about 1.15x), so the vec4 path takes 32×32, with the
+// row-by-row loop (KB = 4: each accumulator reloaded once per 4 products, not once per product;
+// measured 1.15-1.3x over the product-by-product loop at 1024³ and at Vocos's shapes), and the
+// bounds-checked scalar path a small tile.
 func gemmTileFor(info gpu.DeviceInfo, vec bool) gemmTile {
 	if cpuTiles(info) {
 		if vec {
-			return gemmTile{LX: 8, LY: 1, TM: 32, TN: 32}
+			return gemmTile{LX: 8, LY: 1, TM: 32, TN: 32, KB: 4}
 		}
 		return gemmTile{LX: 8, LY: 1, TM: 8, TN: 8}
 	}

@@ -13,6 +13,10 @@ layout(constant_id = 3) const int TN = 8;
 layout(constant_id = 4) const bool TA = false;
 layout(constant_id = 5) const bool TB = false;
 layout(constant_id = 6) const bool VEC = false;
+// ROWWISE (CPU devices, VEC without TA): the row-by-row loop below, KB steps of k at a time (4
+// or 8; K must be a multiple of KB).
+layout(constant_id = 8) const bool ROWWISE = false;
+layout(constant_id = 9) const int KB = 4;
 const int TN4 = TN / 4;
 
 layout(std430, binding = 0) readonly buffer A1 { float a1[]; };
@@ -44,9 +48,13 @@ layout(constant_id = 7) const bool BIAS = false;
 #endif
 layout(push_constant) uniform P { uint M, N, K, sa, sb, sc; } p;
 
+// colOf is the first column of the lane's column group j (four columns): a lane owns TN
+// consecutive columns.
+uint colOf(int j) { return (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN + 4 * j; }
+
 void main() {
     const uint M = p.M, N = p.N, K = p.K;
-    const uint col0 = (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN;
+    const uint col0 = colOf(0);
     // With one row of invocations per workgroup the rows are uniform across the workgroup, so a
     // CPU device loads A once for all its SIMD lanes instead of gathering it lane by lane.
     const uint row0 = gl_WorkGroupSize.y == 1 ? gl_WorkGroupID.y * TM
@@ -59,6 +67,39 @@ void main() {
     [[unroll]] for (int i = 0; i < TM; i++)
         [[unroll]] for (int j = 0; j < TN4; j++) acc[i][j] = vec4(0.0);
 
+    if (ROWWISE && VEC && !TA) {
+        // Row by row: the lane's B values of KB steps of k are loaded once, then each row's A
+        // values (uniform across the lanes) meet them with that row's accumulators innermost over
+        // k, so that a spilled accumulator is reloaded and stored once per KB products rather
+        // than once per product.
+        for (uint k = 0; k < K; k += KB) {
+            vec4 bw[KB][TN4]; // bw[kk][j][c] = B(k+kk, colOf(j)+c)
+            if (!TB) {
+                [[unroll]] for (int kk = 0; kk < KB; kk++)
+                    [[unroll]] for (int j = 0; j < TN4; j++)
+                        bw[kk][j] = LDB4((bb + (k + kk) * N + min(colOf(j), N - 4)) / 4);
+            } else {
+                [[unroll]] for (int j = 0; j < TN4; j++)
+                    [[unroll]] for (int c = 0; c < 4; c++) {
+                        uint col = min(colOf(j) + c, N - 1);
+                        [[unroll]] for (int k4 = 0; k4 < KB / 4; k4++) {
+                            vec4 t = LDB4((bb + col * K + k) / 4 + k4);
+                            [[unroll]] for (int kk = 0; kk < 4; kk++) bw[4 * k4 + kk][j][c] = t[kk];
+                        }
+                    }
+            }
+            [[unroll]] for (int i = 0; i < TM; i++) {
+                uint r = min(row0 + i, M - 1);
+                vec4 aw[KB / 4];
+                [[unroll]] for (int k4 = 0; k4 < KB / 4; k4++) aw[k4] = a4[(ba + r * K + k) / 4 + k4];
+                [[unroll]] for (int j = 0; j < TN4; j++) {
+                    vec4 s = acc[i][j];
+                    [[unroll]] for (int kk = 0; kk < KB; kk++) s = fma(vec4(aw[kk / 4][kk % 4]), bw[kk][j], s);
+                    acc[i][j] = s;
+                }
+            }
+        }
+    } else
     for (uint k = 0; k < K; k += 4) {
         vec4 av[TM];     // av[i][kk] = A(row0+i, k+kk)
         vec4 bv[4][TN4]; // bv[kk][j][c] = B(k+kk, col0+4j+c)
@@ -119,7 +160,7 @@ void main() {
     if (BIAS) {
         [[unroll]] for (int j = 0; j < TN4; j++)
             [[unroll]] for (int c = 0; c < 4; c++) {
-                float bv = bias[min(col0 + 4 * j + c, N - 1)];
+                float bv = bias[min(colOf(j) + c, N - 1)];
                 [[unroll]] for (int i = 0; i < TM; i++) acc[i][j][c] += bv;
             }
     }
@@ -128,7 +169,7 @@ void main() {
         uint r = row0 + i;
         if (r >= M) break;
         [[unroll]] for (int j = 0; j < TN4; j++) {
-            uint col = col0 + 4 * j;
+            uint col = colOf(j);
             if (VEC) {
                 if (col < N) c4[(bc + r * N + col) / 4] = acc[i][j];
             } else {
