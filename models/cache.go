@@ -30,6 +30,7 @@ type scratchBuf struct {
 }
 
 type scratchView struct {
+	start int
 	shape []int
 	t     *gpu.Tensor
 }
@@ -42,6 +43,18 @@ func NewScratch(d *gpu.Device) *Scratch {
 // Get returns a tensor of type dt and shape for key, with undefined contents, valid until the next
 // Get of the same key with a larger size (and until Close).
 func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, error) {
+	return sc.get(key, dt, -1, 0, shape)
+}
+
+// GetPart returns the view of shape shape at element start of key's buffer, the buffer holding at
+// least total elements: the parts of one tensor that an op wrote whole (a fused projection's
+// output) read in place by the ops that follow. start must keep the view's byte offset a multiple
+// of the device's StorageAlignment. Like Get, each (key, dtype, start, shape) view is made once.
+func (sc *Scratch) GetPart(key string, dt gpu.DType, total, start int, shape ...int) (*gpu.Tensor, error) {
+	return sc.get(key, dt, total, start, shape)
+}
+
+func (sc *Scratch) get(key string, dt gpu.DType, total, start int, shape []int) (*gpu.Tensor, error) {
 	n := 1
 	for _, s := range shape {
 		if s < 0 {
@@ -49,9 +62,15 @@ func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, err
 		}
 		n *= s
 	}
+	if total < 0 {
+		total = n
+	}
+	if start < 0 || start+n > total {
+		return nil, fmt.Errorf("%w: scratch %q part %s at %d of %d elements", ErrInput, key, dimString(shape), start, total)
+	}
 	b := sc.bufs[key]
-	if b == nil || b.dt != dt || b.t.Len() < n {
-		t, err := sc.d.NewTensor(dt, max(n, 1))
+	if b == nil || b.dt != dt || b.t.Len() < total {
+		t, err := sc.d.NewTensor(dt, max(total, 1))
 		if err != nil {
 			return nil, fmt.Errorf("models: scratch %q %s: %w", key, dimString(shape), err)
 		}
@@ -65,14 +84,14 @@ func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, err
 		sc.bufs[key] = b
 	}
 	for _, v := range b.views {
-		if slices.Equal(v.shape, shape) {
+		if v.start == start && slices.Equal(v.shape, shape) {
 			return v.t, nil
 		}
 	}
 	w := b.t
-	if b.t.Len() != n {
+	if start != 0 || b.t.Len() != n {
 		var err error
-		if w, err = b.t.Window(0, n); err != nil {
+		if w, err = b.t.Window(start, n); err != nil {
 			return nil, fmt.Errorf("models: scratch %q %s: %w", key, dimString(shape), err)
 		}
 	}
@@ -81,7 +100,7 @@ func (sc *Scratch) Get(key string, dt gpu.DType, shape ...int) (*gpu.Tensor, err
 	if err != nil {
 		return nil, fmt.Errorf("models: scratch %q %s: %w", key, dimString(shape), err)
 	}
-	b.views = append(b.views, scratchView{shape: own, t: v})
+	b.views = append(b.views, scratchView{start: start, shape: own, t: v})
 	return v, nil
 }
 

@@ -88,6 +88,27 @@ func (u *uploader) rows(dt gpu.DType, name string, r0, r1, rowsAll, cols int) *g
 	return u.put(dt, fmt.Sprintf("%q rows [%d, %d)", name, r0, r1), v[r0*cols:r1*cols], r1-r0, cols)
 }
 
+// view returns the elements [start, start+prod(shape)) of t, shaped shape, without a copy (a part of
+// a fused weight); after an error, or for a nil t, it returns nil.
+func (u *uploader) view(t *gpu.Tensor, start int, shape ...int) *gpu.Tensor {
+	if u.err != nil || t == nil {
+		return nil
+	}
+	n := 1
+	for _, v := range shape {
+		n *= v
+	}
+	w, err := t.Window(start, n)
+	if err == nil {
+		w, err = w.Reshape(shape...)
+	}
+	if err != nil {
+		u.err = fmt.Errorf("models: a part of %v: %w", t, err)
+		return nil
+	}
+	return w
+}
+
 // free closes every tensor made (after an error).
 func (u *uploader) free() {
 	for _, t := range u.made {
@@ -163,8 +184,10 @@ func loadMamba(d *gpu.Device, w Weights, opt LoadOptions) (LM, error) {
 //	h = exp(dt A) h + dt x B;  y = (C·h + D x) silu(z);  out = out_proj(y)
 //
 // Prefill runs the chunked ops (ops.CausalConv1D, ops.SelectiveScan) over [B, D, T] layouts made by
-// ops.Transpose; decode runs ops.CausalConv1DUpdate and ops.SelectiveStateUpdate. The fused
-// projections are stored split (InX, InZ; XDt, XB, XC) so that each part is a contiguous tensor.
+// ops.Transpose; decode runs ops.CausalConv1DUpdate and ops.SelectiveStateUpdate. The parts of the
+// fused projections (InX, InZ; XDt, XB, XC) are views of one tensor each where the device's
+// alignment allows (a one-row decode step then runs in_proj and x_proj as one GEMV each and reads
+// the parts of their outputs in place), separate tensors otherwise.
 // State per row: conv [DInner, W−1] (last pre-conv inputs, oldest first), SSM [DInner, N].
 type MambaMixer struct {
 	Cfg                  reference.MambaConfig
@@ -174,19 +197,51 @@ type MambaMixer struct {
 	DtW, DtB             *gpu.Tensor // dt_proj [Di, R], bias [Di] F32
 	A, D                 *gpu.Tensor // A = −exp(A_log) [Di, N] F32, D [Di] F32
 	Out, OutB            *gpu.Tensor // out_proj [H, Di], bias [H] or nil
+
+	inProj, inB, xProj *gpu.Tensor // the whole in_proj [2Di, H], its bias [2Di] and x_proj [R+2N, Di]; nil when split
+	fusedStep          bool        // Step with one row runs in_proj and x_proj whole
 }
 
 func newMambaMixer(u *uploader, c reference.MambaConfig, p string, dt gpu.DType) *MambaMixer {
 	Di, N, R, W, H := c.DInner, c.DState, c.DtRank, c.DConv, c.Hidden
 	m := &MambaMixer{Cfg: c}
-	m.InX = u.rows(dt, p+"in_proj.weight", 0, Di, 2*Di, H)
-	m.InZ = u.rows(dt, p+"in_proj.weight", Di, 2*Di, 2*Di, H)
-	if c.UseBias {
-		b := u.values(p+"in_proj.bias", 2*Di)
-		if u.err == nil {
-			m.InXB = u.put(gpu.F32, p+"in_proj.bias", b[:Di], Di)
-			m.InZB = u.put(gpu.F32, p+"in_proj.bias", b[Di:], Di)
+	align := 1
+	if u.d != nil {
+		align = max(int(u.d.Info().StorageAlignment), 1)
+	}
+	esz := dt.Size()
+	// The fused projections stay one tensor each, their parts views of it, when the parts start at
+	// aligned offsets; otherwise each part is uploaded on its own.
+	if (Di*H*esz)%align == 0 && (R*Di*esz)%align == 0 && ((R+N)*Di*esz)%align == 0 && (Di*4)%align == 0 {
+		m.inProj = u.get(dt, p+"in_proj.weight", 2*Di, H)
+		m.InX = u.view(m.inProj, 0, Di, H)
+		m.InZ = u.view(m.inProj, Di*H, Di, H)
+		m.xProj = u.get(dt, p+"x_proj.weight", R+2*N, Di)
+		m.XDt = u.view(m.xProj, 0, R, Di)
+		m.XB = u.view(m.xProj, R*Di, N, Di)
+		m.XC = u.view(m.xProj, (R+N)*Di, N, Di)
+		if c.UseBias {
+			m.inB = u.get(gpu.F32, p+"in_proj.bias", 2*Di)
+			m.InXB = u.view(m.inB, 0, Di)
+			m.InZB = u.view(m.inB, Di, Di)
 		}
+		// One-row decode writes in_proj's and x_proj's outputs whole and reads their parts in place.
+		m.fusedStep = (R*4)%align == 0 && ((R+N)*4)%align == 0
+	} else {
+		m.InX = u.rows(dt, p+"in_proj.weight", 0, Di, 2*Di, H)
+		m.InZ = u.rows(dt, p+"in_proj.weight", Di, 2*Di, 2*Di, H)
+		m.XDt = u.rows(dt, p+"x_proj.weight", 0, R, R+2*N, Di)
+		m.XB = u.rows(dt, p+"x_proj.weight", R, R+N, R+2*N, Di)
+		m.XC = u.rows(dt, p+"x_proj.weight", R+N, R+2*N, R+2*N, Di)
+		if c.UseBias {
+			b := u.values(p+"in_proj.bias", 2*Di)
+			if u.err == nil {
+				m.InXB = u.put(gpu.F32, p+"in_proj.bias", b[:Di], Di)
+				m.InZB = u.put(gpu.F32, p+"in_proj.bias", b[Di:], Di)
+			}
+		}
+	}
+	if c.UseBias {
 		m.OutB = u.get(gpu.F32, p+"out_proj.bias", H)
 	}
 	cw := u.values(p+"conv1d.weight", Di, 1, W)
@@ -194,9 +249,6 @@ func newMambaMixer(u *uploader, c reference.MambaConfig, p string, dt gpu.DType)
 	if c.ConvBias {
 		m.ConvB = u.get(gpu.F32, p+"conv1d.bias", Di)
 	}
-	m.XDt = u.rows(dt, p+"x_proj.weight", 0, R, R+2*N, Di)
-	m.XB = u.rows(dt, p+"x_proj.weight", R, R+N, R+2*N, Di)
-	m.XC = u.rows(dt, p+"x_proj.weight", R+N, R+2*N, R+2*N, Di)
 	m.DtW = u.get(dt, p+"dt_proj.weight", Di, R)
 	m.DtB = u.get(gpu.F32, p+"dt_proj.bias", Di)
 	m.A = u.put(gpu.F32, p+"A_log → A", negExp32(u.values(p+"A_log", Di, N)), Di, N)
@@ -216,6 +268,9 @@ func negExp32(x []float32) []float32 {
 
 // Weights lists the mixer's device tensors (for parameter and byte counts).
 func (m *MambaMixer) Weights() []*gpu.Tensor {
+	if m.inProj != nil {
+		return nonNil(m.inProj, m.inB, m.ConvW, m.ConvB, m.xProj, m.DtW, m.DtB, m.A, m.D, m.Out, m.OutB)
+	}
 	return nonNil(m.InX, m.InZ, m.InXB, m.InZB, m.ConvW, m.ConvB, m.XDt, m.XB, m.XC, m.DtW, m.DtB, m.A, m.D, m.Out, m.OutB)
 }
 
@@ -293,6 +348,9 @@ func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state 
 	Bn := xs[0]
 	Di, N, R := m.Cfg.DInner, m.Cfg.DState, m.Cfg.DtRank
 	g := scratchGetter{sc: sc}
+	if Bn == 1 && m.fusedStep {
+		return m.stepFused(s, &g, out, x, state)
+	}
 	xp := g.get("m.sx", gpu.F32, Bn, Di)
 	zp := g.get("m.sz", gpu.F32, Bn, Di)
 	xc := g.get("m.sxc", gpu.F32, Bn, Di)
@@ -336,10 +394,57 @@ func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state 
 	return nil
 }
 
+// stepFused is Step for one row: in_proj and x_proj each run as one GEMV over the whole weight,
+// and the ops that follow read the parts of their outputs in place (views of the scratch).
+func (m *MambaMixer) stepFused(s *gpu.Stream, g *scratchGetter, out, x *gpu.Tensor, state []*gpu.Tensor) error {
+	Di, N, R := m.Cfg.DInner, m.Cfg.DState, m.Cfg.DtRank
+	xz := g.part("m.sxz", 2*Di, 0, 1, 2*Di)
+	xp := g.part("m.sxz", 2*Di, 0, 1, Di)
+	zp := g.part("m.sxz", 2*Di, Di, 1, Di)
+	xc := g.get("m.sxc", gpu.F32, 1, Di)
+	dbc := g.part("m.sdbc", R+2*N, 0, 1, R+2*N)
+	dtr := g.part("m.sdbc", R+2*N, 0, 1, R)
+	bt3 := g.part("m.sdbc", R+2*N, R, 1, 1, N)
+	ct3 := g.part("m.sdbc", R+2*N, R+N, 1, 1, N)
+	dt := g.get("m.sdt", gpu.F32, 1, Di)
+	y := g.get("m.sy", gpu.F32, 1, Di)
+	if g.err != nil {
+		return g.err
+	}
+	if err := ops.Linear(s, xz, x, m.inProj, m.inB); err != nil {
+		return err
+	}
+	if err := ops.CausalConv1DUpdate(s, xc, state[0], xp, m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true}); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, dbc, xc, m.xProj, nil); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, dt, dtr, m.DtW, nil); err != nil {
+		return err
+	}
+	if err := ops.SelectiveStateUpdate(s, y, state[1], xc, dt, m.A, bt3, ct3, ops.StateUpdateOptions{D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true}); err != nil {
+		return err
+	}
+	return ops.Linear(s, out, y, m.Out, m.OutB)
+}
+
 // scratchGetter collects the first error of a run of Scratch.Get calls.
 type scratchGetter struct {
 	sc  *Scratch
 	err error
+}
+
+// part is Scratch.GetPart for F32 after the first error is kept.
+func (g *scratchGetter) part(key string, total, start int, shape ...int) *gpu.Tensor {
+	if g.err != nil {
+		return nil
+	}
+	t, err := g.sc.GetPart(key, gpu.F32, total, start, shape...)
+	if err != nil {
+		g.err = err
+	}
+	return t
 }
 
 func (g *scratchGetter) get(key string, dt gpu.DType, shape ...int) *gpu.Tensor {

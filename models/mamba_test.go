@@ -80,3 +80,44 @@ func refMamba(t testing.TB, name string) *reference.MambaModel {
 	}
 	return m
 }
+
+// TestMambaFusedStep: with dimensions whose parts start aligned (as the published checkpoints'
+// do), a one-row decode step runs in_proj and x_proj whole and reads the parts of their outputs in
+// place; its logits equal the chunked prefill's (random weights, f32 and f16 storage). The
+// fixtures' tiny dimensions take the split path, which TestMambaFixtures checks.
+func TestMambaFusedStep(t *testing.T) {
+	d := device(t)
+	cfg := NewConfig("test", map[string]any{"model_type": "mamba", "hidden_size": 64.0, "intermediate_size": 128.0,
+		"state_size": 16.0, "time_step_rank": 4.0, "conv_kernel": 4.0, "num_hidden_layers": 2.0, "vocab_size": 40.0,
+		"layer_norm_epsilon": 1e-5, "use_bias": true, "use_conv_bias": true})
+	for _, dt := range []gpu.DType{gpu.F32, gpu.F16} {
+		if dt == gpu.F16 && !d.Info().Float16Storage {
+			continue
+		}
+		m, err := Build(d, NewRandom(cfg, "lm_head.weight"), LoadOptions{DType: dt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fused := 0
+		for _, b := range m.(*Decoder).Blocks {
+			if mx, ok := b.Mixer.(*MambaMixer); ok && mx.fusedStep {
+				fused++
+			}
+		}
+		if fused != 2 {
+			t.Fatalf("%v: %d of 2 layers take the fused step, want 2 (alignment %d)", dt, fused, d.Info().StorageAlignment)
+		}
+		ids := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}
+		T := len(ids)
+		whole := runLM(t, m, ids, 1, T, 0)
+		for _, k := range []int{1, 6, T - 1} {
+			got := runLM(t, m, ids, 1, T, k)
+			e := relErr(got, whole)
+			t.Logf("%v: prefill %d + decode %d vs prefill %d: rel err %.2e", dt, T-k, k, T, e)
+			if !(e <= 1e-5) {
+				t.Errorf("%v: prefill %d + decode %d: rel err %.3e vs the prefill of all %d, want ≤ 1e-5", dt, T-k, k, e, T)
+			}
+		}
+		m.Close()
+	}
+}

@@ -1,0 +1,98 @@
+package models
+
+import (
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/vkseq/vkseq/gpu"
+	"github.com/vkseq/vkseq/ops"
+)
+
+// TestDecodeProfile (VKSEQ_DECODE_PROFILE=mamba-130m,gla-340m,...) prints the GPU time per kernel
+// and the dispatch count of one decode token of each named published model (random weights, f16,
+// B = 1): where a decode step's time goes.
+func TestDecodeProfile(t *testing.T) {
+	names := os.Getenv("VKSEQ_DECODE_PROFILE")
+	if names == "" {
+		t.Skip("set VKSEQ_DECODE_PROFILE=mamba-130m,gla-340m")
+	}
+	d := device(t)
+	for _, name := range strings.Split(names, ",") {
+		w, err := Published(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Build(d, w, LoadOptions{DType: gpu.F16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := m.NewCache(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := d.NewStream(gpu.WithTimestamps(4096))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Prefill(t.Context(), s, c, []int32{1, 2, 3}, 3, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		next, err := d.NewTensor(gpu.I32, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := ops.SampleOptions{VocabLimit: m.Info().VocabSize}
+		for rep := range 3 {
+			if err := ops.Sample(s, next, c.Logits, opt); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Step(s, c, next); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			if rep < 2 {
+				continue
+			}
+			by := map[string]float64{}
+			count := map[string]int{}
+			var total float64
+			tm := s.Timings()
+			for _, x := range tm {
+				by[x.Name] += x.Duration.Seconds() * 1e3
+				count[x.Name]++
+				total += x.Duration.Seconds() * 1e3
+			}
+			// GEMV calls by position within a layer (the layers repeat the same sequence).
+			var gemv []float64
+			for _, x := range tm {
+				if strings.HasPrefix(x.Name, "linear_gemv") {
+					gemv = append(gemv, x.Duration.Seconds()*1e3)
+				}
+			}
+			if per := (len(gemv) - 1) / m.Info().Layers; per > 0 {
+				pos := make([]float64, per)
+				for i := 0; i < per*m.Info().Layers; i++ {
+					pos[i%per] += gemv[i]
+				}
+				t.Logf("%s GEMV by position in a layer (ms over all layers): %.2f; last (LM head) %.2f", name, pos, gemv[len(gemv)-1])
+			}
+			keys := make([]string, 0, len(by))
+			for k := range by {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool { return by[keys[i]] > by[keys[j]] })
+			for _, k := range keys {
+				t.Logf("%s %-16s %8.3f ms  %4d dispatches", name, k, by[k], count[k])
+			}
+			t.Logf("%s GPU total %.2f ms (elapsed first start to last end %.2f ms), %d dispatches", name, total, s.Elapsed().Seconds()*1e3, len(tm))
+		}
+		next.Close()
+		s.Close()
+		c.Close()
+		m.Close()
+	}
+}
