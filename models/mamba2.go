@@ -15,9 +15,11 @@ import (
 //	y = rmsnorm_groups(y · silu(z)) · norm.weight;  out = out_proj(y)
 //
 // Prefill runs ops.CausalConv1D and the chunked ops.SSD; decode runs ops.CausalConv1DUpdate and
-// ops.SSDStateUpdate; the gate-then-norm is ops.GatedRMSNorm. in_proj is stored split into its five
-// parts (z, x, B, C, dt) and the depthwise conv1d into its three channel ranges (x, B, C: a
-// depthwise conv is independent per channel), so that every operand is a contiguous tensor.
+// ops.SSDStateUpdate; the gate-then-norm is ops.GatedRMSNorm. in_proj's five parts (z, x, B, C, dt)
+// are views of the whole weight where the device's alignment allows (a one-row decode step then
+// runs in_proj as one GEMV and reads the parts of its output in place), separate tensors otherwise;
+// the depthwise conv1d is stored as its three channel ranges (x, B, C: a depthwise conv is
+// independent per channel), so that every operand is a contiguous tensor.
 // State per row: conv windows x [Di, W−1], B [G·N, W−1], C [G·N, W−1], SSM [H, P, N].
 type Mamba2Mixer struct {
 	Cfg                      reference.MambaConfig
@@ -27,6 +29,8 @@ type Mamba2Mixer struct {
 	DtBias, A, D             *gpu.Tensor    // [H] F32; A = −exp(A_log)
 	Norm                     *gpu.Tensor    // gated RMSNorm weight [Di]
 	Out, OutB                *gpu.Tensor    // out_proj [Hidden, Di], bias or nil
+
+	inProj, inBias *gpu.Tensor // the whole in_proj [Di|Di|GN|GN|H, Hidden] and its bias; nil when split
 }
 
 func newMamba2Mixer(u *uploader, c reference.MambaConfig, p string, dt gpu.DType) *Mamba2Mixer {
@@ -35,16 +39,39 @@ func newMamba2Mixer(u *uploader, c reference.MambaConfig, p string, dt gpu.DType
 	cuts := []int{0, Di, 2 * Di, 2*Di + G*N, 2*Di + 2*G*N, 2*Di + 2*G*N + H}
 	all := c.InProj()
 	parts := []**gpu.Tensor{&m.InZ, &m.InX, &m.InB, &m.InC, &m.InDt}
-	for i, pt := range parts {
-		*pt = u.rows(dt, p+"in_proj.weight", cuts[i], cuts[i+1], all, Hd)
+	align := 1
+	if u.d != nil {
+		align = max(int(u.d.Info().StorageAlignment), 1)
 	}
-	if c.UseBias {
-		b := u.values(p+"in_proj.bias", all)
-		for i := range parts {
-			if u.err == nil {
-				m.InBias[i] = u.put(gpu.F32, p+"in_proj.bias", b[cuts[i]:cuts[i+1]], cuts[i+1]-cuts[i])
+	aligned := true // every part starts aligned, in the weight and in a one-row output
+	for _, cut := range cuts[:5] {
+		aligned = aligned && (cut*Hd*dt.Size())%align == 0 && (cut*4)%align == 0
+	}
+	if aligned {
+		m.inProj = u.get(dt, p+"in_proj.weight", all, Hd)
+		if c.UseBias {
+			m.inBias = u.get(gpu.F32, p+"in_proj.bias", all)
+		}
+		for i, pt := range parts {
+			*pt = u.view(m.inProj, cuts[i]*Hd, cuts[i+1]-cuts[i], Hd)
+			if c.UseBias {
+				m.InBias[i] = u.view(m.inBias, cuts[i], cuts[i+1]-cuts[i])
 			}
 		}
+	} else {
+		for i, pt := range parts {
+			*pt = u.rows(dt, p+"in_proj.weight", cuts[i], cuts[i+1], all, Hd)
+		}
+		if c.UseBias {
+			b := u.values(p+"in_proj.bias", all)
+			for i := range parts {
+				if u.err == nil {
+					m.InBias[i] = u.put(gpu.F32, p+"in_proj.bias", b[cuts[i]:cuts[i+1]], cuts[i+1]-cuts[i])
+				}
+			}
+		}
+	}
+	if c.UseBias {
 		m.OutB = u.get(gpu.F32, p+"out_proj.bias", Hd)
 	}
 	cd := c.ConvDim()
@@ -73,8 +100,13 @@ func newMamba2Mixer(u *uploader, c reference.MambaConfig, p string, dt gpu.DType
 
 // Weights lists the mixer's device tensors.
 func (m *Mamba2Mixer) Weights() []*gpu.Tensor {
-	ts := []*gpu.Tensor{m.InZ, m.InX, m.InB, m.InC, m.InDt, m.DtBias, m.A, m.D, m.Norm, m.Out, m.OutB}
-	ts = append(ts, m.InBias[:]...)
+	ts := []*gpu.Tensor{m.DtBias, m.A, m.D, m.Norm, m.Out, m.OutB}
+	if m.inProj != nil {
+		ts = append(ts, m.inProj, m.inBias)
+	} else {
+		ts = append(ts, m.InZ, m.InX, m.InB, m.InC, m.InDt)
+		ts = append(ts, m.InBias[:]...)
+	}
 	ts = append(ts, m.ConvW[:]...)
 	ts = append(ts, m.ConvB[:]...)
 	return nonNil(ts...)
@@ -167,11 +199,22 @@ func (m *Mamba2Mixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 	Bn := xs[0]
 	Di, GN, H, P, N, G := c.DInner, c.NGroups*c.DState, c.NHeads, c.HeadDim, c.DState, c.NGroups
 	g := scratchGetter{sc: sc}
-	z := g.get("m2.sz", gpu.F32, Bn, Di)
-	dtr := g.get("m2.sdt", gpu.F32, Bn, H)
-	pre0 := g.get("m2.spre0", gpu.F32, Bn, Di)
-	pre1 := g.get("m2.spre1", gpu.F32, Bn, GN)
-	pre2 := g.get("m2.spre2", gpu.F32, Bn, GN)
+	var z, dtr, pre0, pre1, pre2 *gpu.Tensor
+	fused := Bn == 1 && m.inProj != nil
+	if fused { // one GEMV over the whole in_proj; its parts read in place
+		all := c.InProj()
+		z = g.part("m2.sin", all, 0, 1, Di)
+		pre0 = g.part("m2.sin", all, Di, 1, Di)
+		pre1 = g.part("m2.sin", all, 2*Di, 1, GN)
+		pre2 = g.part("m2.sin", all, 2*Di+GN, 1, GN)
+		dtr = g.part("m2.sin", all, 2*Di+2*GN, 1, H)
+	} else {
+		z = g.get("m2.sz", gpu.F32, Bn, Di)
+		dtr = g.get("m2.sdt", gpu.F32, Bn, H)
+		pre0 = g.get("m2.spre0", gpu.F32, Bn, Di)
+		pre1 = g.get("m2.spre1", gpu.F32, Bn, GN)
+		pre2 = g.get("m2.spre2", gpu.F32, Bn, GN)
+	}
 	xc := g.get("m2.sx", gpu.F32, Bn, H, P)
 	bc := g.get("m2.sb", gpu.F32, Bn, G, N)
 	cc := g.get("m2.sc", gpu.F32, Bn, G, N)
@@ -187,19 +230,7 @@ func (m *Mamba2Mixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 	cup := func(i int) ops.CausalConv1DUpdateOptions {
 		return ops.CausalConv1DUpdateOptions{Bias: m.ConvB[i], SiLU: true}
 	}
-	if err := ops.Linear(s, z, x, m.InZ, m.InBias[0]); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, pre0, x, m.InX, m.InBias[1]); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, pre1, x, m.InB, m.InBias[2]); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, pre2, x, m.InC, m.InBias[3]); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, dtr, x, m.InDt, m.InBias[4]); err != nil {
+	if err := m.stepInProj(s, &g, fused, x, z, pre0, pre1, pre2, dtr); err != nil {
 		return err
 	}
 	if err := ops.CausalConv1DUpdate(s, xc2, state[0], pre0, m.ConvW[0], cup(0)); err != nil {
@@ -221,4 +252,30 @@ func (m *Mamba2Mixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 		return err
 	}
 	return nil
+}
+
+// stepInProj records in_proj for a decode step: one GEMV into the scratch whose parts z, pre0..2
+// and dtr view (fused), or one GEMV per part.
+func (m *Mamba2Mixer) stepInProj(s *gpu.Stream, g *scratchGetter, fused bool, x, z, pre0, pre1, pre2, dtr *gpu.Tensor) error {
+	if fused {
+		all := m.Cfg.InProj()
+		whole := g.part("m2.sin", all, 0, 1, all)
+		if g.err != nil {
+			return g.err
+		}
+		return ops.Linear(s, whole, x, m.inProj, m.inBias)
+	}
+	if err := ops.Linear(s, z, x, m.InZ, m.InBias[0]); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, pre0, x, m.InX, m.InBias[1]); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, pre1, x, m.InB, m.InBias[2]); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, pre2, x, m.InC, m.InBias[3]); err != nil {
+		return err
+	}
+	return ops.Linear(s, dtr, x, m.InDt, m.InBias[4])
 }

@@ -82,42 +82,57 @@ func refMamba(t testing.TB, name string) *reference.MambaModel {
 }
 
 // TestMambaFusedStep: with dimensions whose parts start aligned (as the published checkpoints'
-// do), a one-row decode step runs in_proj and x_proj whole and reads the parts of their outputs in
-// place; its logits equal the chunked prefill's (random weights, f32 and f16 storage). The
-// fixtures' tiny dimensions take the split path, which TestMambaFixtures checks.
+// do), a one-row decode step of Mamba and Mamba-2 runs in_proj (and Mamba's x_proj) as one GEMV
+// over the whole weight and reads the parts of its output in place; its logits equal the chunked
+// prefill's (random weights, f32 and f16 storage). The fixtures' tiny dimensions and B = 2 take
+// the split path, which TestMambaFixtures checks.
 func TestMambaFusedStep(t *testing.T) {
 	d := device(t)
-	cfg := NewConfig("test", map[string]any{"model_type": "mamba", "hidden_size": 64.0, "intermediate_size": 128.0,
-		"state_size": 16.0, "time_step_rank": 4.0, "conv_kernel": 4.0, "num_hidden_layers": 2.0, "vocab_size": 40.0,
-		"layer_norm_epsilon": 1e-5, "use_bias": true, "use_conv_bias": true})
-	for _, dt := range []gpu.DType{gpu.F32, gpu.F16} {
-		if dt == gpu.F16 && !d.Info().Float16Storage {
-			continue
-		}
-		m, err := Build(d, NewRandom(cfg, "lm_head.weight"), LoadOptions{DType: dt})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fused := 0
-		for _, b := range m.(*Decoder).Blocks {
-			if mx, ok := b.Mixer.(*MambaMixer); ok && mx.fusedStep {
-				fused++
+	configs := map[string]map[string]any{
+		"mamba": {"model_type": "mamba", "hidden_size": 64.0, "intermediate_size": 128.0, "state_size": 16.0,
+			"time_step_rank": 4.0, "conv_kernel": 4.0, "num_hidden_layers": 2.0, "vocab_size": 40.0,
+			"layer_norm_epsilon": 1e-5, "use_bias": true, "use_conv_bias": true},
+		"mamba2": {"model_type": "mamba2", "hidden_size": 64.0, "expand": 2.0, "head_dim": 16.0, "num_heads": 8.0,
+			"n_groups": 2.0, "state_size": 16.0, "conv_kernel": 4.0, "num_hidden_layers": 2.0, "vocab_size": 40.0,
+			"layer_norm_epsilon": 1e-5, "use_bias": true, "use_conv_bias": true, "chunk_size": 8.0},
+	}
+	for name, raw := range configs {
+		for _, dt := range []gpu.DType{gpu.F32, gpu.F16} {
+			if dt == gpu.F16 && !d.Info().Float16Storage {
+				continue
 			}
-		}
-		if fused != 2 {
-			t.Fatalf("%v: %d of 2 layers take the fused step, want 2 (alignment %d)", dt, fused, d.Info().StorageAlignment)
-		}
-		ids := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}
-		T := len(ids)
-		whole := runLM(t, m, ids, 1, T, 0)
-		for _, k := range []int{1, 6, T - 1} {
-			got := runLM(t, m, ids, 1, T, k)
-			e := relErr(got, whole)
-			t.Logf("%v: prefill %d + decode %d vs prefill %d: rel err %.2e", dt, T-k, k, T, e)
-			if !(e <= 1e-5) {
-				t.Errorf("%v: prefill %d + decode %d: rel err %.3e vs the prefill of all %d, want ≤ 1e-5", dt, T-k, k, e, T)
+			m, err := Build(d, NewRandom(NewConfig(name, raw), "lm_head.weight"), LoadOptions{DType: dt})
+			if err != nil {
+				t.Fatal(err)
 			}
+			fused := 0
+			for _, b := range m.(*Decoder).Blocks {
+				switch mx := b.Mixer.(type) {
+				case *MambaMixer:
+					if mx.fusedStep {
+						fused++
+					}
+				case *Mamba2Mixer:
+					if mx.inProj != nil {
+						fused++
+					}
+				}
+			}
+			if fused != 2 {
+				t.Fatalf("%s %v: %d of 2 layers take the fused step, want 2 (alignment %d)", name, dt, fused, d.Info().StorageAlignment)
+			}
+			ids := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}
+			T := len(ids)
+			whole := runLM(t, m, ids, 1, T, 0)
+			for _, k := range []int{1, 6, T - 1} {
+				got := runLM(t, m, ids, 1, T, k)
+				e := relErr(got, whole)
+				t.Logf("%s %v: prefill %d + decode %d vs prefill %d: rel err %.2e", name, dt, T-k, k, T, e)
+				if !(e <= 1e-5) {
+					t.Errorf("%s %v: prefill %d + decode %d: rel err %.3e vs the prefill of all %d, want ≤ 1e-5", name, dt, T-k, k, e, T)
+				}
+			}
+			m.Close()
 		}
-		m.Close()
 	}
 }
