@@ -76,7 +76,7 @@ void main() {
                     qq += dot(qr, qr);
                 }
                 [[unroll]] for (int c = 0; c < 4; c++) {
-                    uint rb = sb + uint(min(4 * a4 + c, K - 1)) * uint(V);
+                    uint rb = sb + uint(K4 ? 4 * a4 + c : min(4 * a4 + c, K - 1)) * uint(V);
                     [[unroll]] for (int j = 0; j < TV4; j++) kS[j] += kr[c] * ld_st(rb, v0 + 4 * j, V);
                 }
             }
@@ -88,11 +88,11 @@ void main() {
                 vec4 qr = ld_q(ek, 4 * a4, K);
                 [[unroll]] for (int c = 0; c < 4; c++) {
                     int d = 4 * a4 + c;
-                    uint rb = sb + uint(min(d, K - 1)) * uint(V);
+                    uint rb = sb + uint(K4 ? d : min(d, K - 1)) * uint(V);
                     [[unroll]] for (int j = 0; j < TV4; j++) {
                         vec4 s = ld_st(rb, v0 + 4 * j, V) * dec + kr[c] * u[j];
                         acc[j] += qr[c] * s;
-                        if (d < K) st_st(rb, v0 + 4 * j, V, s);
+                        if (K4 || d < K) st_st(rb, v0 + 4 * j, V, s); // K4: KP == K
                     }
                 }
             }
