@@ -393,8 +393,7 @@ func (v *Vocos) frames(s *gpu.Stream, mel *gpu.Tensor) (*gpu.Tensor, error) {
 	}
 	steps = append(steps,
 		func() error { return ops.LayerNorm(s, x, x, v.finalW, v.finalB, 1e-6) },
-		func() error { return ops.GEMM(s, y, x2, v.outW, ops.GEMMOptions{TransB: true}) },
-		func() error { return ops.AddBias(s, y, y, v.outB, false) },
+		func() error { return ops.Linear(s, y, x2, v.outW, v.outB) },
 		func() error { return ops.Polar(s, cs, y, vocosMagClip) },
 		func() error { return v.irfft.Inverse(s, fr, cs) },
 	)
