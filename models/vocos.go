@@ -386,16 +386,14 @@ func (v *Vocos) frames(s *gpu.Stream, mel *gpu.Tensor) (*gpu.Tensor, error) {
 				return ops.DepthwiseConv1D(s, h, x, b.dwW, b.dwB, ops.DepthwiseConv1DOptions{Padding: vocosKernel / 2, ChannelsLast: true})
 			},
 			func() error { return ops.LayerNorm(s, h, h, b.normW, b.normB, 1e-6) },
-			func() error { return ops.GEMM(s, u, h2, b.pw1W, ops.GEMMOptions{TransB: true}) },
-			func() error { return ops.AddBias(s, u, u, b.pw1B, true) },
+			func() error { return ops.LinearGELU(s, u, h2, b.pw1W, b.pw1B) },
 			func() error { return ops.GEMM(s, h2, u, b.pw2W, ops.GEMMOptions{TransB: true}) },
 			func() error { return ops.ScaleResidual(s, x2, x2, h2, b.pw2B, b.gamma) },
 		)
 	}
 	steps = append(steps,
 		func() error { return ops.LayerNorm(s, x, x, v.finalW, v.finalB, 1e-6) },
-		func() error { return ops.GEMM(s, y, x2, v.outW, ops.GEMMOptions{TransB: true}) },
-		func() error { return ops.AddBias(s, y, y, v.outB, false) },
+		func() error { return ops.Linear(s, y, x2, v.outW, v.outB) },
 		func() error { return ops.Polar(s, cs, y, vocosMagClip) },
 		func() error { return v.irfft.Inverse(s, fr, cs) },
 	)

@@ -15,6 +15,17 @@ const linearLocal = 64
 // block of rows. Tensors larger than the device's binding range (an LM head of 50k×768 f32) are
 // bound in windows. out must not alias x; x, weight and bias are not modified.
 func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
+	return linear(s, out, x, weight, bias, false)
+}
+
+// LinearGELU records out = gelu(x · weightᵀ + bias) (the exact erf GELU) with Linear's shapes and
+// rules. Where Linear runs as one GEMM the GELU is applied in the GEMM's epilogue (no extra pass
+// over out); otherwise it follows as AddBias's GELU pass.
+func LinearGELU(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
+	return linear(s, out, x, weight, bias, true)
+}
+
+func linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, gelu bool) error {
 	const op = "linear"
 	if x == nil || weight == nil || out == nil {
 		return shapeErr(op, "out, x and weight must not be nil")
@@ -51,9 +62,15 @@ func Linear(s *gpu.Stream, out, x, weight, bias *gpu.Tensor) error {
 		return nil
 	}
 	if m >= linearGEMMRows {
-		if ok, err := linearGEMM(s, out, x, weight, bias, m, n, k); ok || err != nil {
+		if ok, err := linearGEMM(s, out, x, weight, bias, m, n, k, gelu); ok || err != nil {
 			return err
 		}
+	}
+	if gelu { // unfused: Linear without the bias, then bias and GELU in one pass
+		if err := linearGEMV(s, out, x, weight, nil, m, n, k); err != nil {
+			return err
+		}
+		return AddBias(s, out, out, bias, true)
 	}
 	return linearGEMV(s, out, x, weight, bias, m, n, k)
 }
@@ -67,7 +84,8 @@ const linearGEMMRows = 16
 // in blocks of rows, each into a stream temp that linear_scatter places in out's columns, adding
 // the bias. It reports false (and
 // records nothing) when x or out exceed a binding or the blocks cannot be aligned.
-func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (bool, error) {
+// With gelu the GELU follows the bias: in the epilogue for one block, else as an AddBias pass.
+func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int, gelu bool) (bool, error) {
 	d := s.Device()
 	limit := bindRange(d)
 	if x.Bytes() > limit || out.Bytes() > limit {
@@ -115,7 +133,7 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 			if hasBias == 0 {
 				bias = nil
 			}
-			if err := gemmWeight(s, o2, x2, w, bias, m, n, k); err != nil {
+			if err := gemmWeight(s, o2, x2, w, bias, m, n, k, gelu); err != nil {
 				return true, fmt.Errorf("linear: %w", err)
 			}
 			return true, nil
@@ -124,7 +142,7 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 		if err != nil {
 			return true, err
 		}
-		if err := gemmWeight(s, dst, x2, w, nil, m, cols, k); err != nil {
+		if err := gemmWeight(s, dst, x2, w, nil, m, cols, k, false); err != nil {
 			return true, fmt.Errorf("linear: %w", err)
 		}
 		groups, err := group1D(d, m*cols, eltLocal)
@@ -135,14 +153,17 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) (b
 			return true, fmt.Errorf("linear: %w", err)
 		}
 	}
+	if gelu {
+		return true, AddBias(s, out, out, nil, true)
+	}
 	return true, nil
 }
 
 // gemmWeight records c [m, n] = a [m, k] · wᵀ (+ bias [n] when bias is not nil) for a weight
 // block w [n, k] F32 or F16, with the register-tiled GEMM kernel built for Linear (linear_gemm,
 // linear_gemm_f16: B read transposed, float16 widened as it is read, the bias added in the
-// epilogue).
-func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int) error {
+// epilogue, then the exact GELU when gelu).
+func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int, gelu bool) error {
 	d := s.Device()
 	mod := "linear_gemm"
 	if w.DType() == gpu.F16 {
@@ -157,7 +178,7 @@ func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int) error {
 	kb := tile.rowwise(vec, k)
 	kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read}, 24,
 		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec), b2u(hasBias),
-		b2u(kb > 0), uint32(max(kb, 4)))
+		b2u(kb > 0), uint32(max(kb, 4)), b2u(gelu))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -146,4 +147,55 @@ func TestLinearErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		}
 	}
+}
+
+// TestLinearGELU checks LinearGELU (the GELU in the GEMM's epilogue for M ≥ 16, an AddBias pass
+// on the GEMV path) against the float64 reference, with this device's tiles and with the GPU
+// tiles (gpuTilesOnCPU).
+func TestLinearGELU(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	for _, gpuTiles := range []bool{false, true} {
+		gpuTilesOnCPU = gpuTiles
+		t.Cleanup(func() { gpuTilesOnCPU = false })
+		for _, dt := range dtypes(d) {
+			for _, sh := range [][3]int{{3, 129, 7}, {33, 17, 20}, {48, 40, 768}, {64, 1536, 512}} {
+				m, n, k := sh[0], sh[1], sh[2]
+				for _, withBias := range []bool{true, false} {
+					t.Run(fmt.Sprintf("gpu%v_%v_M%d_N%d_K%d_bias%v", gpuTiles, dt, m, n, k, withBias), func(t *testing.T) {
+						runLinearGELU(t, d, r, dt, m, n, k, withBias)
+					})
+				}
+			}
+		}
+	}
+}
+
+// runLinearGELU checks LinearGELU on fresh random inputs of one shape against the reference.
+func runLinearGELU(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k int, withBias bool) {
+	x := rounded(randn(r, m*k, 1))
+	xt := upload(t, d, gpu.F32, x, m, k)
+	wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
+	var bt *gpu.Tensor
+	var b []float64
+	if withBias {
+		b = rounded(randn(r, n, 1))
+		bt = upload(t, d, gpu.F32, b, n)
+	}
+	out := poisoned(t, d, gpu.F32, m, n)
+	s := stream(t, d)
+	if err := LinearGELU(s, out, xt, wt, bt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want, err := reference.Linear(x, w, b, m, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range want {
+		want[i] = 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+	}
+	checkErr(t, "linear_gelu", read(t, out), want, tolF32)
 }

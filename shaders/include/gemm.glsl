@@ -45,6 +45,9 @@ layout(std430, binding = 2) writeonly buffer C4 { vec4 c4[]; };
 // Linear's builds: bias[col] added in the epilogue when BIAS (binding 3, any buffer otherwise).
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 layout(constant_id = 7) const bool BIAS = false;
+// GELU: the exact erf GELU applied after the bias (LinearGELU).
+layout(constant_id = 10) const bool GELU = false;
+#include "math.glsl"
 #endif
 layout(push_constant) uniform P { uint M, N, K, sa, sb, sc; } p;
 
@@ -163,6 +166,11 @@ void main() {
                 float bv = bias[min(colOf(j) + c, N - 1)];
                 [[unroll]] for (int i = 0; i < TM; i++) acc[i][j][c] += bv;
             }
+    }
+    if (GELU) {
+        [[unroll]] for (int i = 0; i < TM; i++)
+            [[unroll]] for (int j = 0; j < TN4; j++)
+                [[unroll]] for (int c = 0; c < 4; c++) acc[i][j][c] = gelu(acc[i][j][c]);
     }
 #endif
     [[unroll]] for (int i = 0; i < TM; i++) {
