@@ -36,8 +36,10 @@ func TestSSDExplore(t *testing.T) {
 	var vs []variant
 	for _, tile := range []ssdTile{
 		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 8, Coop: true},
-		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 32, OutP: 8, Coop: true},
-		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 64, StN: 4, OutI: 16, OutP: 8, Coop: true},
+		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 8, StN: 16, OutI: 8, OutP: 8, Coop: true},
+		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 32, StN: 8, OutI: 16, OutP: 4, Coop: true},
+		{Local: 8, Q: 64, CBI: 16, CBJ: 16, StP: 16, StN: 8, OutI: 8, OutP: 16, Coop: true},
+		{Local: 8, Q: 32, CBI: 16, CBJ: 16, StP: 16, StN: 16, OutI: 16, OutP: 8, Coop: true},
 	} {
 		tile := tile
 		o := ts.opt
@@ -59,8 +61,9 @@ func TestSSDExplore(t *testing.T) {
 			return upload(t, d, gpu.F32, make([]float64, n), sh...)
 		}
 		x1, z1, o1, dt1, b1, c1 := one(c.B, c.H, c.P), one(c.B, c.H, c.P), one(c.B, c.H, c.P), one(c.B, c.H), one(c.B, c.G, c.N), one(c.B, c.G, c.N)
-		for _, tile := range []ssdTile{{Local: 8, RecT: 4, RecP: 8}, {Local: 8, RecT: 1, RecP: 8}, {Local: 8, RecT: 1, RecP: 4}} {
-			vs = append(vs, variant{fmt.Sprintf("decode RecT=%d RecP=%d", tile.RecT, tile.RecP), func(s *gpu.Stream) error {
+		for _, tile := range []ssdTile{{Local: 8, RecT: 1, RecP: 8}, {Local: 8, RecT: 1, RecP: 16}, {Local: 8, RecT: 1, RecP: 4}, {Local: 4, RecT: 1, RecP: 16}} {
+			tile := tile
+			vs = append(vs, variant{fmt.Sprintf("decode Local=%d RecT=%d RecP=%d", tile.Local, tile.RecT, tile.RecP), func(s *gpu.Stream) error {
 				ssdRecTile = &tile
 				defer func() { ssdRecTile = nil }()
 				return SSDStateUpdate(s, o1, state, x1, dt1, ts.A, b1, c1, StateUpdateOptions{Z: z1, DtSoftplus: true})
