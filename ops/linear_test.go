@@ -50,6 +50,12 @@ func TestLinearGEMVGPUShape(t *testing.T) {
 
 // runLinear checks Linear on fresh random inputs of one shape against the reference.
 func runLinear(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k int, withBias bool) {
+	runLinearFn(t, d, r, dt, m, n, k, withBias, false)
+}
+
+// runLinearFn checks Linear (gelu false) or LinearGELU on fresh random inputs of one shape against
+// the reference.
+func runLinearFn(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k int, withBias, gelu bool) {
 	x := rounded(randn(r, m*k, 1))
 	xt := upload(t, d, gpu.F32, x, m, k)
 	wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
@@ -61,7 +67,11 @@ func runLinear(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k 
 	}
 	out := poisoned(t, d, gpu.F32, m, n)
 	s := stream(t, d)
-	if err := Linear(s, out, xt, wt, bt); err != nil {
+	run, name := Linear, "linear"
+	if gelu {
+		run, name = LinearGELU, "linear_gelu"
+	}
+	if err := run(s, out, xt, wt, bt); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Run(); err != nil {
@@ -71,7 +81,12 @@ func runLinear(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k 
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkErr(t, "linear", read(t, out), want, tolF32)
+	if gelu {
+		for i, v := range want {
+			want[i] = 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+		}
+	}
+	checkErr(t, name, read(t, out), want, tolF32)
 }
 
 // TestLinearWindows binds the weight, x and out in windows, as an LM head beyond the device's
@@ -173,29 +188,5 @@ func TestLinearGELU(t *testing.T) {
 
 // runLinearGELU checks LinearGELU on fresh random inputs of one shape against the reference.
 func runLinearGELU(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k int, withBias bool) {
-	x := rounded(randn(r, m*k, 1))
-	xt := upload(t, d, gpu.F32, x, m, k)
-	wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
-	var bt *gpu.Tensor
-	var b []float64
-	if withBias {
-		b = rounded(randn(r, n, 1))
-		bt = upload(t, d, gpu.F32, b, n)
-	}
-	out := poisoned(t, d, gpu.F32, m, n)
-	s := stream(t, d)
-	if err := LinearGELU(s, out, xt, wt, bt); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(); err != nil {
-		t.Fatal(err)
-	}
-	want, err := reference.Linear(x, w, b, m, n, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, v := range want {
-		want[i] = 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
-	}
-	checkErr(t, "linear_gelu", read(t, out), want, tolF32)
+	runLinearFn(t, d, r, dt, m, n, k, withBias, true)
 }
