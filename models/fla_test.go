@@ -592,3 +592,46 @@ func TestFLAOptions(t *testing.T) {
 	}
 	flaNoValidation(t)
 }
+
+// TestGLAFusedStep: a GLA layer without short convs whose projections start aligned (as gla-340m's
+// do) keeps q, k, v, g and gk_proj.0 as one weight, and a one-row decode step runs them as one GEMV;
+// prefill + k decode steps give the logits of the whole prefill (random weights, f32 and f16, with
+// and without the output gate, with grouped key/value heads).
+func TestGLAFusedStep(t *testing.T) {
+	d := device(t)
+	for _, gate := range []bool{true, false} {
+		for _, dt := range []gpu.DType{gpu.F32, gpu.F16} {
+			if dt == gpu.F16 && !d.Info().Float16Storage {
+				continue
+			}
+			raw := map[string]any{"model_type": "gla", "hidden_size": 64.0, "hidden_ratio": 4.0, "norm_eps": 1e-6,
+				"hidden_act": "swish", "vocab_size": 40.0, "num_heads": 4.0, "num_kv_heads": 2.0, "num_hidden_layers": 2.0,
+				"expand_k": 0.5, "expand_v": 1.0, "use_short_conv": false, "use_output_gate": gate, "fuse_norm": true,
+				"tie_word_embeddings": true}
+			m, err := Build(d, NewRandom(NewConfig("test gla", raw), "lm_head.weight"), LoadOptions{DType: dt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fused := 0
+			for _, b := range m.(*Decoder).Blocks {
+				if a, ok := b.Mixer.(*GLAAttention); ok && a.fused != nil {
+					fused++
+				}
+			}
+			if fused != 2 {
+				t.Fatalf("gate %v %v: %d of 2 layers fused, want 2 (alignment %d)", gate, dt, fused, d.Info().StorageAlignment)
+			}
+			ids := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}
+			T := len(ids)
+			whole := runLM(t, m, ids, 1, T, 0)
+			for _, k := range []int{1, 6, T - 1} {
+				e := relErr(runLM(t, m, ids, 1, T, k), whole)
+				t.Logf("gate %v %v: prefill %d + decode %d vs prefill %d: rel err %.2e", gate, dt, T-k, k, T, e)
+				if !(e <= 1e-5) {
+					t.Errorf("gate %v %v: prefill %d + decode %d: rel err %.3e vs the whole prefill, want ≤ 1e-5", gate, dt, T-k, k, e)
+				}
+			}
+			m.Close()
+		}
+	}
+}

@@ -28,6 +28,12 @@ type GLAAttention struct {
 
 	ws     *ops.Workspace
 	ownsWS bool
+
+	// fused, when not nil, holds q_proj, k_proj, v_proj, g_proj and gk_proj.0 as one [rows, Hidden]
+	// weight (Q, K, V, G and GK0 are views of it; fusedAt their first rows): a one-row decode step
+	// without short convs runs them as one GEMV and reads the parts of its output in place.
+	fused   *gpu.Tensor
+	fusedAt [6]int // first rows of q, k, v, g, gk0 and the end
 }
 
 func loadGLAAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *GLAAttention, err error) {
@@ -45,22 +51,27 @@ func loadGLAAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *GLAAttent
 		}
 	}()
 	Hkv := c.NumKVHeads
-	if a.Q, err = l.mat("q_proj.weight", H, K, Hd, 1); err != nil {
+	if err = a.loadFused(l); err != nil {
 		return
 	}
-	if a.K, err = l.mat("k_proj.weight", Hkv, K, Hd, G); err != nil {
-		return
-	}
-	if a.V, err = l.mat("v_proj.weight", Hkv, V, Hd, G); err != nil {
-		return
-	}
-	if c.UseGate {
-		if a.G, err = l.mat("g_proj.weight", H, V, Hd, 1); err != nil {
+	if a.fused == nil {
+		if a.Q, err = l.mat("q_proj.weight", H, K, Hd, 1); err != nil {
 			return
 		}
-	}
-	if a.GK0, err = l.mat("gk_proj.0.weight", 1, c.GateLowRank, Hd, 1); err != nil {
-		return
+		if a.K, err = l.mat("k_proj.weight", Hkv, K, Hd, G); err != nil {
+			return
+		}
+		if a.V, err = l.mat("v_proj.weight", Hkv, V, Hd, G); err != nil {
+			return
+		}
+		if c.UseGate {
+			if a.G, err = l.mat("g_proj.weight", H, V, Hd, 1); err != nil {
+				return
+			}
+		}
+		if a.GK0, err = l.mat("gk_proj.0.weight", 1, c.GateLowRank, Hd, 1); err != nil {
+			return
+		}
 	}
 	if a.GK1, err = l.mat("gk_proj.1.weight", Hkv, K, c.GateLowRank, G); err != nil {
 		return
@@ -92,6 +103,68 @@ func loadGLAAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *GLAAttent
 	return a, nil
 }
 
+// loadFused uploads the projections that read x (q, k, v, g, gk_proj.0) as one weight with the
+// parts as views, when the layer has no short convs and every part starts aligned (in the weight
+// and in a one-row output); otherwise it leaves a.fused nil.
+func (a *GLAAttention) loadFused(l flaLoader) error {
+	c := l.cfg
+	H, K, V, Hd, G := c.NumHeads, c.HeadK, c.HeadV, c.Hidden, c.NumHeads/c.NumKVHeads
+	if c.UseShortConv {
+		return nil
+	}
+	parts := []struct {
+		name        string
+		heads, rows int
+		g           int
+		dst         **gpu.Tensor
+	}{{"q_proj.weight", H, K, 1, &a.Q}, {"k_proj.weight", c.NumKVHeads, K, G, &a.K}, {"v_proj.weight", c.NumKVHeads, V, G, &a.V},
+		{"g_proj.weight", H, V, 1, &a.G}, {"gk_proj.0.weight", 1, c.GateLowRank, 1, &a.GK0}}
+	align := max(int(l.d.Info().StorageAlignment), 1)
+	at := 0
+	for i, p := range parts {
+		a.fusedAt[i] = at
+		if (at*Hd*l.dt.Size())%align != 0 || (at*4)%align != 0 {
+			return nil
+		}
+		if i == 3 && !c.UseGate {
+			continue
+		}
+		at += p.heads * p.g * p.rows
+	}
+	a.fusedAt[5] = at
+	all := make([]float32, 0, at*Hd)
+	for i, p := range parts {
+		if i == 3 && !c.UseGate {
+			continue
+		}
+		v, err := l.rows(p.name, p.heads, p.rows, Hd, p.g)
+		if err != nil {
+			return err
+		}
+		all = append(all, v...)
+	}
+	t, err := l.d.FromFloats(l.dt, all, at, Hd)
+	if err != nil {
+		return fmt.Errorf("models: uploading %sq/k/v/g/gk_proj.0: %w", l.prefix, err)
+	}
+	a.fused = t
+	for i, p := range parts {
+		n := a.fusedAt[i+1] - a.fusedAt[i]
+		if n == 0 { // no g_proj
+			continue
+		}
+		w, err := t.Window(a.fusedAt[i]*Hd, n*Hd)
+		if err == nil {
+			w, err = w.Reshape(n, Hd)
+		}
+		if err != nil {
+			return fmt.Errorf("models: a part of %sq/k/v/g/gk_proj.0: %w", l.prefix, err)
+		}
+		*p.dst = w
+	}
+	return nil
+}
+
 // StateShapes implements Mixer: [H, K, V], then the three conv windows [D, W−1] with short convs.
 func (a *GLAAttention) StateShapes() [][]int {
 	return attnStateShapes(a.Heads, a.KDim, a.VDim, a.Conv)
@@ -121,6 +194,9 @@ func (a *GLAAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 			t2, err = sc.Get(key, gpu.F32, rows, H*d)
 		}
 		return
+	}
+	if decode && rows == 1 && a.fused != nil {
+		return a.stepFused(s, sc, out, x, state)
 	}
 	q4, _, err := get("fla.q", K)
 	if err != nil {
@@ -192,8 +268,51 @@ func (a *GLAAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 	return nil
 }
 
+// stepFused is the decode step of one row with the fused projections: one GEMV for q, k, v, g and
+// gk_proj.0, whose output parts the ops that follow read in place.
+func (a *GLAAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
+	H, K, V := a.Heads, a.KDim, a.VDim
+	n := a.fusedAt[5]
+	g := scratchGetter{sc: sc}
+	all := g.part("gla.sin", n, 0, 1, n)
+	q4 := g.part("gla.sin", n, a.fusedAt[0], 1, 1, H, K)
+	k4 := g.part("gla.sin", n, a.fusedAt[1], 1, 1, H, K)
+	v4 := g.part("gla.sin", n, a.fusedAt[2], 1, 1, H, V)
+	low := g.part("gla.sin", n, a.fusedAt[4], 1, a.LowRank)
+	var gate *gpu.Tensor
+	if a.G != nil {
+		gate = g.part("gla.sin", n, a.fusedAt[3], 1, H*V)
+	}
+	g4 := g.get("fla.g", gpu.F32, 1, 1, H, K)
+	g2 := g.get("fla.g", gpu.F32, 1, H*K)
+	o4 := g.get("fla.o", gpu.F32, 1, 1, H, V)
+	o2 := g.get("fla.o", gpu.F32, 1, H*V)
+	if g.err != nil {
+		return g.err
+	}
+	if err := ops.Linear(s, all, x, a.fused, nil); err != nil {
+		return fmt.Errorf("gla q/k/v/g/gk_proj.0: %w", err)
+	}
+	if err := ops.Linear(s, g2, low, a.GK1, a.GK1Bias); err != nil {
+		return fmt.Errorf("gla gk_proj.1: %w", err)
+	}
+	if err := ops.LogSigmoid(s, g2, g2, a.Normalizer); err != nil {
+		return fmt.Errorf("gla gate: %w", err)
+	}
+	if err := ops.GLARecurrent(s, o4, state[0], q4, k4, v4, g4, ops.GLARecurrentOptions{}); err != nil {
+		return fmt.Errorf("gla attention: %w", err)
+	}
+	if err := flaOutput(s, sc, out, o2, gate, a.Norm, a.O, 1, 1, H, V, a.Eps, true); err != nil {
+		return fmt.Errorf("gla %w", err)
+	}
+	return nil
+}
+
 // Weights lists the weight tensors, none nil (for the Decoder's counts).
 func (a *GLAAttention) Weights() []*gpu.Tensor {
+	if a.fused != nil {
+		return flaNonNil([]*gpu.Tensor{a.fused, a.GK1, a.GK1Bias, a.O, a.Norm})
+	}
 	ts := []*gpu.Tensor{a.Q, a.K, a.V, a.G, a.GK0, a.GK1, a.GK1Bias, a.O, a.Norm}
 	for _, c := range a.Conv {
 		if c != nil {
