@@ -206,3 +206,23 @@ func (s *swapchain) record(cmd vk.CommandBuffer, im vk.Image, buf vk.Buffer, off
 	}
 	return nil
 }
+
+// WaitPresented blocks until every copy that Present submitted has finished, so that the tensors
+// given to Present may be rewritten or closed (e.g. when the window's size changes, before the
+// FramesInFlight rule would free them).
+func (w *Window) WaitPresented() error {
+	if w.closed || w.sc == nil {
+		return nil
+	}
+	s := w.sc
+	for i := range s.frames {
+		f := s.frames[i].fence
+		if f == vk.NullFence {
+			continue
+		}
+		if r := vk.WaitForFences(s.dev, 1, []vk.Fence{f}, vk.True, waitTimeout); r != vk.Success {
+			return vkErr("vkWaitForFences", r)
+		}
+	}
+	return nil
+}

@@ -87,6 +87,7 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 	// kernels of frame k+1 draw.
 	var imgs [display.FramesInFlight]*gpu.Tensor
 	defer func() {
+		win.WaitPresented() // the last frames' copies may still read the images; an error here is the window's own
 		for _, t := range imgs {
 			if t != nil {
 				t.Close()
@@ -134,6 +135,11 @@ func windowed(cfg scopeConfig, sig source, o options) (stats, error) {
 		img := &imgs[k%len(imgs)]
 		if *img == nil || (*img).Shape()[0] != h || (*img).Shape()[1] != w {
 			if *img != nil {
+				// The copy of an earlier frame to the swapchain may still read it (the frames
+				// skipped while minimised break the FramesInFlight rotation).
+				if err := win.WaitPresented(); err != nil {
+					return st, err
+				}
 				(*img).Close()
 			}
 			if *img, err = d.NewTensor(gpu.I32, h, w); err != nil {
