@@ -621,16 +621,7 @@ func TestGLAFusedStep(t *testing.T) {
 			if fused != 2 {
 				t.Fatalf("gate %v %v: %d of 2 layers fused, want 2 (alignment %d)", gate, dt, fused, d.Info().StorageAlignment)
 			}
-			ids := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}
-			T := len(ids)
-			whole := runLM(t, m, ids, 1, T, 0)
-			for _, k := range []int{1, 6, T - 1} {
-				e := relErr(runLM(t, m, ids, 1, T, k), whole)
-				t.Logf("gate %v %v: prefill %d + decode %d vs prefill %d: rel err %.2e", gate, dt, T-k, k, T, e)
-				if !(e <= 1e-5) {
-					t.Errorf("gate %v %v: prefill %d + decode %d: rel err %.3e vs the whole prefill, want ≤ 1e-5", gate, dt, T-k, k, e)
-				}
-			}
+			checkStepsMatchPrefill(t, m, []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}, fmt.Sprintf("gate %v %v", gate, dt))
 			m.Close()
 		}
 	}

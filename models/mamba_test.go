@@ -121,17 +121,7 @@ func TestMambaFusedStep(t *testing.T) {
 			if fused != 2 {
 				t.Fatalf("%s %v: %d of 2 layers take the fused step, want 2 (alignment %d)", name, dt, fused, d.Info().StorageAlignment)
 			}
-			ids := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}
-			T := len(ids)
-			whole := runLM(t, m, ids, 1, T, 0)
-			for _, k := range []int{1, 6, T - 1} {
-				got := runLM(t, m, ids, 1, T, k)
-				e := relErr(got, whole)
-				t.Logf("%s %v: prefill %d + decode %d vs prefill %d: rel err %.2e", name, dt, T-k, k, T, e)
-				if !(e <= 1e-5) {
-					t.Errorf("%s %v: prefill %d + decode %d: rel err %.3e vs the prefill of all %d, want ≤ 1e-5", name, dt, T-k, k, e, T)
-				}
-			}
+			checkStepsMatchPrefill(t, m, []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}, fmt.Sprintf("%s %v", name, dt))
 			m.Close()
 		}
 	}

@@ -148,3 +148,18 @@ func runLM(t testing.TB, m LM, ids []int32, B, T, k int) []float32 {
 func relErr(got, want []float32) float64 {
 	return reference.RelErr(got, reference.ToFloat64(want))
 }
+
+// checkStepsMatchPrefill checks that prefill + k decode steps (one row) give the logits of the
+// whole prefill of ids, for k = 1, 6 and len(ids)−1, within 1e-5.
+func checkStepsMatchPrefill(t *testing.T, m LM, ids []int32, label string) {
+	t.Helper()
+	T := len(ids)
+	whole := runLM(t, m, ids, 1, T, 0)
+	for _, k := range []int{1, 6, T - 1} {
+		e := relErr(runLM(t, m, ids, 1, T, k), whole)
+		t.Logf("%s: prefill %d + decode %d vs prefill %d: rel err %.2e", label, T-k, k, T, e)
+		if !(e <= 1e-5) {
+			t.Errorf("%s: prefill %d + decode %d: rel err %.3e vs the prefill of all %d, want ≤ 1e-5", label, T-k, k, e, T)
+		}
+	}
+}
