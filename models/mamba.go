@@ -348,76 +348,36 @@ func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state 
 	Bn := xs[0]
 	Di, N, R := m.Cfg.DInner, m.Cfg.DState, m.Cfg.DtRank
 	g := scratchGetter{sc: sc}
-	if Bn == 1 && m.fusedStep {
-		return m.stepFused(s, &g, out, x, state)
+	// With one row and the projections stored whole, in_proj and x_proj each run as one GEMV and
+	// the ops below read the parts of their outputs in place (views of the scratch).
+	fused := Bn == 1 && m.fusedStep
+	var xp, zp, dtr, bt3, ct3 *gpu.Tensor
+	if fused {
+		xp = g.part("m.sxz", 2*Di, 0, 1, Di)
+		zp = g.part("m.sxz", 2*Di, Di, 1, Di)
+		dtr = g.part("m.sdbc", R+2*N, 0, 1, R)
+		bt3 = g.part("m.sdbc", R+2*N, R, 1, 1, N)
+		ct3 = g.part("m.sdbc", R+2*N, R+N, 1, 1, N)
+	} else {
+		xp = g.get("m.sx", gpu.F32, Bn, Di)
+		zp = g.get("m.sz", gpu.F32, Bn, Di)
+		dtr = g.get("m.sdtr", gpu.F32, Bn, R)
+		bt3 = g.get("m.sb", gpu.F32, Bn, 1, N) // [B, G=1, N] for the state update
+		ct3 = g.get("m.sc", gpu.F32, Bn, 1, N)
 	}
-	xp := g.get("m.sx", gpu.F32, Bn, Di)
-	zp := g.get("m.sz", gpu.F32, Bn, Di)
 	xc := g.get("m.sxc", gpu.F32, Bn, Di)
-	dtr := g.get("m.sdtr", gpu.F32, Bn, R)
 	dt := g.get("m.sdt", gpu.F32, Bn, Di)
-	bt := g.get("m.sb", gpu.F32, Bn, N)
-	ct := g.get("m.sc", gpu.F32, Bn, N)
-	bt3 := g.get("m.sb", gpu.F32, Bn, 1, N) // [B, G=1, N] views for the state update
-	ct3 := g.get("m.sc", gpu.F32, Bn, 1, N)
 	y := g.get("m.sy", gpu.F32, Bn, Di)
 	if g.err != nil {
 		return g.err
 	}
-	if err := ops.Linear(s, xp, x, m.InX, m.InXB); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, zp, x, m.InZ, m.InZB); err != nil {
+	if err := m.stepProject(s, &g, fused, x, xp, zp); err != nil {
 		return err
 	}
 	if err := ops.CausalConv1DUpdate(s, xc, state[0], xp, m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true}); err != nil {
 		return err
 	}
-	if err := ops.Linear(s, dtr, xc, m.XDt, nil); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, dt, dtr, m.DtW, nil); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, bt, xc, m.XB, nil); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, ct, xc, m.XC, nil); err != nil {
-		return err
-	}
-	if err := ops.SelectiveStateUpdate(s, y, state[1], xc, dt, m.A, bt3, ct3, ops.StateUpdateOptions{D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true}); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, out, y, m.Out, m.OutB); err != nil {
-		return err
-	}
-	return nil
-}
-
-// stepFused is Step for one row: in_proj and x_proj each run as one GEMV over the whole weight,
-// and the ops that follow read the parts of their outputs in place (views of the scratch).
-func (m *MambaMixer) stepFused(s *gpu.Stream, g *scratchGetter, out, x *gpu.Tensor, state []*gpu.Tensor) error {
-	Di, N, R := m.Cfg.DInner, m.Cfg.DState, m.Cfg.DtRank
-	xz := g.part("m.sxz", 2*Di, 0, 1, 2*Di)
-	xp := g.part("m.sxz", 2*Di, 0, 1, Di)
-	zp := g.part("m.sxz", 2*Di, Di, 1, Di)
-	xc := g.get("m.sxc", gpu.F32, 1, Di)
-	dbc := g.part("m.sdbc", R+2*N, 0, 1, R+2*N)
-	dtr := g.part("m.sdbc", R+2*N, 0, 1, R)
-	bt3 := g.part("m.sdbc", R+2*N, R, 1, 1, N)
-	ct3 := g.part("m.sdbc", R+2*N, R+N, 1, 1, N)
-	dt := g.get("m.sdt", gpu.F32, 1, Di)
-	y := g.get("m.sy", gpu.F32, 1, Di)
-	if g.err != nil {
-		return g.err
-	}
-	if err := ops.Linear(s, xz, x, m.inProj, m.inB); err != nil {
-		return err
-	}
-	if err := ops.CausalConv1DUpdate(s, xc, state[0], xp, m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true}); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, dbc, xc, m.xProj, nil); err != nil {
+	if err := m.stepXProj(s, &g, fused, xc, dtr, bt3, ct3); err != nil {
 		return err
 	}
 	if err := ops.Linear(s, dt, dtr, m.DtW, nil); err != nil {
@@ -427,6 +387,49 @@ func (m *MambaMixer) stepFused(s *gpu.Stream, g *scratchGetter, out, x *gpu.Tens
 		return err
 	}
 	return ops.Linear(s, out, y, m.Out, m.OutB)
+}
+
+// stepProject records in_proj for a decode step: one GEMV into the scratch that xp and zp view
+// (fused), or one GEMV per part.
+func (m *MambaMixer) stepProject(s *gpu.Stream, g *scratchGetter, fused bool, x, xp, zp *gpu.Tensor) error {
+	if fused {
+		Di := m.Cfg.DInner
+		xz := g.part("m.sxz", 2*Di, 0, 1, 2*Di)
+		if g.err != nil {
+			return g.err
+		}
+		return ops.Linear(s, xz, x, m.inProj, m.inB)
+	}
+	if err := ops.Linear(s, xp, x, m.InX, m.InXB); err != nil {
+		return err
+	}
+	return ops.Linear(s, zp, x, m.InZ, m.InZB)
+}
+
+// stepXProj records x_proj for a decode step: one GEMV into the scratch that dtr, B and C view
+// (fused), or one GEMV per part (B and C written through their [B, N] views).
+func (m *MambaMixer) stepXProj(s *gpu.Stream, g *scratchGetter, fused bool, xc, dtr, bt3, ct3 *gpu.Tensor) error {
+	N, R := m.Cfg.DState, m.Cfg.DtRank
+	Bn := xc.Shape()[0]
+	if fused {
+		dbc := g.part("m.sdbc", R+2*N, 0, 1, R+2*N)
+		if g.err != nil {
+			return g.err
+		}
+		return ops.Linear(s, dbc, xc, m.xProj, nil)
+	}
+	bt := g.get("m.sb", gpu.F32, Bn, N)
+	ct := g.get("m.sc", gpu.F32, Bn, N)
+	if g.err != nil {
+		return g.err
+	}
+	if err := ops.Linear(s, dtr, xc, m.XDt, nil); err != nil {
+		return err
+	}
+	if err := ops.Linear(s, bt, xc, m.XB, nil); err != nil {
+		return err
+	}
+	return ops.Linear(s, ct, xc, m.XC, nil)
 }
 
 // scratchGetter collects the first error of a run of Scratch.Get calls.
