@@ -77,10 +77,10 @@ func DeltaRuleRecurrent(s *gpu.Stream, out, state, q, k, v, beta, g *gpu.Tensor,
 		return nil // no token: the state is unchanged
 	}
 	info := d.Info()
-	stream := deltaRecStream(info, z.T)
+	stream := recStream(info, z.T)
 	tv := deltaRecTV(info, z.N*z.H, z.K, z.V)
 	if stream {
-		tv = deltaStreamTV(info, z.N*z.H, z.V)
+		tv = recStreamTV(info, z.N*z.H, z.V)
 	}
 	return deltaRecRecord(s, op, z, out, state, q, k, v, beta, g, opt, tv, stream)
 }

@@ -219,7 +219,7 @@ func TestDeltaRuleRecurrent(t *testing.T) {
 		{B: 1, T: 4096, H: 1, K: 64, V: 64, gate: 0, parity: true, h0: true},
 		// f16 storage
 		{B: 1, T: 65, H: 2, K: 64, V: 64, gate: 1, h0: true, f16: true},
-		// a few tokens: the streaming form on CPU devices (deltaRecStream), odd sizes, one token
+		// a few tokens: the streaming form on CPU devices (recStream), odd sizes, one token
 		{B: 3, T: 1, H: 3, K: 128, V: 128, gate: 1, h0: true, l2: true},
 		{B: 1, T: 4, H: 2, K: 7, V: 5, gate: 1, h0: true},
 		{B: 2, T: 8, H: 1, K: 100, V: 36, gate: 0, l2: true, h0: true},

@@ -379,6 +379,13 @@ func GLA(s *gpu.Stream, ws *Workspace, out, q, k, v, g *gpu.Tensor, opt GLAOptio
 // It is one dispatch with no host round trip, so a decode loop can record step after step (and
 // other ops) on one stream. Work is parallel over sequences, heads and column tiles of the
 // state, and sequential over tokens, so it suits a few tokens per call; use GLA for prefill.
+// glaRecTVForce, when > 0, replaces the recurrent kernel's column tile; glaRecTile keeps the
+// register tile where the streaming form would be taken (tests and explore tests).
+var (
+	glaRecTVForce int
+	glaRecTile    bool
+)
+
 func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecurrentOptions) error {
 	const op = "gla_recurrent"
 	if s == nil {
@@ -404,10 +411,18 @@ func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecu
 	if z.N == 0 || z.T == 0 {
 		return nil // no token: the state is unchanged
 	}
-	tile := glaTileFor(d.Info(), z.K, z.V)
+	info := d.Info()
+	tile := glaTileFor(info, z.K, z.V)
+	stream := recStream(info, z.T) && !glaRecTile
+	if stream {
+		tile.RecTV = recStreamTV(info, z.N*z.H, z.V)
+	}
+	if glaRecTVForce > 0 {
+		tile.RecTV = glaRecTVForce
+	}
 	nVT := ceilDiv(z.Vp, tile.RecTV)
 	kern, err := glaKernel(d, "gla_rec", z.dt, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite}, 32,
-		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(stateTileShift(d.Info())))
+		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(stateTileShift(info)), b2u(stream))
 	if err != nil {
 		return err
 	}

@@ -200,7 +200,8 @@ func runGLARecurrent(t *testing.T, d *gpu.Device, c glaCase, in glaInputs) {
 	}
 }
 
-// glaCases is the test matrix: T in {1, 15, 64, 65, 1000, 16384} (and varlen 16384 at K = V = 128
+// glaCases is the test matrix: T in {1, 2, 5, 7, 15, 64, 65, 1000, 16384} (T ≤ 8: the streaming
+// recurrent form on CPU devices) (and varlen 16384 at K = V = 128
 // with -long), K and V in
 // {16, 48, 64, 100, 128, 256} and one odd pair (33, 21: the scalar load path), gates
 // logsigmoid(x)/n for n in {0.1, 1, 16} and uniform down to -20, with and without an initial
@@ -219,11 +220,16 @@ func glaCases(d *gpu.Device) []glaCase {
 		{B: 1, T: 75, H: 2, K: 33, V: 21, gateN: 16, cu: []int32{0, 5, 5, 75}},
 		{B: 1, T: 700, H: 2, K: 64, V: 64, gateN: 1, h0: true, cu: []int32{0, 1, 400, 400, 700}, segBytes: 96 << 10},
 		{B: 1, T: 200, H: 2, K: 64, V: 64, gateN: -1, h0: true},
+		// a few tokens: the streaming recurrent form on CPU devices (recStream), odd sizes, varlen
+		{B: 1, T: 5, H: 3, K: 33, V: 21, gateN: 16, h0: true},
+		{B: 1, T: 7, H: 2, K: 48, V: 100, gateN: 1, h0: true, cu: []int32{0, 0, 3, 4, 7}},
+		{B: 2, T: 1, H: 4, K: 128, V: 256, gateN: 1, h0: true},
 	}
 	if d.Info().Float16Storage {
 		cases = append(cases,
 			glaCase{B: 2, T: 100, H: 2, K: 64, V: 64, gateN: 1, h0: true, f16: true},
-			glaCase{B: 1, T: 150, H: 1, K: 48, V: 100, gateN: 0.1, f16: true, cu: []int32{0, 1, 1, 150}})
+			glaCase{B: 1, T: 150, H: 1, K: 48, V: 100, gateN: 0.1, f16: true, cu: []int32{0, 1, 1, 150}},
+			glaCase{B: 2, T: 2, H: 2, K: 64, V: 36, gateN: 1, h0: true, f16: true})
 	}
 	cases = append(cases, glaCase{B: 1, T: 16384, H: 2, K: 64, V: 64, gateN: 1, h0: true})
 	if *long {

@@ -68,21 +68,23 @@ func formCrossover(groups, threads int, delta bool) bool {
 	return groups*adv >= threads
 }
 
-// deltaRecStream reports whether DeltaRuleRecurrent streams the state through memory per token
-// (shaders/include/delta_rec.glsl, STREAM) instead of holding a register tile across the tokens:
-// on CPU devices for at most deltaStreamMaxT tokens, where loading and storing the tile costs
-// more than two reads and a write of the state per token.
-func deltaRecStream(info gpu.DeviceInfo, T int) bool {
-	return cpuTiles(info) && T <= deltaStreamMaxT
+// recStream reports whether DeltaRuleRecurrent and GLARecurrent stream the state through memory
+// per token (shaders/include/delta_rec.glsl and gla_rec.glsl, STREAM) instead of holding a
+// register tile across the tokens: on CPU devices for at most recStreamMaxT tokens, where loading
+// and storing the tile costs more than reading and writing the state per token (the delta rule
+// reads it twice). GLA at gla-340m's decode shape (H=4 K=128 V=256, one token, 24 calls, GPU
+// time on lavapipe): the register tile 12-18 ms, streamed with 16 columns per lane 5.4-7 ms.
+func recStream(info gpu.DeviceInfo, T int) bool {
+	return cpuTiles(info) && T <= recStreamMaxT
 }
 
-// deltaStreamMaxT is the most tokens per call for which the streaming form is taken.
-const deltaStreamMaxT = 8
+// recStreamMaxT is the most tokens per call for which the streaming form is taken.
+const recStreamMaxT = 8
 
-// deltaStreamTV is the number of state columns per invocation of the streaming form: wide enough
+// recStreamTV is the number of state columns per invocation of the streaming form: wide enough
 // that each invocation's k and q loads are amortised over many columns, narrow enough to give
 // every thread of the device several workgroups.
-func deltaStreamTV(info gpu.DeviceInfo, rows, V int) int {
+func recStreamTV(info gpu.DeviceInfo, rows, V int) int {
 	vp := ceilDiv(V, 4) * 4
 	tv := 16
 	for tv > 4 && rows*ceilDiv(vp, tv) < 8*glaTileFor(info, 4, 4).LX {

@@ -2,7 +2,8 @@
 // owns columns vt*TV .. vt*TV+TV-1 of one sequence's state for one head (all K rows, padded to
 // the spec constant KP) and steps through the sequence's tokens:
 //   S = diag(exp(g_t)) S + k_t v_t^T;   o_t = S^T (scale * q_t)
-// reading and writing state [N, H, K, V] (float32) in place. Sequences are cu[n] .. cu[n+1]
+// reading and writing state [N, H, K, V] (float32) in place. STREAM (decode: a few tokens) keeps
+// no register tile and streams the state through memory per token, as delta_rec.glsl does. Sequences are cu[n] .. cu[n+1]
 // (VARLEN; offsets clamped into [0, T]) or the T rows of batch n.
 #include "gla_io.glsl"
 #include "grid.glsl"
@@ -13,6 +14,7 @@ layout(constant_id = 2) const int TV = 16;
 layout(constant_id = 3) const bool K4 = false; // K % 4 == 0
 layout(constant_id = 4) const bool V4 = false; // V % 4 == 0
 layout(constant_id = 5) const bool STATE_SHIFT = true; // state tile moved by shifting (lavapipe); see state_tile.glsl
+layout(constant_id = 6) const bool STREAM = false; // no register tile: the state streamed from memory per token (decode)
 const int KP4 = KP / 4, TV4 = TV / 4;
 
 layout(std430, binding = 0) readonly buffer Cu { int cu[]; };
@@ -40,6 +42,34 @@ void main() {
     lane_tokens(n, a, b);
     int v0 = vt * TV;
 
+    if (STREAM) {
+        // Per token, one pass over the K rows of the lane's columns: read, decay and update, write.
+        uint sb = uint(n * H + h) * uint(K) * uint(V);
+        for (int t = a; t < b; t++) {
+            uint ek = uint(t * H + h) * uint(K), ev = uint(t * H + h) * uint(V);
+            vec4 vr[TV4], acc[TV4];
+            [[unroll]] for (int j = 0; j < TV4; j++) {
+                vr[j] = ld_v(ev, v0 + 4 * j, V);
+                acc[j] = vec4(0.0);
+            }
+            [[dont_unroll]] for (int a4 = 0; a4 < KP4; a4++) {
+                vec4 dec = exp(ld_g(ek, 4 * a4, K));
+                vec4 kr = ld_k(ek, 4 * a4, K);
+                vec4 qr = ld_q(ek, 4 * a4, K);
+                [[unroll]] for (int c = 0; c < 4; c++) {
+                    int d = 4 * a4 + c;
+                    uint rb = sb + uint(K4 ? d : min(d, K - 1)) * uint(V);
+                    [[unroll]] for (int j = 0; j < TV4; j++) {
+                        vec4 s = ld_st(rb, v0 + 4 * j, V) * dec[c] + kr[c] * vr[j];
+                        acc[j] += qr[c] * s; // q is 0 past K (padded rows add nothing)
+                        if (K4 || d < K) st_st(rb, v0 + 4 * j, V, s); // K4: KP == K
+                    }
+                }
+            }
+            [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev, v0 + 4 * j, V, acc[j] * p.scale);
+        }
+        return;
+    }
     vec4 S[KP][TV4];
     uint sbase = uint(n * H + h) * uint(K) * uint(V);
     STATE_TILE_LOAD(S, ld_st, sbase, true);
