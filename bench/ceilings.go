@@ -36,19 +36,24 @@ type Variant struct {
 type copyVariant struct {
 	width, elems, mib int
 	reduce            bool
+	texel             bool // reduce, reading through a texel buffer (gpu.Texel)
 }
 
 // fmaVariant is an FMA kernel: chains independent chains of width lanes per invocation.
 type fmaVariant struct{ chains, width int }
 
 var (
-	copyVariants = []copyVariant{{1, 1, 64, false}, {2, 1, 64, false}, {4, 1, 64, false}, {4, 4, 64, false}, {4, 16, 64, false},
-		{4, 1, 16, false}, {4, 4, 16, false}, {4, 1, 4, false}, {4, 4, 64, true}, {4, 4, 16, true}, {4, 4, 4, true}}
+	copyVariants = []copyVariant{{1, 1, 64, false, false}, {2, 1, 64, false, false}, {4, 1, 64, false, false}, {4, 4, 64, false, false}, {4, 16, 64, false, false},
+		{4, 1, 16, false, false}, {4, 4, 16, false, false}, {4, 1, 4, false, false}, {4, 4, 64, true, false}, {4, 4, 16, true, false}, {4, 4, 4, true, false},
+		{4, 4, 64, true, true}, {4, 16, 64, true, true}, {4, 4, 16, true, true}}
 	fmaVariants = []fmaVariant{{8, 1}, {16, 1}, {32, 1}, {8, 4}, {16, 4}, {32, 4}}
 )
 
 func (v copyVariant) String() string {
 	w := map[int]string{1: "float", 2: "vec2", 4: "vec4"}[v.width]
+	if v.texel {
+		return fmt.Sprintf("read texel x%d %dMiB", v.elems, v.mib)
+	}
 	if v.reduce {
 		return fmt.Sprintf("read %s x%d %dMiB", w, v.elems, v.mib)
 	}
@@ -98,7 +103,9 @@ func bestOf(s *gpu.Stream, record func() error) (time.Duration, error) {
 //
 // Copy: 64, 16 or 4 MiB read and as much written, local size 128, elements of 1, 2 or 4 floats, 1
 // to 16 elements per invocation; and reads of as much with a quarter of it written (the sums of 4
-// vec4s), since reading costs less than writing on some devices. FMA: 8, 16 or 32 independent chains of scalars or vec4s per invocation,
+// vec4s), since reading costs less than writing on some devices; and those reads through a texel
+// buffer (gpu.Texel), which lavapipe gathers in far fewer instructions than storage-buffer loads
+// (about 2.5x the storage-buffer read rate there), as the ops that read their weights so do. FMA: 8, 16 or 32 independent chains of scalars or vec4s per invocation,
 // local size 64, 16Ki invocations on a CPU device and 1Mi elsewhere (enough to fill every core of
 // the largest GPUs), the same FMA count per invocation in every variant.
 func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
@@ -127,7 +134,11 @@ func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 	}
 	const copyLocal = 128
 	for _, v := range copyVariants {
-		k, err := loadKernel(d, "copy", []gpu.Access{gpu.Read, gpu.Write}, 4, copyLocal, uint32(v.width), uint32(v.elems), b2u(v.reduce))
+		name, in, spec := "copy", gpu.Read, []uint32{copyLocal, uint32(v.width), uint32(v.elems), b2u(v.reduce)}
+		if v.texel {
+			name, in, spec = "copy_texel", gpu.Read|gpu.Texel, spec[:3]
+		}
+		k, err := loadKernel(d, name, []gpu.Access{in, gpu.Write}, 4, spec...)
 		if err != nil {
 			return c, fmt.Errorf("copy ceiling %v: %w", v, err)
 		}

@@ -54,6 +54,8 @@ type DeviceInfo struct {
 	MaxWorkgroupCount       [3]uint32 `json:"max_workgroup_count"`
 	MaxStorageBufferRange   uint64    `json:"max_storage_buffer_range"` // bytes one binding may cover
 	StorageAlignment        uint64    `json:"storage_alignment"`        // minStorageBufferOffsetAlignment, bytes
+	TexelAlignment          uint64    `json:"texel_alignment"`          // minTexelBufferOffsetAlignment, bytes
+	MaxTexelElements        uint64    `json:"max_texel_elements"`       // maxTexelBufferElements (16-byte texels of a Texel binding)
 	MaxPushConstants        uint32    `json:"max_push_constants"`       // bytes
 	MaxAllocationSize       uint64    `json:"max_allocation_size,omitempty"`
 	MaxAllocations          uint32    `json:"max_allocations"`
@@ -132,6 +134,8 @@ func describe(in *instance, pd vk.PhysicalDevice) (DeviceInfo, error) {
 		MaxWorkgroupCount:       lim.MaxComputeWorkGroupCount,
 		MaxStorageBufferRange:   uint64(lim.MaxStorageBufferRange),
 		StorageAlignment:        uint64(lim.MinStorageBufferOffsetAlignment),
+		TexelAlignment:          uint64(lim.MinTexelBufferOffsetAlignment),
+		MaxTexelElements:        uint64(lim.MaxTexelBufferElements),
 		MaxPushConstants:        lim.MaxPushConstantsSize,
 		MaxAllocations:          lim.MaxMemoryAllocationCount,
 		TimestampPeriod:         float64(lim.TimestampPeriod),

@@ -23,6 +23,12 @@ const (
 	Read      Access = 1
 	Write     Access = 2
 	ReadWrite Access = Read | Write
+	// Texel (with Read, never Write) binds the tensor as a uniform texel buffer of 16-byte
+	// RGBA32UI texels (GLSL usamplerBuffer, read with texelFetch) instead of a storage buffer.
+	// On CPU devices (lavapipe) texel fetches are gathers without a per-lane loop, much cheaper
+	// than storage-buffer loads. The tensor's byte offset must be a multiple of the device's
+	// TexelAlignment and its size a multiple of 16 bytes, at most MaxTexelElements texels.
+	Texel Access = 4
 )
 
 // maxBindings is the most storage buffers one kernel may bind.
@@ -59,14 +65,14 @@ type kernelCache struct {
 	d         *Device
 	mu        sync.Mutex
 	modules   map[string]vk.ShaderModule
-	kernels   map[string][]*Kernel // by Name; the few variants of a name are compared field by field
-	setLayout map[int]vk.DescriptorSetLayout
-	layouts   map[[2]int]vk.PipelineLayout
+	kernels   map[string][]*Kernel              // by Name; the few variants of a name are compared field by field
+	setLayout map[[2]int]vk.DescriptorSetLayout // by (bindings, mask of Texel bindings)
+	layouts   map[[3]int]vk.PipelineLayout      // by (bindings, mask of Texel bindings, push bytes)
 }
 
 func newKernelCache(d *Device) *kernelCache {
 	return &kernelCache{d: d, modules: map[string]vk.ShaderModule{}, kernels: map[string][]*Kernel{},
-		setLayout: map[int]vk.DescriptorSetLayout{}, layouts: map[[2]int]vk.PipelineLayout{}}
+		setLayout: map[[2]int]vk.DescriptorSetLayout{}, layouts: map[[3]int]vk.PipelineLayout{}}
 }
 
 // same reports whether s and o build the same kernel (the cache key: all but SPIRV).
@@ -88,8 +94,11 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 		return nil, fmt.Errorf("%w: kernel %s: push constants of %d bytes (want a multiple of 4 up to %d)", ErrInvalid, spec.Name, spec.PushSize, d.info.MaxPushConstants)
 	}
 	for i, a := range spec.Bindings {
-		if a == 0 || a&^ReadWrite != 0 {
+		if a&ReadWrite == 0 || a&^(ReadWrite|Texel) != 0 {
 			return nil, fmt.Errorf("%w: kernel %s: binding %d has no access mode", ErrInvalid, spec.Name, i)
+		}
+		if a&Texel != 0 && a&Write != 0 {
+			return nil, fmt.Errorf("%w: kernel %s: binding %d: a Texel binding is read-only", ErrInvalid, spec.Name, i)
 		}
 	}
 	c := d.kernels
@@ -134,15 +143,30 @@ func (c *kernelCache) module(name string, code []byte) (vk.ShaderModule, error) 
 	return m, nil
 }
 
-func (c *kernelCache) descriptorLayout(n int) (vk.DescriptorSetLayout, error) {
-	if l, ok := c.setLayout[n]; ok {
+// texelMask has bit i set when binding i is a Texel binding.
+func texelMask(b []Access) int {
+	m := 0
+	for i, a := range b {
+		if a&Texel != 0 {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+func (c *kernelCache) descriptorLayout(n, texel int) (vk.DescriptorSetLayout, error) {
+	if l, ok := c.setLayout[[2]int{n, texel}]; ok {
 		return l, nil
 	}
 	binds := make([]vk.DescriptorSetLayoutBinding, n)
 	for i := range binds {
+		ty := vk.DescriptorTypeStorageBuffer
+		if texel&(1<<i) != 0 {
+			ty = vk.DescriptorTypeUniformTexelBuffer
+		}
 		binds[i] = vk.DescriptorSetLayoutBinding{
 			Binding:         uint32(i),
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
+			DescriptorType:  ty,
 			DescriptorCount: 1,
 			StageFlags:      vk.ShaderStageFlags(vk.ShaderStageComputeBit),
 		}
@@ -158,16 +182,16 @@ func (c *kernelCache) descriptorLayout(n int) (vk.DescriptorSetLayout, error) {
 	if err := check("vkCreateDescriptorSetLayout", r); err != nil {
 		return vk.NullDescriptorSetLayout, err
 	}
-	c.setLayout[n] = l
+	c.setLayout[[2]int{n, texel}] = l
 	return l, nil
 }
 
-func (c *kernelCache) pipelineLayout(n, push int) (vk.DescriptorSetLayout, vk.PipelineLayout, error) {
-	sl, err := c.descriptorLayout(n)
+func (c *kernelCache) pipelineLayout(n, texel, push int) (vk.DescriptorSetLayout, vk.PipelineLayout, error) {
+	sl, err := c.descriptorLayout(n, texel)
 	if err != nil {
 		return sl, vk.NullPipelineLayout, err
 	}
-	if l, ok := c.layouts[[2]int{n, push}]; ok {
+	if l, ok := c.layouts[[3]int{n, texel, push}]; ok {
 		return sl, l, nil
 	}
 	li := &vk.PipelineLayoutCreateInfo{
@@ -185,7 +209,7 @@ func (c *kernelCache) pipelineLayout(n, push int) (vk.DescriptorSetLayout, vk.Pi
 	if err := check("vkCreatePipelineLayout", r); err != nil {
 		return sl, vk.NullPipelineLayout, err
 	}
-	c.layouts[[2]int{n, push}] = l
+	c.layouts[[3]int{n, texel, push}] = l
 	return sl, l, nil
 }
 
@@ -194,7 +218,7 @@ func (c *kernelCache) build(spec KernelSpec, code []byte) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	sl, pl, err := c.pipelineLayout(len(spec.Bindings), spec.PushSize)
+	sl, pl, err := c.pipelineLayout(len(spec.Bindings), texelMask(spec.Bindings), spec.PushSize)
 	if err != nil {
 		return nil, err
 	}

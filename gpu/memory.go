@@ -33,7 +33,7 @@ const (
 	stageAny       = stageCompute | stageTransfer
 )
 
-const bufferUsage = vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit)
+const bufferUsage = vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit | vk.BufferUsageUniformTexelBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit)
 
 type span struct{ off, size uint64 }
 
@@ -46,6 +46,9 @@ type block struct {
 	free      []span         // sorted by offset, coalesced
 	live      int
 	dedicated bool // made for one large tensor; destroyed when it is freed
+	// views holds the texel-buffer views made of ranges of buf (Texel bindings), by range; a
+	// view is destroyed when its range is released and with the block.
+	views map[span]vk.BufferView
 }
 
 // allocator sub-allocates tensors from a few large blocks per device, aligned to
@@ -207,6 +210,10 @@ func (a *allocator) newBlock(size uint64, memType uint32, mapIt bool) (*block, e
 }
 
 func (a *allocator) destroyBlock(b *block) {
+	for _, v := range b.views {
+		vk.DestroyBufferView(a.d.dev, v, nil)
+	}
+	b.views = nil
 	if b.mapped != nil {
 		vk.UnmapMemory(a.d.dev, b.mem)
 		b.mapped = nil
@@ -298,6 +305,12 @@ func (a *allocator) release(b *block, off, size uint64) {
 		b.free[i-1].size += b.free[i].size
 		b.free = append(b.free[:i], b.free[i+1:]...)
 	}
+	for r, v := range b.views {
+		if r.off < off+size && off < r.off+r.size {
+			vk.DestroyBufferView(a.d.dev, v, nil)
+			delete(b.views, r)
+		}
+	}
 	b.live--
 	if b.live > 0 {
 		return
@@ -321,6 +334,37 @@ func (a *allocator) release(b *block, off, size uint64) {
 		}
 	}
 	a.destroyBlock(b)
+}
+
+// texelView returns the RGBA32UI texel view of bytes [off, off+size) of b, made on first use.
+func (a *allocator) texelView(b *block, off, size uint64) (vk.BufferView, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dead {
+		return nil, fmt.Errorf("%w: device", ErrClosed)
+	}
+	r := span{off, size}
+	if v, ok := b.views[r]; ok {
+		return v, nil
+	}
+	vi := &vk.BufferViewCreateInfo{
+		SType:  vk.StructureTypeBufferViewCreateInfo,
+		Buffer: b.buf,
+		Format: vk.FormatR32g32b32a32Uint,
+		Offset: vk.DeviceSize(off),
+		Range:  vk.DeviceSize(size),
+	}
+	var v vk.BufferView
+	res := vk.CreateBufferView(a.d.dev, vi, nil, &v)
+	vi.Free()
+	if err := check("vkCreateBufferView", res); err != nil {
+		return nil, err
+	}
+	if b.views == nil {
+		b.views = map[span]vk.BufferView{}
+	}
+	b.views[r] = v
+	return v, nil
 }
 
 // stats reports the blocks and bytes held, for tests and diagnostics.

@@ -240,7 +240,7 @@ typedef struct {
 } vks_write;
 
 int32_t vks_dispatch(vks_dev* d, void* cmd, uint64_t pipeline, uint64_t layout, uint64_t set_layout, uint64_t pool,
-	uint32_t nbind, const uint64_t* buffers, const uint64_t* offsets, const uint64_t* ranges,
+	uint32_t nbind, const uint64_t* buffers, const uint64_t* offsets, const uint64_t* ranges, const uint64_t* views,
 	const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
 	if (nbind > VKS_MAX_BINDINGS) return -13; // VK_ERROR_UNKNOWN
 	uint64_t set = 0;
@@ -256,6 +256,9 @@ int32_t vks_dispatch(vks_dev* d, void* cmd, uint64_t pipeline, uint64_t layout, 
 			w[i].pNext = NULL; w[i].dstSet = set; w[i].dstBinding = i; w[i].dstArrayElement = 0;
 			w[i].descriptorCount = 1; w[i].descriptorType = 7; /* STORAGE_BUFFER */
 			w[i].pImageInfo = NULL; w[i].pBufferInfo = &bi[i]; w[i].pTexelBufferView = NULL;
+			if (views[i] != 0) { /* a Texel binding: UNIFORM_TEXEL_BUFFER */
+				w[i].descriptorType = 4; w[i].pBufferInfo = NULL; w[i].pTexelBufferView = &views[i];
+			}
 		}
 		d->update_sets(d->device, nbind, w, 0, NULL);
 	}

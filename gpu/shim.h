@@ -44,7 +44,7 @@ void vks_dev_free(vks_dev* d);
 // everything and records the dispatch. Returns a VkResult (VK_ERROR_OUT_OF_POOL_MEMORY = -1000069000
 // when the pool is exhausted: nothing is recorded then).
 int32_t vks_dispatch(vks_dev* d, void* cmd, uint64_t pipeline, uint64_t layout, uint64_t set_layout, uint64_t pool,
-	uint32_t nbind, const uint64_t* buffers, const uint64_t* offsets, const uint64_t* ranges,
+	uint32_t nbind, const uint64_t* buffers, const uint64_t* offsets, const uint64_t* ranges, const uint64_t* views,
 	const void* push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz);
 void vks_barrier(vks_dev* d, void* cmd, uint32_t src_stage, uint32_t dst_stage, uint32_t src_access, uint32_t dst_access);
 void vks_timestamp(vks_dev* d, void* cmd, uint32_t stage, uint64_t pool, uint32_t query);

@@ -77,8 +77,8 @@ type Stream struct {
 	closed    bool
 	graph     *Graph // non-nil for the stream of a Graph (recording into it, or sealed)
 	bind      struct {
-		bufs, offs, ranges [maxBindings]C.uint64_t
-		reads, writes      []byteRange
+		bufs, offs, ranges, views [maxBindings]C.uint64_t
+		reads, writes             []byteRange
 	}
 }
 
@@ -144,11 +144,14 @@ func (s *Stream) create() error {
 }
 
 func (s *Stream) addDescriptorPool() error {
-	sizes := []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: descSetsPerPool * 8}}
+	sizes := []vk.DescriptorPoolSize{
+		{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: descSetsPerPool * 8},
+		{Type: vk.DescriptorTypeUniformTexelBuffer, DescriptorCount: descSetsPerPool * 2},
+	}
 	pi := &vk.DescriptorPoolCreateInfo{
 		SType:         vk.StructureTypeDescriptorPoolCreateInfo,
 		MaxSets:       descSetsPerPool,
-		PoolSizeCount: 1,
+		PoolSizeCount: uint32(len(sizes)),
 		PPoolSizes:    sizes,
 	}
 	var p vk.DescriptorPool
@@ -246,6 +249,25 @@ func (s *Stream) rangeOf(t *Tensor) byteRange {
 	return byteRange{uintptr(unsafe.Pointer(t.blk.buf)), t.off, t.off + alignUp(max(t.bytes, 4), 4)}
 }
 
+// texelView returns the texel view of t for a Texel binding, checking the alignment and size
+// rules of Texel.
+func (s *Stream) texelView(t *Tensor) (C.uint64_t, error) {
+	info := &s.d.info
+	switch {
+	case info.TexelAlignment == 0 || t.off%info.TexelAlignment != 0:
+		return 0, fmt.Errorf("%w: %v starts at byte %d of its buffer, not a multiple of the texel-buffer alignment %d", ErrUnsupported, t, t.off, info.TexelAlignment)
+	case t.bytes == 0 || t.bytes%16 != 0:
+		return 0, fmt.Errorf("%w: %v is %d bytes, not a positive multiple of the 16-byte texel", ErrUnsupported, t, t.bytes)
+	case t.bytes/16 > info.MaxTexelElements:
+		return 0, fmt.Errorf("%w: %v is %d texels, more than the device's texel buffers hold (%d); split it with Window", ErrUnsupported, t, t.bytes/16, info.MaxTexelElements)
+	}
+	v, err := t.mem.texelView(t.blk, t.off, t.bytes)
+	if err != nil {
+		return 0, err
+	}
+	return C.uint64_t(uintptr(unsafe.Pointer(v))), nil
+}
+
 // Dispatch records kernel k over groups workgroups with push constants push (exactly k's PushSize
 // bytes; see Push) and tensors bound to bindings 0..n-1 in order.
 func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*Tensor) error {
@@ -270,7 +292,7 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 	}
 	// The binding arrays and range lists live in the stream, so that recording allocates nothing
 	// here (arrays passed to C would escape to the heap).
-	bufs, offs, ranges := &s.bind.bufs, &s.bind.offs, &s.bind.ranges
+	bufs, offs, ranges, views := &s.bind.bufs, &s.bind.offs, &s.bind.ranges, &s.bind.views
 	reads, writes := s.bind.reads[:0], s.bind.writes[:0]
 	for i, t := range tensors {
 		if err := t.usable(); err != nil {
@@ -285,7 +307,14 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 			return fmt.Errorf("%w: kernel %s binding %d: %v is %d bytes, more than the device binds at once (%d); split it with Window",
 				ErrUnsupported, name, i, t, size, s.d.info.MaxStorageBufferRange)
 		}
-		bufs[i], offs[i], ranges[i] = bufferHandle(t.blk.buf), C.uint64_t(t.off), C.uint64_t(size)
+		bufs[i], offs[i], ranges[i], views[i] = bufferHandle(t.blk.buf), C.uint64_t(t.off), C.uint64_t(size), 0
+		if k.spec.Bindings[i]&Texel != 0 {
+			v, err := s.texelView(t)
+			if err != nil {
+				return fmt.Errorf("kernel %s binding %d: %w", name, i, err)
+			}
+			views[i] = v
+		}
 		if k.spec.Bindings[i]&Read != 0 {
 			reads = append(reads, rg)
 		}
@@ -313,7 +342,7 @@ func (s *Stream) Dispatch(k *Kernel, groups [3]uint32, push []byte, tensors ...*
 	}
 	for {
 		r := vk.Result(C.vks_dispatch(s.d.fast, unsafe.Pointer(s.cmd), pipelineHandle(k.pipeline), layoutHandle(k.layout), setLayoutHandle(k.setLayout),
-			poolHandle(s.descPools[s.curPool]), C.uint32_t(len(tensors)), &bufs[0], &offs[0], &ranges[0],
+			poolHandle(s.descPools[s.curPool]), C.uint32_t(len(tensors)), &bufs[0], &offs[0], &ranges[0], &views[0],
 			pushPtr, C.uint32_t(len(push)), C.uint32_t(groups[0]), C.uint32_t(groups[1]), C.uint32_t(groups[2])))
 		if r == vk.ErrorOutOfPoolMemory || r == vk.ErrorFragmentedPool {
 			s.curPool++

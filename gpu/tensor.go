@@ -391,6 +391,14 @@ func (t *Tensor) Window(start, n int) (*Tensor, error) {
 	return &Tensor{d: t.d, mem: t.mem, blk: t.blk, off: off, bytes: uint64(n) * uint64(t.dtype.Size()), dtype: t.dtype, shape: []int{n}, n: n, base: t.owning()}, nil
 }
 
+// TexelBindable reports whether t can be bound to a Texel binding (see Texel): its byte offset
+// in its buffer is a multiple of the device's TexelAlignment and its size a positive multiple of
+// 16 bytes, at most MaxTexelElements texels.
+func (t *Tensor) TexelBindable() bool {
+	info := &t.d.info
+	return info.TexelAlignment > 0 && t.off%info.TexelAlignment == 0 && t.bytes > 0 && t.bytes%16 == 0 && t.bytes/16 <= info.MaxTexelElements
+}
+
 // Close returns the tensor's memory to the device's pool. It is idempotent; closing a view only
 // marks the view closed. After the device is closed, Close does nothing.
 func (t *Tensor) Close() error {

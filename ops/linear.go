@@ -2,6 +2,8 @@ package ops
 
 import (
 	"fmt"
+	"os"
+	"slices"
 
 	"github.com/vkseq/vkseq/gpu"
 )
@@ -186,6 +188,23 @@ func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int, gelu bool
 	return s.Dispatch(kern, groups, gpu.Push(uint32(m), uint32(n), uint32(k), uint32(m*k), 0, uint32(m*n)), a, w, c, bias)
 }
 
+// gemvTexel lets CPU devices take linear_gemv_f16t (tests turn it off to compare).
+var gemvTexel = os.Getenv("VKSEQ_GEMV_TEXEL") != "0"
+
+var (
+	gemvAccess      = []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}
+	gemvTexelAccess = []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Read, gpu.Write}
+)
+
+// gemvTexelOK reports whether Linear's few-rows product takes linear_gemv_f16t: float16 weights
+// on a CPU device (lavapipe: texel fetches are gathers, storage-buffer loads lane-by-lane loops)
+// with subgroup arithmetic, K a multiple of 8 and x and the weight bindable as texel buffers from
+// texel boundaries (xb, wb: their elements' offsets in the bindings).
+func gemvTexelOK(info gpu.DeviceInfo, dt gpu.DType, k, xb, wb int, x, w *gpu.Tensor) bool {
+	return gemvTexel && dt == gpu.F16 && cpuTiles(info) && info.SubgroupSize > 0 && slices.Contains(info.SubgroupOps, "arithmetic") &&
+		k%8 == 0 && xb%4 == 0 && wb%8 == 0 && x.TexelBindable() && w.TexelBindable()
+}
+
 // linearGEMV records Linear through linear_gemv (shaped by gemvPlanFor), in blocks of rows and of
 // weight rows that fit the binding range.
 func linearGEMV(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) error {
@@ -226,12 +245,16 @@ func linearGEMV(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) er
 				return err
 			}
 			vec := k%4 == 0 && xb%4 == 0 && wb%4 == 0
-			kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 36,
-				uint32(plan.Local), uint32(mr), b2u(vec), uint32(plan.NR))
+			km, acc, local, per := mod, gemvAccess, plan.Local, cover
+			if gemvTexelOK(info, weight.DType(), k, xb, wb, xv, wv) {
+				km, acc, local, per = "linear_gemv_f16t", gemvTexelAccess, int(info.SubgroupSize), plan.NR
+			}
+			kern, err := kernel(d, km, acc, 36,
+				uint32(local), uint32(mr), b2u(vec), uint32(plan.NR))
 			if err != nil {
 				return err
 			}
-			groups := [3]uint32{uint32(ceilDiv(cols, cover)), uint32(ceilDiv(rows, mr)), 1}
+			groups := [3]uint32{uint32(ceilDiv(cols, per)), uint32(ceilDiv(rows, mr)), 1}
 			push := gpu.Push(uint32(rows), uint32(cols), uint32(k), hasBias, uint32(xb), uint32(wb), uint32(ob), uint32(n), uint32(n0))
 			if err := s.Dispatch(kern, groups, push, xv, wv, bias, ov); err != nil {
 				return fmt.Errorf("linear: %w", err)

@@ -14,7 +14,7 @@ import (
 )
 
 // TestLinearGEMVExplore times the shapes of Linear's few-rows kernel (linear_gemv: rows of x and
-// weight rows per invocation, GEMV_VARIANTS dtype:MRxNR,...) against each other, interleaved, on decode shapes with f16 and f32 weights (GEMV_SHAPES: MxNxK,...).
+// weight rows per invocation, GEMV_VARIANTS dtype:MRxNR[t],...; t: the texel-buffer kernel linear_gemv_f16t) against each other, interleaved, on decode shapes with f16 and f32 weights (GEMV_SHAPES: MxNxK,...).
 func TestLinearGEMVExplore(t *testing.T) {
 	if !*explore {
 		t.Skip("-explore")
@@ -31,7 +31,8 @@ func TestLinearGEMVExplore(t *testing.T) {
 			shapes = append(shapes, [3]int{m, n, k})
 		}
 	}
-	t.Cleanup(func() { gemvForce = gemvPlan{} })
+	texel := gemvTexel
+	t.Cleanup(func() { gemvForce, gemvTexel = gemvPlan{}, texel })
 	// dtype:MRxNR
 	variants := []string{"f16:1x1", "f16:1x2", "f16:1x4", "f16:1x8", "f32:1x1", "f32:1x4", "f32:1x8"}
 	if e := os.Getenv("GEMV_VARIANTS"); e != "" {
@@ -56,7 +57,9 @@ func TestLinearGEMVExplore(t *testing.T) {
 				if strings.HasPrefix(v, "f16:") {
 					dt = gpu.F16
 				}
-				mr, nr, _ := strings.Cut(v[4:], "x")
+				spec, tex := strings.CutSuffix(v[4:], "t") // a trailing t: the texel-buffer weight
+				gemvTexel = tex
+				mr, nr, _ := strings.Cut(spec, "x")
 				gemvForce.MR, _ = strconv.Atoi(mr)
 				gemvForce.NR, _ = strconv.Atoi(nr)
 				for i := 0; i < reps; i++ {
