@@ -27,7 +27,9 @@ const (
 	// RGBA32UI texels (GLSL usamplerBuffer, read with texelFetch) instead of a storage buffer.
 	// On CPU devices (lavapipe) texel fetches are gathers without a per-lane loop, much cheaper
 	// than storage-buffer loads. The tensor's byte offset must be a multiple of the device's
-	// TexelAlignment and its size a multiple of 16 bytes, at most MaxTexelElements texels.
+	// TexelAlignment (Tensor.TexelBindable). A size that is not a multiple of 16 bytes is
+	// rounded up: the bytes of the last texel past the tensor's end (allocation padding, or the
+	// next elements of the tensor a view was made from) are read but mean nothing.
 	Texel Access = 4
 )
 

@@ -249,19 +249,12 @@ func (s *Stream) rangeOf(t *Tensor) byteRange {
 	return byteRange{uintptr(unsafe.Pointer(t.blk.buf)), t.off, t.off + alignUp(max(t.bytes, 4), 4)}
 }
 
-// texelView returns the texel view of t for a Texel binding, checking the alignment and size
-// rules of Texel.
+// texelView returns the texel view of t for a Texel binding (see TexelBindable).
 func (s *Stream) texelView(t *Tensor) (C.uint64_t, error) {
-	info := &s.d.info
-	switch {
-	case info.TexelAlignment == 0 || t.off%info.TexelAlignment != 0:
-		return 0, fmt.Errorf("%w: %v starts at byte %d of its buffer, not a multiple of the texel-buffer alignment %d", ErrUnsupported, t, t.off, info.TexelAlignment)
-	case t.bytes == 0 || t.bytes%16 != 0:
-		return 0, fmt.Errorf("%w: %v is %d bytes, not a positive multiple of the 16-byte texel", ErrUnsupported, t, t.bytes)
-	case t.bytes/16 > info.MaxTexelElements:
-		return 0, fmt.Errorf("%w: %v is %d texels, more than the device's texel buffers hold (%d); split it with Window", ErrUnsupported, t, t.bytes/16, info.MaxTexelElements)
+	if p := t.texelProblem(); p != "" {
+		return 0, fmt.Errorf("%w: texel binding: %s", ErrUnsupported, p)
 	}
-	v, err := t.mem.texelView(t.blk, t.off, t.bytes)
+	v, err := t.mem.texelView(t.blk, t.off, t.texelSize())
 	if err != nil {
 		return 0, err
 	}

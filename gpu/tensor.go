@@ -392,11 +392,27 @@ func (t *Tensor) Window(start, n int) (*Tensor, error) {
 }
 
 // TexelBindable reports whether t can be bound to a Texel binding (see Texel): its byte offset
-// in its buffer is a multiple of the device's TexelAlignment and its size a positive multiple of
-// 16 bytes, at most MaxTexelElements texels.
-func (t *Tensor) TexelBindable() bool {
+// in its buffer is a multiple of the device's TexelAlignment, it is not empty, and its texels
+// (its size rounded up to 16 bytes) lie within its buffer and number at most MaxTexelElements.
+func (t *Tensor) TexelBindable() bool { return t.texelProblem() == "" }
+
+// texelSize is t's size rounded up to whole 16-byte texels.
+func (t *Tensor) texelSize() uint64 { return alignUp(t.bytes, 16) }
+
+// texelProblem says why t cannot be bound to a Texel binding, or "" when it can.
+func (t *Tensor) texelProblem() string {
 	info := &t.d.info
-	return info.TexelAlignment > 0 && t.off%info.TexelAlignment == 0 && t.bytes > 0 && t.bytes%16 == 0 && t.bytes/16 <= info.MaxTexelElements
+	switch {
+	case info.TexelAlignment == 0 || t.off%info.TexelAlignment != 0:
+		return fmt.Sprintf("%v starts at byte %d of its buffer, not a multiple of the texel-buffer alignment %d", t, t.off, info.TexelAlignment)
+	case t.bytes == 0:
+		return fmt.Sprintf("%v is empty", t)
+	case t.off+t.texelSize() > t.blk.size:
+		return fmt.Sprintf("%v: its last 16-byte texel would end past its buffer", t)
+	case t.texelSize()/16 > info.MaxTexelElements:
+		return fmt.Sprintf("%v is %d texels, more than the device's texel buffers hold (%d); split it with Window", t, t.texelSize()/16, info.MaxTexelElements)
+	}
+	return ""
 }
 
 // Close returns the tensor's memory to the device's pool. It is idempotent; closing a view only
