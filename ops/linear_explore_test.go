@@ -31,8 +31,8 @@ func TestLinearGEMVExplore(t *testing.T) {
 			shapes = append(shapes, [3]int{m, n, k})
 		}
 	}
-	texel := gemvTexel
-	t.Cleanup(func() { gemvForce, gemvTexel = gemvPlan{}, texel })
+	texel, tpl := gemvTexel, gemvTPL
+	t.Cleanup(func() { gemvForce, gemvTexel, gemvTPL = gemvPlan{}, texel, tpl })
 	// dtype:MRxNR
 	variants := []string{"f16:1x1", "f16:1x2", "f16:1x4", "f16:1x8", "f32:1x1", "f32:1x4", "f32:1x8"}
 	if e := os.Getenv("GEMV_VARIANTS"); e != "" {
@@ -57,8 +57,9 @@ func TestLinearGEMVExplore(t *testing.T) {
 				if strings.HasPrefix(v, "f16:") {
 					dt = gpu.F16
 				}
-				spec, tex := strings.CutSuffix(v[4:], "t") // a trailing t: the texel-buffer weight
+				spec, tpl, tex := strings.Cut(v[4:], "t") // a trailing tN: the texel-buffer kernel, N texels per lane and step
 				gemvTexel = tex
+				gemvTPL, _ = strconv.Atoi(tpl)
 				mr, nr, _ := strings.Cut(spec, "x")
 				gemvForce.MR, _ = strconv.Atoi(mr)
 				gemvForce.NR, _ = strconv.Atoi(nr)

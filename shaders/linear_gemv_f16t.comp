@@ -15,6 +15,7 @@ layout(local_size_x_id = 0) in; // the subgroup size
 layout(constant_id = 1) const int MR = 1;
 layout(constant_id = 2) const bool VEC = true; // unused (linear_gemv's constant ids)
 layout(constant_id = 3) const int NR = 1;
+layout(constant_id = 4) const int TPL = 1; // consecutive texels of a row per lane and step
 layout(binding = 0) uniform usamplerBuffer x4t;
 layout(binding = 1) uniform usamplerBuffer w8t;
 layout(std430, binding = 2) readonly buffer Bi { float bias[]; };
@@ -31,17 +32,21 @@ void main() {
     float acc[MR][NR];
     [[unroll]] for (int r = 0; r < MR; r++)
         [[unroll]] for (int j = 0; j < NR; j++) acc[r][j] = 0.0;
-    for (uint k = lane; k < K8; k += L) {
-        vec4 xa[MR], xc[MR];
-        [[unroll]] for (int r = 0; r < MR; r++) {
-            xa[r] = uintBitsToFloat(texelFetch(x4t, int(xr[r] + 2 * k)));
-            xc[r] = uintBitsToFloat(texelFetch(x4t, int(xr[r] + 2 * k + 1)));
-        }
-        [[unroll]] for (int j = 0; j < NR; j++) {
-            uvec4 q = texelFetch(w8t, int(wr[j] + k));
-            vec4 w0 = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
-            vec4 w1 = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
-            [[unroll]] for (int r = 0; r < MR; r++) acc[r][j] += dot(xa[r], w0) + dot(xc[r], w1);
+    for (uint k0 = lane * TPL; k0 < K8; k0 += L * TPL) {
+        [[unroll]] for (int u = 0; u < TPL; u++) {
+            uint k = k0 + u;
+            if (TPL > 1 && k >= K8) break;
+            vec4 xa[MR], xc[MR];
+            [[unroll]] for (int r = 0; r < MR; r++) {
+                xa[r] = uintBitsToFloat(texelFetch(x4t, int(xr[r] + 2 * k)));
+                xc[r] = uintBitsToFloat(texelFetch(x4t, int(xr[r] + 2 * k + 1)));
+            }
+            [[unroll]] for (int j = 0; j < NR; j++) {
+                uvec4 q = texelFetch(w8t, int(wr[j] + k));
+                vec4 w0 = vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y));
+                vec4 w1 = vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
+                [[unroll]] for (int r = 0; r < MR; r++) acc[r][j] += dot(xa[r], w0) + dot(xc[r], w1);
+            }
         }
     }
     [[unroll]] for (int r = 0; r < MR; r++)
