@@ -17,7 +17,8 @@ func TestLinear(t *testing.T) {
 	// M < 16 is the GEMV path (linear_gemv: N not a multiple of its invocations' weight rows, K of
 	// its 8-half vectors; an LM head's N), M ≥ 16 the GEMM.
 	shapes := [][3]int{{1, 1, 1}, {1, 37, 13}, {1, 300, 64}, {1, 1003, 776}, {1, 50280, 24}, {2, 65, 100}, {3, 129, 7}, {5, 128, 768},
-		{9, 70, 36}, {15, 261, 132}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 768}}
+		{9, 70, 36}, {15, 261, 132}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 768},
+		{1, 45, 136}, {2, 260, 512}} // the last two: linear_gemv_f16t for f16 weights on CPU devices (K ≥ 128)
 	if *long { // an LM head beyond lavapipe's 128 MiB binding range in f32, on both paths
 		shapes = append(shapes, [3]int{1, 50280, 768}, [3]int{2, 50280, 768}, [3]int{24, 50280, 768})
 	}
