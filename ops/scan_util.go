@@ -40,6 +40,25 @@ func actName(base string, dt gpu.DType) string {
 	return base
 }
 
+// texelName is the texel-buffer variant of kernel name (name + "_t": its read-only inputs bound
+// with gpu.Texel) when texel is set.
+func texelName(name string, texel bool) string {
+	if texel {
+		return name + "_t"
+	}
+	return name
+}
+
+// texelBindable reports whether every non-nil tensor of ts can be bound with gpu.Texel.
+func texelBindable(ts ...*gpu.Tensor) bool {
+	for _, t := range ts {
+		if t != nil && !t.TexelBindable() {
+			return false
+		}
+	}
+	return true
+}
+
 // orDummy returns t, or fallback when t is nil (an unused binding still needs a buffer).
 func orDummy(t, fallback *gpu.Tensor) *gpu.Tensor {
 	if t == nil {

@@ -300,11 +300,23 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	if err != nil {
 		return err
 	}
-	ks, err := kern("ssd_state", []gpu.Access{R, R, R, R, R, W, W}, 64, uint32(tile.StP), uint32(tile.StN), b2u(tile.Coop))
+	// On CPU devices the state and output kernels read their inputs through texel buffers
+	// (shaders ssd_state_t, ssd_out_t: TEXEL_IO) when every tensor they read allows it.
+	texel := vec && ssdTexel && cpuTiles(d.Info()) && texelBindable(wdtp, wg, wst, wcb, A, fin, opt.InitialState, opt.D)
+	for _, pt := range parts {
+		texel = texel && texelBindable(pt.x, pt.bm, pt.cm, pt.z)
+	}
+	T := R
+	if texel {
+		T = R | gpu.Texel
+	}
+	ks, err := kernel(d, texelName(actName("ssd_state", dm.dt), texel), []gpu.Access{T, T, T, T, T, W, W}, 64,
+		local, b2u(vec), uint32(tile.StP), uint32(tile.StN), b2u(tile.Coop))
 	if err != nil {
 		return err
 	}
-	ko, err := kern("ssd_out", []gpu.Access{R, R, R, R, R, R, R, R, W}, 64, uint32(tile.OutI), uint32(tile.OutP), b2u(tile.Coop))
+	ko, err := kernel(d, texelName(actName("ssd_out", dm.dt), texel), []gpu.Access{T, T, T, T, T, T, T, R, W}, 64,
+		local, b2u(vec), uint32(tile.OutI), uint32(tile.OutP), b2u(tile.Coop))
 	if err != nil {
 		return err
 	}
@@ -368,6 +380,10 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	}
 	return nil
 }
+
+// ssdTexel lets CPU devices take the texel-buffer variants of the chunked kernels (tests turn it
+// off to cover both).
+var ssdTexel = true
 
 // SSDStateUpdate records the recurrent (token by token) form of SSD, mamba-ssm's
 // selective_state_update with heads, for T tokens, and advances state in place:

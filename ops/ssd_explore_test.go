@@ -47,6 +47,19 @@ func TestSSDExplore(t *testing.T) {
 		o.Form = FormChunked
 		vs = append(vs, variant{fmt.Sprintf("%+v", tile), func(s *gpu.Stream) error { return SSD(s, ws, out, ts.x, ts.dt, ts.A, ts.B, ts.C, o) }})
 	}
+	if os.Getenv("SSD_EXPLORE_TEXEL") != "" { // the default tile with and without texel buffers
+		for _, texel := range []bool{false, true} {
+			texel := texel
+			vs = append(vs, variant{fmt.Sprintf("default tile texel=%v", texel), func(s *gpu.Stream) error {
+				defer func(old bool) { ssdTexel = old }(ssdTexel)
+				ssdTexel = texel
+				o := ts.opt
+				o.Form = FormChunked
+				return SSD(s, ws, out, ts.x, ts.dt, ts.A, ts.B, ts.C, o)
+			}})
+		}
+		vs = vs[len(vs)-2:]
+	}
 	vs = append(vs, variant{"recurrent", func(s *gpu.Stream) error {
 		o := ts.opt
 		o.Form = FormRecurrent

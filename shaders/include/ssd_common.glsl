@@ -19,12 +19,21 @@ layout(constant_id = 1) const bool VEC = false;
 // `valid` exist (the rest read as 0); i is a multiple of 4 when VEC.
 #define ldv(n, i, valid) (VEC ? ld4(n, (i) / 4) : vec4((valid) > 0 ? ld1(n, (i)) : 0.0, (valid) > 1 ? ld1(n, (i) + 1) : 0.0, \
                                                       (valid) > 2 ? ld1(n, (i) + 2) : 0.0, (valid) > 3 ? ld1(n, (i) + 3) : 0.0))
-// The same for a float32 buffer declared as name1[] and name4[].
-#define ldf(n, i, valid) (VEC ? n##4[(i) / 4] : vec4((valid) > 0 ? n##1[(i)] : 0.0, (valid) > 1 ? n##1[(i) + 1] : 0.0, \
-                                                      (valid) > 2 ? n##1[(i) + 2] : 0.0, (valid) > 3 ? n##1[(i) + 3] : 0.0))
+// A float32 input (F32_IN): f1(name, i) element i, f4(name, i) 4-vector i.
+#if TEXEL_IO
+#define F32_IN(b, n) layout(binding = b) uniform usamplerBuffer n##T;
+#define f1(n, i) uintBitsToFloat(texelFetch(n##T, int(uint(i) >> 2))[uint(i) & 3u])
+#define f4(n, i) uintBitsToFloat(texelFetch(n##T, int(i)))
+#else
 #define F32_IN(b, n) \
     layout(std430, binding = b) readonly buffer n##S1 { float n##1[]; }; \
     layout(std430, binding = b) readonly buffer n##S4 { vec4 n##4[]; };
+#define f1(n, i) n##1[i]
+#define f4(n, i) n##4[i]
+#endif
+// ldv for a float32 input.
+#define ldf(n, i, valid) (VEC ? f4(n, (i) / 4) : vec4((valid) > 0 ? f1(n, (i)) : 0.0, (valid) > 1 ? f1(n, (i) + 1) : 0.0, \
+                                                      (valid) > 2 ? f1(n, (i) + 2) : 0.0, (valid) > 3 ? f1(n, (i) + 3) : 0.0))
 #define F32_OUT(b, n) \
     layout(std430, binding = b) writeonly buffer n##S1 { float n##1[]; }; \
     layout(std430, binding = b) writeonly buffer n##S4 { vec4 n##4[]; };

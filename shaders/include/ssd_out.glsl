@@ -88,7 +88,7 @@ void main() {
     }
     float gi[TI], ri[TI]; // G_i, and exp(G_i - G_i0) ≤ 1
     [[unroll]] for (int a = 0; a < TI; a++) {
-        gi[a] = wG1[gidx + i0 + a];
+        gi[a] = f1(wG, gidx + i0 + a);
         float e = exp(gi[a]);
         [[unroll]] for (int q = 0; q < TP / 4; q++) y[a][q] *= e;
         ri[a] = exp(gi[a] - gi[0]);
@@ -98,7 +98,7 @@ void main() {
     uint co = (((bl * p.G + g) * p.S + cl) * p.Q) * p.Q;
     uint jend = min(i0 + TI, nj);
     for (uint j = 0; j < jend; j += 4) {
-        vec4 gj = wG4[(gidx + j) / 4], dj = wdtp4[(gidx + j) / 4];
+        vec4 gj = f4(wG, (gidx + j) / 4), dj = f4(wdtp, (gidx + j) / 4);
         vec4 xv[4][TP / 4];
         [[unroll]] for (int k = 0; k < 4; k++) {
             uint row = p.tokStride * bl + min(tc + j + k, last);
@@ -113,8 +113,8 @@ void main() {
             [[unroll]] for (int k = 0; k < 4; k++) cj[k] = exp(min(gi[0] - gj[k], 0.0)) * dj[k];
             [[unroll]] for (int r = 0; r < TI / 8; r++) {
                 uint a = 8u * uint(r) + gl_LocalInvocationID.x;
-                vec4 cbv = cb4[(co + (i0 + a) * p.Q + j) / 4];
-                float ga = wG1[gidx + i0 + a];
+                vec4 cbv = f4(cb, (co + (i0 + a) * p.Q + j) / 4);
+                float ga = f1(wG, gidx + i0 + a);
                 vec4 m;
                 if (j + 3u < i0) m = cbv * cj * exp(ga - gi[0]);
                 else [[unroll]] for (int k = 0; k < 4; k++) m[k] = j + k <= i0 + a ? cbv[k] * exp(ga - gj[k]) * dj[k] : 0.0;
@@ -129,13 +129,13 @@ void main() {
             vec4 cj;
             [[unroll]] for (int k = 0; k < 4; k++) cj[k] = exp(gi[0] - gj[k]) * dj[k];
             [[unroll]] for (int a = 0; a < TI; a++) {
-                vec4 m = cb4[(co + (i0 + a) * p.Q + j) / 4] * cj * ri[a];
+                vec4 m = f4(cb, (co + (i0 + a) * p.Q + j) / 4) * cj * ri[a];
                 [[unroll]] for (int k = 0; k < 4; k++)
                     [[unroll]] for (int q = 0; q < TP / 4; q++) y[a][q] += m[k] * xv[k][q];
             }
         } else {
             [[unroll]] for (int a = 0; a < TI; a++) {
-                vec4 cbv = cb4[(co + (i0 + a) * p.Q + j) / 4];
+                vec4 cbv = f4(cb, (co + (i0 + a) * p.Q + j) / 4);
                 [[unroll]] for (int k = 0; k < 4; k++) {
                     float m = j + k <= i0 + a ? cbv[k] * exp(gi[a] - gj[k]) * dj[k] : 0.0;
                     [[unroll]] for (int q = 0; q < TP / 4; q++) y[a][q] += m * xv[k][q];

@@ -68,14 +68,14 @@ void main() {
                 if (live && pp < p.P) stf(hst, wo + pp * p.N + n, hs[a][q], nvalid(n, p.N));
             }
         uint nj = min(p.Q, p.tokens - tc);
-        float gl = wG1[gidx + c * p.Q + p.Q - 1];
+        float gl = f1(wG, gidx + c * p.Q + p.Q - 1);
         float decay = exp(gl);
         [[unroll]] for (int a = 0; a < TP; a++) [[unroll]] for (int q = 0; q < TN / 4; q++) hs[a][q] *= decay;
         for (uint j = 0; j < nj; j += 4) {
             // Four steps at a time: their rows of x (scaled by the decay to the chunk's end and
             // dtp; steps past the chunk's tokens weigh 0) and of B, then 4 products per
             // accumulator.
-            vec4 gj = wG4[(gidx + c * p.Q + j) / 4], dj = wdtp4[(gidx + c * p.Q + j) / 4];
+            vec4 gj = f4(wG, (gidx + c * p.Q + j) / 4), dj = f4(wdtp, (gidx + c * p.Q + j) / 4);
             vec4 xv[4][TP / 4], bv[4][TN / 4];
             if (COOP) {
                 // Lane l loads the 4-vectors m = l + 8r of the block's 4 × TP weighted x values.
