@@ -14,6 +14,12 @@ type DepthwiseConv1DOptions struct {
 
 const dwName = "depthwise_conv1d"
 
+// dwTexel lets CPU devices take dwconv_t (channels last, C a multiple of 4: texel-buffer reads, 4
+// channels × dwTT outputs per invocation); tests turn it off to cover both kernels.
+var dwTexel = true
+
+const dwTT = 4
+
 // DepthwiseConv1D records torch's Conv1d(C, C, K, padding=Padding, groups=C) (non-causal, stride 1,
 // zero padding): out[b, c, t] = bias[c] + Σ_k weight[c, k] · x[b, c, t + k − Padding], weight [C, K]
 // (torch's [C, 1, K] reshaped; any K ≥ 1), bias [C] or nil; layouts as DepthwiseConv1DOptions.
@@ -60,6 +66,18 @@ func DepthwiseConv1D(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, opt Depthw
 		return nil
 	}
 	d := s.Device()
+	push := gpu.Push(uint32(b), uint32(c), uint32(l), uint32(lout), uint32(k), uint32(opt.Padding), hasB)
+	if dwTexel && opt.ChannelsLast && c%4 == 0 && cpuTiles(d.Info()) && texelBindable(x, weight, bias) {
+		kern, err := kernel(d, "dwconv_t", []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}, 28, eltLocal, dwTT)
+		if err != nil {
+			return err
+		}
+		groups, err := group1D(d, b*ceilDiv(lout, dwTT)*(c/4), eltLocal)
+		if err != nil {
+			return err
+		}
+		return s.Dispatch(kern, groups, push, x, weight, bias, out)
+	}
 	kern, err := kernel(d, "dwconv", []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 28, eltLocal, b2u(opt.ChannelsLast))
 	if err != nil {
 		return err
@@ -68,5 +86,5 @@ func DepthwiseConv1D(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, opt Depthw
 	if err != nil {
 		return err
 	}
-	return s.Dispatch(kern, groups, gpu.Push(uint32(b), uint32(c), uint32(l), uint32(lout), uint32(k), uint32(opt.Padding), hasB), x, weight, bias, out)
+	return s.Dispatch(kern, groups, push, x, weight, bias, out)
 }

@@ -144,6 +144,8 @@ func TestDepthwiseConv1D(t *testing.T) {
 	r := newRand(t)
 	for _, c := range []struct{ B, C, L, K, pad int }{
 		{1, 1, 1, 7, 3}, {2, 5, 7, 7, 3}, {2, 64, 300, 7, 3}, {1, 3, 10, 4, 1}, {3, 130, 9, 8, 0}, {1, 2, 5, 1, 0},
+		// C a multiple of 4: dwconv_t on CPU devices (channels last), Lout not a multiple of its 4 outputs
+		{1, 8, 1, 7, 3}, {2, 12, 10, 4, 1}, {1, 4, 5, 1, 0}, {2, 16, 9, 8, 0}, {1, 512, 94, 7, 3},
 	} {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
 			x := rounded(randn(r, c.B*c.C*c.L, 1))
@@ -166,11 +168,30 @@ func TestDepthwiseConv1D(t *testing.T) {
 			if err := DepthwiseConv1D(s, cl, xl, wt, bt, DepthwiseConv1DOptions{Padding: c.pad, ChannelsLast: true}); err != nil {
 				t.Fatal(err)
 			}
+			// Channels last again with the plain kernel (dwTexel off), and without bias.
+			cp := poisoned(t, d, gpu.F32, c.B, lout, c.C)
+			nb := poisoned(t, d, gpu.F32, c.B, lout, c.C)
+			dwTexel = false
+			err = DepthwiseConv1D(s, cp, xl, wt, bt, DepthwiseConv1DOptions{Padding: c.pad, ChannelsLast: true})
+			dwTexel = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := DepthwiseConv1D(s, nb, xl, wt, nil, DepthwiseConv1DOptions{Padding: c.pad, ChannelsLast: true}); err != nil {
+				t.Fatal(err)
+			}
 			if err := s.Run(); err != nil {
 				t.Fatal(err)
 			}
 			checkErr(t, "depthwise [B,C,L]", read(t, cf), want, tolF32)
-			checkErr(t, "depthwise [B,L,C]", read(t, cl), reference.Transpose12(want, c.B, c.C, lout), tolF32)
+			wantL := reference.Transpose12(want, c.B, c.C, lout)
+			checkErr(t, "depthwise [B,L,C]", read(t, cl), wantL, tolF32)
+			checkErr(t, "depthwise [B,L,C] plain kernel", read(t, cp), wantL, tolF32)
+			noBias, _, err := reference.DepthwiseConv1D(x, w, nil, c.B, c.C, c.L, c.K, c.pad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkErr(t, "depthwise [B,L,C] without bias", read(t, nb), reference.Transpose12(noBias, c.B, c.C, lout), tolF32)
 		})
 	}
 }
