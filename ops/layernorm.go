@@ -1,8 +1,16 @@
 package ops
 
-import "github.com/vkseq/vkseq/gpu"
+import (
+	"slices"
+
+	"github.com/vkseq/vkseq/gpu"
+)
 
 const lnName = "layernorm"
+
+// lnTexel lets CPU devices take layernorm_t (C a multiple of 4: texel-buffer reads, a subgroup per
+// row); tests turn it off to cover both kernels.
+var lnTexel = true
 
 // LayerNorm records torch.nn.functional.layer_norm over the last dimension C of x [..., C] (F32):
 // out = (x − mean) / sqrt(var + eps) · weight + bias, var the biased variance of the row. weight
@@ -38,6 +46,18 @@ func LayerNorm(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, eps float32) err
 		return nil
 	}
 	d := s.Device()
+	if info := d.Info(); lnTexel && c%4 == 0 && cpuTiles(info) && info.SubgroupSize > 0 && slices.Contains(info.SubgroupOps, "arithmetic") &&
+		texelBindable(x, weight, bias) {
+		k, err := kernel(d, "layernorm_t", []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}, 16, info.SubgroupSize)
+		if err != nil {
+			return err
+		}
+		groups, err := group1D(d, r, 1)
+		if err != nil {
+			return err
+		}
+		return s.Dispatch(k, groups, gpu.Push(uint32(r), uint32(c), eps, affine), x, weight, bias, out)
+	}
 	local := rowsLocal(d.Info(), c)
 	k, err := kernel(d, lnName, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 16, uint32(local))
 	if err != nil {

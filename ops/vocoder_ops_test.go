@@ -13,7 +13,8 @@ import (
 func TestLayerNorm(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	for _, rc := range [][2]int{{1, 1}, {3, 5}, {7, 100}, {300, 129}, {2, 4096}} {
+	// C a multiple of 4: layernorm_t on CPU devices (checked also in place and with the plain kernel)
+	for _, rc := range [][2]int{{1, 1}, {3, 5}, {7, 100}, {300, 129}, {2, 4096}, {1, 4}, {94, 512}, {5, 36}} {
 		R, C := rc[0], rc[1]
 		for _, shift := range []float64{0, 1e3} { // a large mean tests the centred variance
 			x := randn(r, R*C, 1)
@@ -41,6 +42,22 @@ func TestLayerNorm(t *testing.T) {
 				tol := tolF32 // also for rows far from 0: the kernel sums x − x0 and keeps the mean split
 				checkErr(t, "layernorm", read(t, out), want, tol)
 				checkErr(t, "layernorm without affine", read(t, plain), wantPlain, tol)
+				// In place, and with the plain kernel where layernorm_t would run.
+				inPlace, plainK := upload(t, d, gpu.F32, x, R, C), poisoned(t, d, gpu.F32, R, C)
+				if err := LayerNorm(s, inPlace, inPlace, wt, bt, 1e-6); err != nil {
+					t.Fatal(err)
+				}
+				lnTexel = false
+				err := LayerNorm(s, plainK, xt, wt, bt, 1e-6)
+				lnTexel = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Run(); err != nil {
+					t.Fatal(err)
+				}
+				checkErr(t, "layernorm in place", read(t, inPlace), want, tol)
+				checkErr(t, "layernorm, plain kernel", read(t, plainK), want, tol)
 			})
 		}
 	}
