@@ -200,6 +200,24 @@ var (
 	gemvTexelAccess = []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Read, gpu.Write}
 )
 
+// gemvTexelNR is linear_gemv_f16t's weight rows per workgroup for m rows of x and n weight rows:
+// 16 (4 with several rows of x, which multiply the accumulators), halved until the rows make
+// gemvMinGroups workgroups. Its workgroups split K, so a small n keeps more rows per workgroup
+// than linear_gemv's plan: at N=80 K=1536 (Mamba's x_proj) 16 rows took 71 µs, 2 rows 81-97.
+func gemvTexelNR(m, n int) int {
+	nr := 16
+	if m > 1 {
+		nr = 4
+	}
+	if gemvForce.NR > 0 {
+		nr = gemvForce.NR
+	}
+	for nr > 1 && ceilDiv(n, nr) < gemvMinGroups {
+		nr /= 2
+	}
+	return nr
+}
+
 // gemvTexelOK reports whether Linear's few-rows product takes linear_gemv_f16t: float16 weights
 // on a CPU device (lavapipe: texel fetches are gathers, storage-buffer loads lane-by-lane loops)
 // with subgroup arithmetic, K a multiple of 8 and x and the weight bindable as texel buffers from
@@ -251,11 +269,12 @@ func linearGEMV(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int) er
 				return err
 			}
 			vec := k%4 == 0 && xb%4 == 0 && wb%4 == 0
-			km, acc, local, per := mod, gemvAccess, plan.Local, cover
+			km, acc, local, per, nr := mod, gemvAccess, plan.Local, cover, plan.NR
 			if gemvTexelOK(info, weight.DType(), k, xb, wb, xv, wv) {
-				km, acc, local, per = "linear_gemv_f16t", gemvTexelAccess, int(info.SubgroupSize), plan.NR
+				nr = gemvTexelNR(m, cols)
+				km, acc, local, per = "linear_gemv_f16t", gemvTexelAccess, int(info.SubgroupSize), nr
 			}
-			spec := []uint32{uint32(local), uint32(mr), b2u(vec), uint32(plan.NR)}
+			spec := []uint32{uint32(local), uint32(mr), b2u(vec), uint32(nr)}
 			if km == "linear_gemv_f16t" {
 				spec = append(spec, uint32(max(gemvTPL, 1)))
 			}
