@@ -71,6 +71,10 @@ func CausalConv1DUpdate(s *gpu.Stream, out, state, x, weight *gpu.Tensor, opt Ca
 	return conv1d(s, op, out, x, weight, opt.Bias, state, state, opt.SiLU, xs[0], xs[1], t, true)
 }
 
+// convStepTexel lets CPU devices take conv1d_step_t for one-step updates (tests turn it off to
+// cover both kernels).
+var convStepTexel = true
+
 func conv1d(s *gpu.Stream, op string, out, x, weight, bias, init, fin *gpu.Tensor, silu bool, b, dim, l int, update bool) error {
 	if s == nil {
 		return shapeErr(op, "stream is nil")
@@ -147,7 +151,26 @@ func conv1d(s *gpu.Stream, op string, out, x, weight, bias, init, fin *gpu.Tenso
 	if err != nil {
 		return err
 	}
+	step := update && l == 1 && convStepTexel && cpuTiles(d.Info()) && texelBindable(weight, bias, init)
 	for _, pt := range parts {
+		if step && texelBindable(pt.views[0]) {
+			// One step of decode: conv1d_step_t, one invocation per row, texel-buffer reads.
+			T := gpu.Read | gpu.Texel
+			k, err := kernel(d, texelName(actName("conv1d_step", dt), true), []gpu.Access{T, T, T, T, gpu.Write, gpu.Write}, 36,
+				uint32(tile.Local), uint32(tile.T), uint32(w))
+			if err != nil {
+				return err
+			}
+			groups, err := group1D(d, pt.rows, tile.Local)
+			if err != nil {
+				return err
+			}
+			push := gpu.Push(uint32(pt.rows), uint32(dim), uint32(l), uint32(ntiles), uint32(tpi), uint32(ngroups), flags, uint32(pt.base), uint32(pt.row0))
+			if err := s.Dispatch(k, groups, push, pt.views[0], weight, orDummy(bias, weight), orDummy(init, weight), pt.views[1], orDummy(fin, pt.views[1])); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			continue
+		}
 		vec := l%4 == 0 && pt.base%4 == 0
 		k, err := kernel(d, actName("conv1d", dt), []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.Write}, 36,
 			uint32(tile.Local), uint32(tile.T), uint32(w), b2u(vec))

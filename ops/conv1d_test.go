@@ -105,57 +105,62 @@ func TestCausalConv1DSplit(t *testing.T) {
 // the full convolution's outputs and final state.
 func TestCausalConv1DUpdate(t *testing.T) {
 	d := device(t)
+	// Steps of one token take conv1d_step_t on CPU devices (texel); also without it.
 	for _, dt := range dtypes(d) {
 		for _, w := range []int{2, 4, 8} {
-			t.Run(fmt.Sprintf("%v_W%d", dt, w), func(t *testing.T) {
-				r := newRand(t)
-				const b, dim, l = 2, 5, 11
-				s := w - 1
-				x := randn(r, b*dim*l, 1)
-				wv := rounded(randn(r, dim*w, 0.5))
-				bias := rounded(randn(r, dim, 1))
-				init := rounded(randn(r, b*dim*s, 1))
-				wt := upload(t, d, gpu.F32, wv, dim, w)
-				bt := upload(t, d, gpu.F32, bias, dim)
-				state := upload(t, d, gpu.F32, init, b, dim, s)
-				// Token steps: 1, then 3, then 1, ... (x sliced per step on the host).
-				xr := make([]float64, len(x))
-				got := make([]float32, b*dim*l)
-				st := stream(t, d)
-				for t0, step := 0, 1; t0 < l; t0, step = t0+step, 4-step {
-					n := min(step, l-t0)
-					xs := make([]float64, b*dim*n)
-					for i := 0; i < b*dim; i++ {
-						copy(xs[i*n:(i+1)*n], x[i*l+t0:i*l+t0+n])
+			for _, texel := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%v_W%d_texel%v", dt, w, texel), func(t *testing.T) {
+					convStepTexel = texel
+					defer func() { convStepTexel = true }()
+					r := newRand(t)
+					const b, dim, l = 2, 5, 11
+					s := w - 1
+					x := randn(r, b*dim*l, 1)
+					wv := rounded(randn(r, dim*w, 0.5))
+					bias := rounded(randn(r, dim, 1))
+					init := rounded(randn(r, b*dim*s, 1))
+					wt := upload(t, d, gpu.F32, wv, dim, w)
+					bt := upload(t, d, gpu.F32, bias, dim)
+					state := upload(t, d, gpu.F32, init, b, dim, s)
+					// Token steps: 1, then 3, then 1, ... (x sliced per step on the host).
+					xr := make([]float64, len(x))
+					got := make([]float32, b*dim*l)
+					st := stream(t, d)
+					for t0, step := 0, 1; t0 < l; t0, step = t0+step, 4-step {
+						n := min(step, l-t0)
+						xs := make([]float64, b*dim*n)
+						for i := 0; i < b*dim; i++ {
+							copy(xs[i*n:(i+1)*n], x[i*l+t0:i*l+t0+n])
+						}
+						shape := []int{b, dim, n}
+						if n == 1 {
+							shape = []int{b, dim}
+						}
+						xt, xsr := uploadAs(t, d, dt, xs, shape...)
+						for i := 0; i < b*dim; i++ {
+							copy(xr[i*l+t0:i*l+t0+n], xsr[i*n:(i+1)*n])
+						}
+						out := poisoned(t, d, dt, shape...)
+						if err := CausalConv1DUpdate(st, out, state, xt, wt, CausalConv1DUpdateOptions{Bias: bt, SiLU: true}); err != nil {
+							t.Fatal(err)
+						}
+						if err := st.Run(); err != nil {
+							t.Fatal(err)
+						}
+						o := read(t, out)
+						for i := 0; i < b*dim; i++ {
+							copy(got[i*l+t0:i*l+t0+n], o[i*n:(i+1)*n])
+						}
 					}
-					shape := []int{b, dim, n}
-					if n == 1 {
-						shape = []int{b, dim}
-					}
-					xt, xsr := uploadAs(t, d, dt, xs, shape...)
-					for i := 0; i < b*dim; i++ {
-						copy(xr[i*l+t0:i*l+t0+n], xsr[i*n:(i+1)*n])
-					}
-					out := poisoned(t, d, dt, shape...)
-					if err := CausalConv1DUpdate(st, out, state, xt, wt, CausalConv1DUpdateOptions{Bias: bt, SiLU: true}); err != nil {
+					want, wantFin, err := reference.CausalConv1D(reference.CausalConv1DInput{Batch: b, Dim: dim, Len: l, Width: w,
+						X: xr, Weight: wv, Bias: bias, InitialStates: init, Activation: "silu"})
+					if err != nil {
 						t.Fatal(err)
 					}
-					if err := st.Run(); err != nil {
-						t.Fatal(err)
-					}
-					o := read(t, out)
-					for i := 0; i < b*dim; i++ {
-						copy(got[i*l+t0:i*l+t0+n], o[i*n:(i+1)*n])
-					}
-				}
-				want, wantFin, err := reference.CausalConv1D(reference.CausalConv1DInput{Batch: b, Dim: dim, Len: l, Width: w,
-					X: xr, Weight: wv, Bias: bias, InitialStates: init, Activation: "silu"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkErr(t, "out", got, want, tolFor(dt))
-				checkErr(t, "state", read(t, state), wantFin, tolF32)
-			})
+					checkErr(t, "out", got, want, tolFor(dt))
+					checkErr(t, "state", read(t, state), wantFin, tolF32)
+				})
+			}
 		}
 	}
 }
