@@ -164,6 +164,68 @@ func (l flaLoader) mat(name string, heads, rowsPerHead, cols, g int) (*gpu.Tenso
 	return t, nil
 }
 
+// fusedPart is one projection of a fused weight: the rows l.rows(name, heads, rows, Hidden, g)
+// gives, and where its view goes. A part with skip set is absent (its range is empty).
+type fusedPart struct {
+	name           string
+	heads, rows, g int
+	skip           bool
+	dst            **gpu.Tensor
+}
+
+// loadFused uploads the projections that read a layer's input as one [n, Hidden] weight, the
+// parts as views of it (*dst), and returns it with the first row of each part and n (len(parts)+1
+// entries), so that a one-row decode step runs them as one GEMV and reads the parts of its output
+// in place. It returns a nil weight (and loads nothing) unless every part starts aligned in the
+// weight and in a one-row float32 output.
+func (l flaLoader) loadFused(what string, parts []fusedPart) (*gpu.Tensor, []int, error) {
+	Hd := l.cfg.Hidden
+	align := max(int(l.d.Info().StorageAlignment), 1)
+	at := make([]int, len(parts)+1)
+	n := 0
+	for i, p := range parts {
+		at[i] = n
+		if (n*Hd*l.dt.Size())%align != 0 || (n*4)%align != 0 {
+			return nil, nil, nil
+		}
+		if !p.skip {
+			n += p.heads * p.g * p.rows
+		}
+	}
+	at[len(parts)] = n
+	all := make([]float32, 0, n*Hd)
+	for _, p := range parts {
+		if p.skip {
+			continue
+		}
+		v, err := l.rows(p.name, p.heads, p.rows, Hd, p.g)
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, v...)
+	}
+	t, err := l.d.FromFloats(l.dt, all, n, Hd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("models: uploading %s%s: %w", l.prefix, what, err)
+	}
+	for i, p := range parts {
+		if p.skip {
+			continue
+		}
+		rows := at[i+1] - at[i]
+		w, err := t.Window(at[i]*Hd, rows*Hd)
+		if err == nil {
+			w, err = w.Reshape(rows, Hd)
+		}
+		if err != nil {
+			t.Close()
+			return nil, nil, fmt.Errorf("models: a part of %s%s: %w", l.prefix, what, err)
+		}
+		*p.dst = w
+	}
+	return t, at, nil
+}
+
 // vec uploads a [heads·n] vector (heads repeated g times) as F32.
 func (l flaLoader) vec(name string, heads, n, g int) (*gpu.Tensor, error) {
 	v, err := l.rows(name, heads, n, 0, g)

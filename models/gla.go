@@ -104,64 +104,22 @@ func loadGLAAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *GLAAttent
 }
 
 // loadFused uploads the projections that read x (q, k, v, g, gk_proj.0) as one weight with the
-// parts as views, when the layer has no short convs and every part starts aligned (in the weight
-// and in a one-row output); otherwise it leaves a.fused nil.
+// parts as views (flaLoader.loadFused), when the layer has no short convs and every part starts
+// aligned; otherwise it leaves a.fused nil.
 func (a *GLAAttention) loadFused(l flaLoader) error {
 	c := l.cfg
-	H, K, V, Hd, G := c.NumHeads, c.HeadK, c.HeadV, c.Hidden, c.NumHeads/c.NumKVHeads
+	H, K, V, G := c.NumHeads, c.HeadK, c.HeadV, c.NumHeads/c.NumKVHeads
 	if c.UseShortConv {
 		return nil
 	}
-	parts := []struct {
-		name        string
-		heads, rows int
-		g           int
-		dst         **gpu.Tensor
-	}{{"q_proj.weight", H, K, 1, &a.Q}, {"k_proj.weight", c.NumKVHeads, K, G, &a.K}, {"v_proj.weight", c.NumKVHeads, V, G, &a.V},
-		{"g_proj.weight", H, V, 1, &a.G}, {"gk_proj.0.weight", 1, c.GateLowRank, 1, &a.GK0}}
-	align := max(int(l.d.Info().StorageAlignment), 1)
-	at := 0
-	for i, p := range parts {
-		a.fusedAt[i] = at
-		if (at*Hd*l.dt.Size())%align != 0 || (at*4)%align != 0 {
-			return nil
-		}
-		if i == 3 && !c.UseGate {
-			continue
-		}
-		at += p.heads * p.g * p.rows
-	}
-	a.fusedAt[5] = at
-	all := make([]float32, 0, at*Hd)
-	for i, p := range parts {
-		if i == 3 && !c.UseGate {
-			continue
-		}
-		v, err := l.rows(p.name, p.heads, p.rows, Hd, p.g)
-		if err != nil {
-			return err
-		}
-		all = append(all, v...)
-	}
-	t, err := l.d.FromFloats(l.dt, all, at, Hd)
-	if err != nil {
-		return fmt.Errorf("models: uploading %sq/k/v/g/gk_proj.0: %w", l.prefix, err)
+	t, at, err := l.loadFused("q/k/v/g/gk_proj.0", []fusedPart{{"q_proj.weight", H, K, 1, false, &a.Q},
+		{"k_proj.weight", c.NumKVHeads, K, G, false, &a.K}, {"v_proj.weight", c.NumKVHeads, V, G, false, &a.V},
+		{"g_proj.weight", H, V, 1, !c.UseGate, &a.G}, {"gk_proj.0.weight", 1, c.GateLowRank, 1, false, &a.GK0}})
+	if err != nil || t == nil {
+		return err
 	}
 	a.fused = t
-	for i, p := range parts {
-		n := a.fusedAt[i+1] - a.fusedAt[i]
-		if n == 0 { // no g_proj
-			continue
-		}
-		w, err := t.Window(a.fusedAt[i]*Hd, n*Hd)
-		if err == nil {
-			w, err = w.Reshape(n, Hd)
-		}
-		if err != nil {
-			return fmt.Errorf("models: a part of %sq/k/v/g/gk_proj.0: %w", l.prefix, err)
-		}
-		*p.dst = w
-	}
+	copy(a.fusedAt[:], at)
 	return nil
 }
 
