@@ -97,7 +97,7 @@ func deltaRecRecord(s *gpu.Stream, op string, z glaDims, out, state, q, k, v, be
 		gb = beta // not read: GATED is false
 	}
 	name, access := "delta_rec", []gpu.Access{R, R, R, R, R, R, gpu.Write, gpu.ReadWrite}
-	texel := stream && deltaTexelOK(d.Info(), z, q, k, v, beta, gb, state)
+	texel := stream && z.T == 1 && deltaTexelOK(d.Info(), z, q, k, v, beta, gb, state)
 	if texel {
 		RT := gpu.Read | gpu.Texel
 		name, access = "delta_rec_t", []gpu.Access{R, RT, RT, RT, RT, RT, gpu.Write, gpu.Write, RT}
@@ -134,7 +134,9 @@ var deltaTexel = true
 // deltaTexelOK reports whether the streaming recurrent kernel may read its operands through
 // texel bindings: a CPU device (where a storage-buffer load is a loop over the lanes and a texel
 // fetch a gather), K and V multiples of 4 (4-element reads stay within a texel) and every tensor
-// read bindable as texels.
+// read bindable as texels. The caller also requires T = 1 (at most one token per sequence): the
+// state is read through the texel view and written through a storage binding of the same memory,
+// which is only defined when each element is read before it is written.
 func deltaTexelOK(info gpu.DeviceInfo, z glaDims, ts ...*gpu.Tensor) bool {
 	if !deltaTexel || !cpuTiles(info) || z.K%4 != 0 || z.V%4 != 0 {
 		return false

@@ -47,23 +47,11 @@ SEQ_BUF(6, o, writeonly)
 F32_BUF(7, st, writeonly)
 layout(binding = 8) uniform usamplerBuffer st_t;
 #ifdef GLA_F16
-vec4 h4_(uvec4 w, uint e) {
-    uvec2 h = (e & 4u) != 0u ? w.zw : w.xy;
-    return vec4(unpackHalf2x16(h.x), unpackHalf2x16(h.y));
-}
-float h1_(uvec4 w, uint e) {
-    vec2 f = unpackHalf2x16(w[(e >> 1) & 3u]);
-    return (e & 1u) != 0u ? f.y : f.x;
-}
-#define TX4(t, e) h4_(texelFetch(t, int((e) >> 3)), (e))
-#define TX1(t, e) h1_(texelFetch(t, int((e) >> 3)), (e))
-#else
-#define TX4(t, e) uintBitsToFloat(texelFetch(t, int((e) >> 2)))
-#define TX1(t, e) uintBitsToFloat(texelFetch(t, int((e) >> 2))[(e) & 3u])
+#define TEXEL_HALF 1
 #endif
+#include "texel_io.glsl"
 #define TX_LOAD(name, F) \
     vec4 ld_##name(uint base, int d, int n) { return mix(vec4(0.0), F(name##_t, base + uint(d)), bvec4(d + 4 <= n)); }
-#define TXF4(t, e) uintBitsToFloat(texelFetch(t, int((e) >> 2)))
 #define LD_BETA(e) TX1(beta_t, e)
 #define LD_G(e) TX1(g_t, e)
 #else
