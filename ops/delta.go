@@ -92,7 +92,17 @@ func deltaRecRecord(s *gpu.Stream, op string, z glaDims, out, state, q, k, v, be
 	tile := glaTileFor(d.Info(), z.K, z.V)
 	nVT := ceilDiv(z.Vp, tv)
 	R := gpu.Read
-	kern, err := glaKernel(d, "delta_rec", z.dt, []gpu.Access{R, R, R, R, R, R, gpu.Write, gpu.ReadWrite}, 32,
+	gb := g
+	if gb == nil {
+		gb = beta // not read: GATED is false
+	}
+	name, access := "delta_rec", []gpu.Access{R, R, R, R, R, R, gpu.Write, gpu.ReadWrite}
+	texel := stream && z.T == 1 && deltaTexelOK(d.Info(), z, q, k, v, beta, gb, state)
+	if texel {
+		RT := gpu.Read | gpu.Texel
+		name, access = "delta_rec_t", []gpu.Access{R, RT, RT, RT, RT, RT, gpu.Write, gpu.Write, RT}
+	}
+	kern, err := glaKernel(d, name, z.dt, access, 32,
 		uint32(tile.LX), uint32(z.Kp), uint32(tv), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(g != nil), b2u(opt.UseQKL2Norm),
 		b2u(stateTileShift(d.Info())), b2u(stream))
 	if err != nil {
@@ -102,18 +112,41 @@ func deltaRecRecord(s *gpu.Stream, op string, z glaDims, out, state, q, k, v, be
 	if opt.CuSeqlens != nil {
 		cu, varlen = opt.CuSeqlens, 1
 	}
-	gb := g
-	if gb == nil {
-		gb = beta // not read: GATED is false
-	}
 	grid, err := glaGrid(d, z.N*z.H*nVT, tile.LX, 1)
 	if err != nil {
 		return err
 	}
-	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, beta, gb, out, state); err != nil {
+	args := []*gpu.Tensor{cu, q, k, v, beta, gb, out, state}
+	if texel {
+		args = append(args, state) // read through texels, written through binding 7
+	}
+	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), args...); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// deltaTexel lets CPU devices take the texel variant of the streaming delta-rule kernel
+// (delta_rec_t: q, k, v, beta, g and the state read through uniform texel buffers); tests turn it
+// off to compare.
+var deltaTexel = true
+
+// deltaTexelOK reports whether the streaming recurrent kernel may read its operands through
+// texel bindings: a CPU device (where a storage-buffer load is a loop over the lanes and a texel
+// fetch a gather), K and V multiples of 4 (4-element reads stay within a texel) and every tensor
+// read bindable as texels. The caller also requires T = 1 (at most one token per sequence): the
+// state is read through the texel view and written through a storage binding of the same memory,
+// which is only defined when each element is read before it is written.
+func deltaTexelOK(info gpu.DeviceInfo, z glaDims, ts ...*gpu.Tensor) bool {
+	if !deltaTexel || !cpuTiles(info) || z.K%4 != 0 || z.V%4 != 0 {
+		return false
+	}
+	for _, t := range ts {
+		if !t.TexelBindable() {
+			return false
+		}
+	}
+	return true
 }
 
 // deltaSegBytes caps the scratch of one segment of DeltaRule: all its row-indexed buffers

@@ -226,8 +226,27 @@ func TestDeltaRuleRecurrent(t *testing.T) {
 		{B: 1, T: 2, H: 1, K: 256, V: 256, gate: 2, h0: true},
 		{B: 1, T: 5, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 0, 1, 5}},
 		{B: 2, T: 1, H: 2, K: 64, V: 48, gate: 1, h0: true, f16: true},
+		{B: 1, T: 6, H: 3, K: 36, V: 20, gate: 1, h0: true, l2: true, f16: true, cu: []int32{0, 2, 2, 6}},
+		// one token: the texel variant on CPU devices (K, V multiples of 4), varlen, f16, odd V
+		{B: 1, T: 1, H: 3, K: 36, V: 20, gate: 1, h0: true, l2: true, f16: true, cu: []int32{0, 0, 1, 1}},
+		{B: 1, T: 1, H: 5, K: 12, V: 44, gate: 0, h0: true, cu: []int32{0, 1, 1}},
+		{B: 2, T: 1, H: 1, K: 256, V: 256, gate: 2, h0: true},
 	}
 	for _, c := range cases {
+		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c, false) })
+	}
+}
+
+// TestDeltaRuleRecurrentNoTexel runs the streaming cases (a few tokens) with the texel variant
+// off, so that CPU devices also check the storage-buffer kernel it falls back to.
+func TestDeltaRuleRecurrentNoTexel(t *testing.T) {
+	deltaTexel = false
+	t.Cleanup(func() { deltaTexel = true })
+	for _, c := range []deltaCase{
+		{B: 3, T: 1, H: 3, K: 128, V: 128, gate: 1, h0: true, l2: true},
+		{B: 1, T: 5, H: 2, K: 64, V: 64, gate: 1, h0: true, cu: []int32{0, 0, 1, 5}},
+		{B: 2, T: 1, H: 2, K: 64, V: 48, gate: 1, h0: true, f16: true},
+	} {
 		t.Run(c.String(), func(t *testing.T) { deltaRun(t, c, false) })
 	}
 }

@@ -210,6 +210,28 @@ func selectiveScan(s *gpu.Stream, op string, a scanArgs) error {
 	if err != nil {
 		return err
 	}
+	if l == 1 && len(parts) == 1 && a.tile == nil {
+		pt := parts[0]
+		uv, dv, zv, ov := pt.views[0], pt.views[1], pt.views[2], pt.views[3]
+		read := []*gpu.Tensor{uv, dv, a.A, a.B, a.C, orDummy(a.D, a.A), orDummy(zv, uv), orDummy(a.bias, a.A), orDummy(a.init, a.A)}
+		if scanTexelOK(d.Info(), n, read) {
+			RT := gpu.Read | gpu.Texel
+			k, err := kernel(d, actName("scan_dec_t", dt), []gpu.Access{RT, RT, RT, RT, RT, RT, RT, RT, RT, gpu.Write, gpu.Write}, 36,
+				scanDecLocal, uint32(n/4))
+			if err != nil {
+				return err
+			}
+			groups, err := group1D(d, pt.rows, scanDecLocal)
+			if err != nil {
+				return err
+			}
+			push := gpu.Push(uint32(pt.rows), uint32(pt.row0), uint32(dim), uint32(l), uint32(n), uint32(dim/g), uint32(g), flags, uint32(pt.base))
+			if err := s.Dispatch(k, groups, push, append(read, ov, orDummy(a.last, a.A))...); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			return nil
+		}
+	}
 	for _, pt := range parts {
 		vec := l%4 == 0 && pt.base%4 == 0
 		k, err := kernel(d, actName("scan", dt), []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read,
@@ -229,4 +251,28 @@ func selectiveScan(s *gpu.Stream, op string, a scanArgs) error {
 		}
 	}
 	return nil
+}
+
+// scanTexel lets CPU devices take the one-token texel kernel (scan_dec_t); tests turn it off to
+// compare.
+var scanTexel = true
+
+// scanDecLocal is scan_dec_t's workgroup: one SIMD batch of lavapipe's 8 lanes (one row each).
+const scanDecLocal = 8
+
+// scanTexelOK reports whether a one-token selective scan may take scan_dec_t, which reads every
+// operand through texel bindings: a CPU device (a texel fetch is a gather there, a storage-buffer
+// load a loop over the lanes), N a multiple of 4 (4-element reads within a texel) and every
+// tensor read bindable as texels. With one token each lane reads its state row (through the
+// texel view) before writing it, so the initial and final states may be one tensor.
+func scanTexelOK(info gpu.DeviceInfo, n int, read []*gpu.Tensor) bool {
+	if !scanTexel || !cpuTiles(info) || n%4 != 0 {
+		return false
+	}
+	for _, t := range read {
+		if !t.TexelBindable() {
+			return false
+		}
+	}
+	return true
 }

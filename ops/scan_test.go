@@ -96,6 +96,9 @@ func TestSelectiveScan(t *testing.T) {
 		{B: 1, D: 2, L: 300, N: 256, G: 1, skip: true, gate: true, softplus: true, ini: true},
 		{B: 1, D: 6, L: 129, N: 5, G: 3, gate: true},
 		{B: 1, D: 2, L: 0, N: 16, G: 1, ini: true},
+		// one token: the texel kernel on CPU devices (N % 4 == 0), odd rows, no initial state
+		{B: 3, D: 37, L: 1, N: 12, G: 1, skip: true, softplus: true},
+		{B: 1, D: 6, L: 1, N: 5, G: 3, gate: true, ini: true},
 	}
 	if *long {
 		cases = append(cases, scanCase{B: 1, D: 4, L: 16384, N: 16, G: 2, skip: true, gate: true, bias: true, softplus: true, ini: true})
@@ -142,67 +145,81 @@ func TestSelectiveScanSplit(t *testing.T) {
 // the full scan.
 func TestSelectiveStateUpdate(t *testing.T) {
 	d := device(t)
-	for _, dt := range dtypes(d) {
-		t.Run(dt.String(), func(t *testing.T) {
-			c := scanCase{B: 2, D: 6, L: 9, N: 16, G: 2, skip: true, gate: true, bias: true, softplus: true, ini: true}
-			in, _, opt := scanInputs(t, d, dt, c)
-			want, wantLast, err := reference.SelectiveScan(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			state := upload(t, d, gpu.F32, in.InitialState, c.B, c.D, c.N)
-			at := upload(t, d, gpu.F32, in.A, c.D, c.N)
-			got := make([]float32, c.B*c.D*c.L)
-			s := stream(t, d)
-			// slice takes steps [t0, t0+n) of a [rows, L] host array.
-			slice := func(x []float64, rows, t0, n int) []float64 {
-				out := make([]float64, rows*n)
-				for i := 0; i < rows; i++ {
-					copy(out[i*n:(i+1)*n], x[i*c.L+t0:i*c.L+t0+n])
-				}
-				return out
-			}
-			for t0, step := 0, 1; t0 < c.L; t0, step = t0+step, 4-step {
-				n := min(step, c.L-t0)
-				bd, bgn := []int{c.B, c.D, n}, []int{c.B, c.G, c.N, n}
-				if n == 1 {
-					bd, bgn = bd[:2], bgn[:3]
-				}
-				xt := upload(t, d, dt, slice(in.U, c.B*c.D, t0, n), bd...)
-				dtt := upload(t, d, dt, slice(in.Delta, c.B*c.D, t0, n), bd...)
-				zt := upload(t, d, dt, slice(in.Z, c.B*c.D, t0, n), bd...)
-				bt := upload(t, d, dt, slice(in.B, c.B*c.G*c.N, t0, n), bgn...)
-				ct := upload(t, d, dt, slice(in.C, c.B*c.G*c.N, t0, n), bgn...)
-				out := poisoned(t, d, dt, bd...)
-				if err := SelectiveStateUpdate(s, out, state, xt, dtt, at, bt, ct, StateUpdateOptions{
-					D: opt.D, Z: zt, DtBias: opt.DtBias, DtSoftplus: true}); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Run(); err != nil {
-					t.Fatal(err)
-				}
-				o := read(t, out)
-				for i := 0; i < c.B*c.D; i++ {
-					copy(got[i*c.L+t0:i*c.L+t0+n], o[i*n:(i+1)*n])
-				}
-			}
-			checkErr(t, "out", got, want, tolFor(dt))
-			checkErr(t, "state", read(t, state), wantLast, tolFor(dt))
-			// The reference's single-step form agrees too (first token from the initial state).
-			ref1, _, err := reference.SelectiveStateUpdate(reference.SelectiveStateUpdateInput{Batch: c.B, Dim: c.D, DState: c.N, Groups: c.G,
-				State: in.InitialState, X: slice(in.U, c.B*c.D, 0, 1), Dt: slice(in.Delta, c.B*c.D, 0, 1), A: in.A,
-				B: slice(in.B, c.B*c.G*c.N, 0, 1), C: slice(in.C, c.B*c.G*c.N, 0, 1), D: in.D, Z: slice(in.Z, c.B*c.D, 0, 1),
-				DtBias: in.DeltaBias, DtSoftplus: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			first := make([]float32, c.B*c.D)
-			for i := range first {
-				first[i] = got[i*c.L]
-			}
-			checkErr(t, "first token vs SelectiveStateUpdate", first, ref1, tolFor(dt))
-		})
+	cases := []scanCase{
+		{B: 2, D: 6, L: 9, N: 16, G: 2, skip: true, gate: true, bias: true, softplus: true, ini: true},
+		{B: 3, D: 21, L: 3, N: 8, G: 3, gate: true, softplus: true, ini: true},
+		{B: 1, D: 4, L: 2, N: 6, G: 1, skip: true, gate: true, bias: true, softplus: true, ini: true},
 	}
+	for _, dt := range dtypes(d) {
+		for _, c := range cases {
+			for _, tex := range []bool{true, false} { // the one-token texel kernel (CPU devices) and its fallback
+				t.Run(fmt.Sprintf("%v_%v_texel=%v", dt, c, tex), func(t *testing.T) {
+					scanTexel = tex
+					t.Cleanup(func() { scanTexel = true })
+					testSelectiveStateUpdate(t, d, dt, c)
+				})
+			}
+		}
+	}
+}
+
+func testSelectiveStateUpdate(t *testing.T, d *gpu.Device, dt gpu.DType, c scanCase) {
+	in, _, opt := scanInputs(t, d, dt, c)
+	want, wantLast, err := reference.SelectiveScan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := upload(t, d, gpu.F32, in.InitialState, c.B, c.D, c.N)
+	at := upload(t, d, gpu.F32, in.A, c.D, c.N)
+	got := make([]float32, c.B*c.D*c.L)
+	s := stream(t, d)
+	// slice takes steps [t0, t0+n) of a [rows, L] host array.
+	slice := func(x []float64, rows, t0, n int) []float64 {
+		out := make([]float64, rows*n)
+		for i := 0; i < rows; i++ {
+			copy(out[i*n:(i+1)*n], x[i*c.L+t0:i*c.L+t0+n])
+		}
+		return out
+	}
+	for t0, step := 0, 1; t0 < c.L; t0, step = t0+step, 4-step {
+		n := min(step, c.L-t0)
+		bd, bgn := []int{c.B, c.D, n}, []int{c.B, c.G, c.N, n}
+		if n == 1 {
+			bd, bgn = bd[:2], bgn[:3]
+		}
+		xt := upload(t, d, dt, slice(in.U, c.B*c.D, t0, n), bd...)
+		dtt := upload(t, d, dt, slice(in.Delta, c.B*c.D, t0, n), bd...)
+		zt := upload(t, d, dt, slice(in.Z, c.B*c.D, t0, n), bd...)
+		bt := upload(t, d, dt, slice(in.B, c.B*c.G*c.N, t0, n), bgn...)
+		ct := upload(t, d, dt, slice(in.C, c.B*c.G*c.N, t0, n), bgn...)
+		out := poisoned(t, d, dt, bd...)
+		if err := SelectiveStateUpdate(s, out, state, xt, dtt, at, bt, ct, StateUpdateOptions{
+			D: opt.D, Z: zt, DtBias: opt.DtBias, DtSoftplus: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(); err != nil {
+			t.Fatal(err)
+		}
+		o := read(t, out)
+		for i := 0; i < c.B*c.D; i++ {
+			copy(got[i*c.L+t0:i*c.L+t0+n], o[i*n:(i+1)*n])
+		}
+	}
+	checkErr(t, "out", got, want, tolFor(dt))
+	checkErr(t, "state", read(t, state), wantLast, tolFor(dt))
+	// The reference's single-step form agrees too (first token from the initial state).
+	ref1, _, err := reference.SelectiveStateUpdate(reference.SelectiveStateUpdateInput{Batch: c.B, Dim: c.D, DState: c.N, Groups: c.G,
+		State: in.InitialState, X: slice(in.U, c.B*c.D, 0, 1), Dt: slice(in.Delta, c.B*c.D, 0, 1), A: in.A,
+		B: slice(in.B, c.B*c.G*c.N, 0, 1), C: slice(in.C, c.B*c.G*c.N, 0, 1), D: in.D, Z: slice(in.Z, c.B*c.D, 0, 1),
+		DtBias: in.DeltaBias, DtSoftplus: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]float32, c.B*c.D)
+	for i := range first {
+		first[i] = got[i*c.L]
+	}
+	checkErr(t, "first token vs SelectiveStateUpdate", first, ref1, tolFor(dt))
 }
 
 // TestConvThenScanOneSubmit records the causal conv1d and the selective scan that consumes its

@@ -443,6 +443,29 @@ func SSDStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt S
 	return ssdRecurrent(s, dm, v[1], v[0], v[2], A, v[3], v[4], v[5], opt.D, opt.DtBias, opt.DtSoftplus, state, state)
 }
 
+// ssdTexel lets CPU devices take the texel variant of the decode step (ssd_rec_t); tests turn it
+// off to compare.
+var ssdTexel = true
+
+// ssdTexelOK reports whether the one-token recurrent kernel may read x, dt, B, C, z and the state
+// through texel bindings (ssd_rec_t): a CPU device (a texel fetch is a gather there, a
+// storage-buffer load a loop over the lanes) and every tensor read bindable as texels. The caller
+// also requires one token and 4-vector access (VEC): the state is read through its texel view
+// before the lane writes it through a storage binding of the same memory.
+func ssdTexelOK(info gpu.DeviceInfo, parts []ssdPart, state *gpu.Tensor) bool {
+	if !ssdTexel || !cpuTiles(info) || !state.TexelBindable() {
+		return false
+	}
+	for _, pt := range parts {
+		for _, t := range []*gpu.Tensor{pt.x, pt.dt, pt.bm, pt.cm, pt.z} {
+			if t != nil && !t.TexelBindable() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // ssdRecTile forces the recurrent kernel's shape (tests and explorations only).
 var ssdRecTile *ssdTile
 
@@ -468,8 +491,12 @@ func ssdRecurrent(s *gpu.Stream, dm ssdDims, out, x, dt, A, B, C, z, D, bias *gp
 	for _, pt := range parts {
 		vec = vec && pt.bbase%4 == 0 && pt.xbase%4 == 0
 	}
-	k, err := kernel(d, actName("ssd_rec", dm.dt), []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read,
-		gpu.Read, gpu.Read, gpu.ReadWrite, gpu.Write}, 52, uint32(tile.Local), b2u(vec), uint32(tile.RecT), uint32(tile.RecP))
+	R, RT := gpu.Read, gpu.Read|gpu.Texel
+	name, access := "ssd_rec", []gpu.Access{R, R, R, R, R, R, R, R, R, gpu.ReadWrite, gpu.Write}
+	if vec && dm.l == 1 && ssdTexelOK(d.Info(), parts, orDummy(hin, hout)) {
+		name, access = "ssd_rec_t", []gpu.Access{RT, RT, RT, RT, RT, R, R, R, RT, gpu.Write, gpu.Write}
+	}
+	k, err := kernel(d, actName(name, dm.dt), access, 52, uint32(tile.Local), b2u(vec), uint32(tile.RecT), uint32(tile.RecP))
 	if err != nil {
 		return err
 	}

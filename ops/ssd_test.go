@@ -186,68 +186,73 @@ func TestSSDStateUpdate(t *testing.T) {
 		for _, c := range []ssdCase{
 			{B: 2, L: 9, H: 4, P: 8, G: 2, N: 16, skip: true, gate: true, bias: true, softplus: true, ini: true},
 			{B: 1, L: 5, H: 2, P: 3, G: 1, N: 5, gate: true, softplus: true, ini: true},
+			{B: 3, L: 3, H: 6, P: 12, G: 3, N: 20, skip: true, gate: true, bias: true, softplus: true, ini: true},
 		} {
-			t.Run(fmt.Sprintf("%v_%v", dt, c), func(t *testing.T) {
-				in, ts := ssdInputs(t, d, dt, c)
-				want, wantFin, err := reference.SSD(in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				opt := StateUpdateOptions{D: ts.opt.D, DtBias: ts.opt.DtBias, DtSoftplus: c.softplus}
-				// All tokens in one call.
-				state := upload(t, d, gpu.F32, in.InitialStates, c.B, c.H, c.P, c.N)
-				out := poisoned(t, d, dt, c.B, c.L, c.H, c.P)
-				s := stream(t, d)
-				o := opt
-				o.Z = ts.opt.Z
-				if err := SSDStateUpdate(s, out, state, ts.x, ts.dt, ts.A, ts.B, ts.C, o); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Run(); err != nil {
-					t.Fatal(err)
-				}
-				checkErr(t, "recurrent out", read(t, out), want, tolFor(dt))
-				checkErr(t, "recurrent state", read(t, state), wantFin, tolFor(dt))
-
-				// Token steps of 1 and 3 (slices made on the host).
-				state = upload(t, d, gpu.F32, in.InitialStates, c.B, c.H, c.P, c.N)
-				got := make([]float32, c.B*c.L*c.H*c.P)
-				slice := func(x []float64, row, t0, n int) []float64 { // [B, L, row] → [B, n, row]
-					out := make([]float64, c.B*n*row)
-					for b := 0; b < c.B; b++ {
-						copy(out[b*n*row:(b+1)*n*row], x[(b*c.L+t0)*row:(b*c.L+t0+n)*row])
+			for _, tex := range []bool{true, false} { // the one-token steps' texel variant (CPU devices) and its fallback
+				t.Run(fmt.Sprintf("%v_%v_texel=%v", dt, c, tex), func(t *testing.T) {
+					ssdTexel = tex
+					t.Cleanup(func() { ssdTexel = true })
+					in, ts := ssdInputs(t, d, dt, c)
+					want, wantFin, err := reference.SSD(in)
+					if err != nil {
+						t.Fatal(err)
 					}
-					return out
-				}
-				for t0, step := 0, 1; t0 < c.L; t0, step = t0+step, 4-step {
-					n := min(step, c.L-t0)
-					xs, dts, bs := []int{c.B, n, c.H, c.P}, []int{c.B, n, c.H}, []int{c.B, n, c.G, c.N}
-					if n == 1 {
-						xs, dts, bs = []int{c.B, c.H, c.P}, []int{c.B, c.H}, []int{c.B, c.G, c.N}
-					}
-					xt := upload(t, d, dt, slice(in.X, c.H*c.P, t0, n), xs...)
-					zt := upload(t, d, dt, slice(in.Z, c.H*c.P, t0, n), xs...)
-					dtt := upload(t, d, dt, slice(in.Dt, c.H, t0, n), dts...)
-					bt := upload(t, d, dt, slice(in.B, c.G*c.N, t0, n), bs...)
-					ct := upload(t, d, dt, slice(in.C, c.G*c.N, t0, n), bs...)
-					ot := poisoned(t, d, dt, xs...)
+					opt := StateUpdateOptions{D: ts.opt.D, DtBias: ts.opt.DtBias, DtSoftplus: c.softplus}
+					// All tokens in one call.
+					state := upload(t, d, gpu.F32, in.InitialStates, c.B, c.H, c.P, c.N)
+					out := poisoned(t, d, dt, c.B, c.L, c.H, c.P)
+					s := stream(t, d)
 					o := opt
-					o.Z = zt
-					if err := SSDStateUpdate(s, ot, state, xt, dtt, ts.A, bt, ct, o); err != nil {
+					o.Z = ts.opt.Z
+					if err := SSDStateUpdate(s, out, state, ts.x, ts.dt, ts.A, ts.B, ts.C, o); err != nil {
 						t.Fatal(err)
 					}
 					if err := s.Run(); err != nil {
 						t.Fatal(err)
 					}
-					v := read(t, ot)
-					row := c.H * c.P
-					for b := 0; b < c.B; b++ {
-						copy(got[(b*c.L+t0)*row:(b*c.L+t0+n)*row], v[b*n*row:(b+1)*n*row])
+					checkErr(t, "recurrent out", read(t, out), want, tolFor(dt))
+					checkErr(t, "recurrent state", read(t, state), wantFin, tolFor(dt))
+
+					// Token steps of 1 and 3 (slices made on the host).
+					state = upload(t, d, gpu.F32, in.InitialStates, c.B, c.H, c.P, c.N)
+					got := make([]float32, c.B*c.L*c.H*c.P)
+					slice := func(x []float64, row, t0, n int) []float64 { // [B, L, row] → [B, n, row]
+						out := make([]float64, c.B*n*row)
+						for b := 0; b < c.B; b++ {
+							copy(out[b*n*row:(b+1)*n*row], x[(b*c.L+t0)*row:(b*c.L+t0+n)*row])
+						}
+						return out
 					}
-				}
-				checkErr(t, "steps out", got, want, tolFor(dt))
-				checkErr(t, "steps state", read(t, state), wantFin, tolFor(dt))
-			})
+					for t0, step := 0, 1; t0 < c.L; t0, step = t0+step, 4-step {
+						n := min(step, c.L-t0)
+						xs, dts, bs := []int{c.B, n, c.H, c.P}, []int{c.B, n, c.H}, []int{c.B, n, c.G, c.N}
+						if n == 1 {
+							xs, dts, bs = []int{c.B, c.H, c.P}, []int{c.B, c.H}, []int{c.B, c.G, c.N}
+						}
+						xt := upload(t, d, dt, slice(in.X, c.H*c.P, t0, n), xs...)
+						zt := upload(t, d, dt, slice(in.Z, c.H*c.P, t0, n), xs...)
+						dtt := upload(t, d, dt, slice(in.Dt, c.H, t0, n), dts...)
+						bt := upload(t, d, dt, slice(in.B, c.G*c.N, t0, n), bs...)
+						ct := upload(t, d, dt, slice(in.C, c.G*c.N, t0, n), bs...)
+						ot := poisoned(t, d, dt, xs...)
+						o := opt
+						o.Z = zt
+						if err := SSDStateUpdate(s, ot, state, xt, dtt, ts.A, bt, ct, o); err != nil {
+							t.Fatal(err)
+						}
+						if err := s.Run(); err != nil {
+							t.Fatal(err)
+						}
+						v := read(t, ot)
+						row := c.H * c.P
+						for b := 0; b < c.B; b++ {
+							copy(got[(b*c.L+t0)*row:(b*c.L+t0+n)*row], v[b*n*row:(b+1)*n*row])
+						}
+					}
+					checkErr(t, "steps out", got, want, tolFor(dt))
+					checkErr(t, "steps state", read(t, state), wantFin, tolFor(dt))
+				})
+			}
 		}
 	}
 }

@@ -31,6 +31,30 @@ layout(constant_id = 8) const bool STREAM = false; // no register tile: the stat
 const int KP4 = KP / 4, TV4 = TV / 4;
 
 layout(std430, binding = 0) readonly buffer Cu { int cu[]; };
+#ifdef DELTA_TEXEL
+// Texel variant (delta_rec_t*.comp, CPU devices): q, k, v, beta, g and the state are read through
+// uniform texel buffers of RGBA32UI texels (4 floats or 8 halves; on lavapipe a texel fetch is a
+// gather where a storage-buffer load is a loop over the lanes); the state is written through
+// binding 7, the same tensor as texel binding 8 (each invocation reads its own columns before
+// writing them). Requires K % 4 == 0 and V % 4 == 0 (K4 and V4), so that every 4-element read is
+// within one texel (half a texel of halves).
+layout(binding = 1) uniform usamplerBuffer q_t;
+layout(binding = 2) uniform usamplerBuffer k_t;
+layout(binding = 3) uniform usamplerBuffer v_t;
+layout(binding = 4) uniform usamplerBuffer beta_t;
+layout(binding = 5) uniform usamplerBuffer g_t;
+SEQ_BUF(6, o, writeonly)
+F32_BUF(7, st, writeonly)
+layout(binding = 8) uniform usamplerBuffer st_t;
+#ifdef GLA_F16
+#define TEXEL_HALF 1
+#endif
+#include "texel_io.glsl"
+#define TX_LOAD(name, F) \
+    vec4 ld_##name(uint base, int d, int n) { return mix(vec4(0.0), F(name##_t, base + uint(d)), bvec4(d + 4 <= n)); }
+#define LD_BETA(e) TX1(beta_t, e)
+#define LD_G(e) TX1(g_t, e)
+#else
 SEQ_BUF(1, q, readonly)
 SEQ_BUF(2, k, readonly)
 SEQ_BUF(3, v, readonly)
@@ -38,14 +62,24 @@ SEQ_BUF(4, beta, readonly)
 SEQ_BUF(5, g, readonly)
 SEQ_BUF(6, o, writeonly)
 F32_BUF(7, st, )
+#define LD_BETA(e) float(beta1[e])
+#define LD_G(e) float(g1[e])
+#endif
 layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; } p;
 #define LANE_TOKENS
 #include "lane.glsl"
+#ifdef DELTA_TEXEL
+TX_LOAD(q, TX4)
+TX_LOAD(k, TX4)
+TX_LOAD(v, TX4)
+TX_LOAD(st, TXF4)
+#else
 SEQ_LOAD(q, K4)
 SEQ_LOAD(k, K4)
 SEQ_LOAD(v, V4)
-SEQ_STORE(o, V4)
 F32_LOAD(st, V4)
+#endif
+SEQ_STORE(o, V4)
 F32_STORE(st, V4)
 
 void main() {
@@ -56,47 +90,54 @@ void main() {
     int v0 = vt * TV;
 
     if (STREAM) {
+        // o = S_t^T q = exp(g) S^T q + (k.q / |k|) u, so pass 1 gathers S^T k and S^T q and pass
+        // 2 reads q no more.
         uint sb = uint(n * H + h) * uint(K) * uint(V);
         for (int t = a; t < b; t++) {
             uint eh = uint(t * H + h);
             uint ek = eh * uint(K), ev = eh * uint(V);
-            float dec = GATED ? exp(float(g1[eh])) : 1.0;
-            float bt = float(beta1[eh]);
-            vec4 kS[TV4], acc[TV4], u[TV4];
+            float dec = GATED ? exp(LD_G(eh)) : 1.0;
+            float bt = LD_BETA(eh);
+            vec4 kS[TV4], qS[TV4], u[TV4];
             [[unroll]] for (int j = 0; j < TV4; j++) {
                 kS[j] = vec4(0.0);
-                acc[j] = vec4(0.0);
+                qS[j] = vec4(0.0);
             }
-            float kk = 0.0, qq = 0.0;
+            float kk = 0.0, qq = 0.0, kq = 0.0;
             [[dont_unroll]] for (int a4 = 0; a4 < KP4; a4++) {
                 vec4 kr = ld_k(ek, 4 * a4, K);
+                vec4 qr = ld_q(ek, 4 * a4, K);
                 if (L2) {
-                    vec4 qr = ld_q(ek, 4 * a4, K);
                     kk += dot(kr, kr);
                     qq += dot(qr, qr);
                 }
+                kq += dot(kr, qr);
                 [[unroll]] for (int c = 0; c < 4; c++) {
                     uint rb = sb + uint(K4 ? 4 * a4 + c : min(4 * a4 + c, K - 1)) * uint(V);
-                    [[unroll]] for (int j = 0; j < TV4; j++) kS[j] += kr[c] * ld_st(rb, v0 + 4 * j, V);
+                    [[unroll]] for (int j = 0; j < TV4; j++) {
+                        vec4 s = ld_st(rb, v0 + 4 * j, V);
+                        kS[j] += kr[c] * s;
+                        qS[j] += qr[c] * s;
+                    }
                 }
             }
             float rk = L2 ? 1.0 / sqrt(kk + 1e-6) : 1.0;
             float rq = L2 ? p.scale / sqrt(qq + 1e-6) : p.scale;
-            [[unroll]] for (int j = 0; j < TV4; j++) u[j] = bt * (ld_v(ev, v0 + 4 * j, V) - kS[j] * (dec * rk));
+            [[unroll]] for (int j = 0; j < TV4; j++) {
+                u[j] = bt * (ld_v(ev, v0 + 4 * j, V) - kS[j] * (dec * rk));
+                st_o(ev, v0 + 4 * j, V, (dec * qS[j] + (kq * rk) * u[j]) * rq);
+            }
             [[dont_unroll]] for (int a4 = 0; a4 < KP4; a4++) {
                 vec4 kr = ld_k(ek, 4 * a4, K) * rk;
-                vec4 qr = ld_q(ek, 4 * a4, K);
                 [[unroll]] for (int c = 0; c < 4; c++) {
                     int d = 4 * a4 + c;
                     uint rb = sb + uint(K4 ? d : min(d, K - 1)) * uint(V);
                     [[unroll]] for (int j = 0; j < TV4; j++) {
                         vec4 s = ld_st(rb, v0 + 4 * j, V) * dec + kr[c] * u[j];
-                        acc[j] += qr[c] * s;
                         if (K4 || d < K) st_st(rb, v0 + 4 * j, V, s); // K4: KP == K
                     }
                 }
             }
-            [[unroll]] for (int j = 0; j < TV4; j++) st_o(ev, v0 + 4 * j, V, acc[j] * rq);
         }
         return;
     }
@@ -107,8 +148,8 @@ void main() {
     for (int t = a; t < b; t++) {
         uint eh = uint(t * H + h);
         uint ek = eh * uint(K), ev = eh * uint(V);
-        float dec = GATED ? exp(float(g1[eh])) : 1.0;
-        float bt = float(beta1[eh]);
+        float dec = GATED ? exp(LD_G(eh)) : 1.0;
+        float bt = LD_BETA(eh);
         vec4 kS[TV4], acc[TV4];
         [[unroll]] for (int j = 0; j < TV4; j++) {
             kS[j] = vec4(0.0);
