@@ -302,7 +302,7 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	}
 	// On CPU devices the state and output kernels read their inputs through texel buffers
 	// (shaders ssd_state_t, ssd_out_t: TEXEL_IO) when every tensor they read allows it.
-	texel := vec && ssdTexel && cpuTiles(d.Info()) && texelBindable(wdtp, wg, wst, wcb, A, fin, opt.InitialState, opt.D)
+	texel := vec && ssdChunkTexel && cpuTiles(d.Info()) && texelBindable(wdtp, wg, wst, wcb, A, fin, opt.InitialState, opt.D)
 	for _, pt := range parts {
 		texel = texel && texelBindable(pt.x, pt.bm, pt.cm, pt.z)
 	}
@@ -381,9 +381,9 @@ func SSD(s *gpu.Stream, ws *Workspace, out, x, dt, A, B, C *gpu.Tensor, opt SSDO
 	return nil
 }
 
-// ssdTexel lets CPU devices take the texel-buffer variants of the chunked kernels (tests turn it
-// off to cover both).
-var ssdTexel = true
+// ssdChunkTexel lets CPU devices take the texel-buffer variants of the chunked kernels (tests turn
+// it off to cover both).
+var ssdChunkTexel = true
 
 // SSDStateUpdate records the recurrent (token by token) form of SSD, mamba-ssm's
 // selective_state_update with heads, for T tokens, and advances state in place:

@@ -51,8 +51,8 @@ func TestSSDExplore(t *testing.T) {
 		for _, texel := range []bool{false, true} {
 			texel := texel
 			vs = append(vs, variant{fmt.Sprintf("default tile texel=%v", texel), func(s *gpu.Stream) error {
-				defer func(old bool) { ssdTexel = old }(ssdTexel)
-				ssdTexel = texel
+				defer func(old bool) { ssdChunkTexel = old }(ssdChunkTexel)
+				ssdChunkTexel = texel
 				o := ts.opt
 				o.Form = FormChunked
 				return SSD(s, ws, out, ts.x, ts.dt, ts.A, ts.B, ts.C, o)
