@@ -46,20 +46,15 @@ func LayerNorm(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, eps float32) err
 		return nil
 	}
 	d := s.Device()
-	if info := d.Info(); lnTexel && c%4 == 0 && cpuTiles(info) && info.SubgroupSize > 0 && slices.Contains(info.SubgroupOps, "arithmetic") &&
+	info := d.Info()
+	// One workgroup per row: layernorm_t (a subgroup, texel reads) on CPU devices, else layernorm.
+	name, access, local := lnName, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, uint32(rowsLocal(info, c))
+	if lnTexel && c%4 == 0 && cpuTiles(info) && info.SubgroupSize > 0 && slices.Contains(info.SubgroupOps, "arithmetic") &&
 		texelBindable(x, weight, bias) {
-		k, err := kernel(d, "layernorm_t", []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}, 16, info.SubgroupSize)
-		if err != nil {
-			return err
-		}
-		groups, err := group1D(d, r, 1)
-		if err != nil {
-			return err
-		}
-		return s.Dispatch(k, groups, gpu.Push(uint32(r), uint32(c), eps, affine), x, weight, bias, out)
+		T := gpu.Read | gpu.Texel
+		name, access, local = "layernorm_t", []gpu.Access{T, T, T, gpu.Write}, info.SubgroupSize
 	}
-	local := rowsLocal(d.Info(), c)
-	k, err := kernel(d, lnName, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 16, uint32(local))
+	k, err := kernel(d, name, access, 16, local)
 	if err != nil {
 		return err
 	}
