@@ -88,12 +88,9 @@ func GEMM(s *gpu.Stream, out, a, b *gpu.Tensor, opt GEMMOptions) error {
 		vec = false
 	}
 	kblk := tile.rowwise(vec && !opt.TransA, k)
-	kern, err := kernel(d, "gemm", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 24,
-		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), b2u(opt.TransA), b2u(opt.TransB), b2u(vec),
-		0, b2u(kblk > 0), uint32(max(kblk, 4)))
-	if err != nil {
-		return err
-	}
+	spec := []uint32{uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), b2u(opt.TransA), b2u(opt.TransB), b2u(vec),
+		0, b2u(kblk > 0), uint32(max(kblk, 4))}
+	var kern, texKern *gpu.Kernel
 	sb := k * n
 	if sharedB {
 		sb = 0
@@ -106,11 +103,39 @@ func GEMM(s *gpu.Stream, out, a, b *gpu.Tensor, opt GEMMOptions) error {
 	for _, pt := range parts {
 		groups := [3]uint32{uint32(ceilDiv(n, g.colsPerGroup)), uint32(ceilDiv(pt.m, g.rowsPerGroup)), uint32(pt.batch)}
 		push := gpu.Push(uint32(pt.m), uint32(n), uint32(k), uint32(g.sa), uint32(sb), uint32(g.sc))
-		if err := s.Dispatch(kern, groups, push, pt.a, pt.b, pt.c); err != nil {
+		kn := &kern
+		name, access := "gemm", gemmAccess
+		if gemmTexelOK(d.Info(), vec, pt.a, pt.b) {
+			kn, name, access = &texKern, "gemm_texel", gemmTexelAccess
+		}
+		if *kn == nil {
+			var err error
+			if *kn, err = kernel(d, name, access, 24, spec...); err != nil {
+				return err
+			}
+		}
+		if err := s.Dispatch(*kn, groups, push, pt.a, pt.b, pt.c); err != nil {
 			return fmt.Errorf("gemm: %w", err)
 		}
 	}
 	return nil
+}
+
+// gemmTexel lets CPU devices take the texel builds of the GEMM kernels (gemm_texel,
+// linear_gemm_texel, linear_gemm_f16_texel); tests turn it off to compare.
+var gemmTexel = true
+
+var (
+	gemmAccess      = []gpu.Access{gpu.Read, gpu.Read, gpu.Write}
+	gemmTexelAccess = []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}
+)
+
+// gemmTexelOK reports whether a GEMM dispatch reads A and B through texel buffers: on CPU devices
+// (lavapipe: a texel fetch is a gather, a storage-buffer load a loop over the lanes), on the vec4
+// path (M, N, K multiples of 4, so that every vec4 of A and B is one texel of a binding that starts
+// on a texel boundary) with both bindable as texel buffers.
+func gemmTexelOK(info gpu.DeviceInfo, vec bool, a, b *gpu.Tensor) bool {
+	return gemmTexel && vec && cpuTiles(info) && a.TexelBindable() && b.TexelBindable()
 }
 
 // gemmGrid is a GEMM's problem as the shader sees it: element strides between batches (sb = 0 for
