@@ -241,10 +241,13 @@ func TestGEMMTexel(t *testing.T) {
 			{Batch: 1, M: 36, N: 44, K: 12}, // M, N not multiples of the tile
 			{Batch: 3, M: 100, N: 132, K: 68},
 			{Batch: 1, M: 8, N: 4, K: 516},
+			{Batch: 2, M: 37, N: 44, K: 20}, // M not a multiple of 4: vec4 texel path all the same
+			{Batch: 1, M: 21, N: 30, K: 64}, // N not either: vec4 with TransB
+			{Batch: 1, M: 19, N: 26, K: 13}, // K not either: storage buffers, scalar
 		} {
 			for _, ta := range []bool{false, true} {
 				for _, tb := range []bool{false, true} {
-					for _, limit := range []uint64{0, uint64(4 * c.M * max(c.K, c.N))} {
+					for _, limit := range []uint64{0, uint64(4 * max(c.M*max(c.K, c.N), c.K*c.N))} {
 						c := c
 						c.TransA, c.TransB = ta, tb
 						if ta && limit > 0 {
@@ -288,7 +291,7 @@ func TestGEMMTexel(t *testing.T) {
 			}
 		}
 		for _, dt := range dtypes(d) {
-			for _, sh := range [][3]int{{16, 40, 64}, {32, 96, 72}, {20, 8, 256}} {
+			for _, sh := range [][3]int{{16, 40, 64}, {32, 96, 72}, {20, 8, 256}, {37, 26, 64}, {18, 35, 33}} {
 				m, n, k := sh[0], sh[1], sh[2]
 				for _, gelu := range []bool{false, true} {
 					t.Run(fmt.Sprintf("texel%v_linear_%v_M%d_N%d_K%d_gelu%v", tex, dt, m, n, k, gelu), func(t *testing.T) {

@@ -176,13 +176,13 @@ func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int, gelu bool
 		bias = a
 	}
 	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
-	tile := gemmTileFor(d.Info(), vec)
-	kb := tile.rowwise(vec, k)
 	access := []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read}
-	if gemmTexelOK(d.Info(), vec, a, w) {
-		mod += "_texel"
+	if tv := gemmTexelVec(false, true, m, n, k); gemmTexelOK(d.Info(), tv, a, w) {
+		vec, mod = tv, mod+"_texel"
 		access[0], access[1] = gpu.Read|gpu.Texel, gpu.Read|gpu.Texel
 	}
+	tile := gemmTileFor(d.Info(), vec)
+	kb := tile.rowwise(vec, k)
 	kern, err := kernel(d, mod, access, 24,
 		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec), b2u(hasBias),
 		b2u(kb > 0), uint32(max(kb, 4)), b2u(gelu))

@@ -4,8 +4,9 @@
 // A is [M,K] ([K,M] when TA), B is [K,N] ([N,K] when TB), C is [M,N]; batch b = gl_WorkGroupID.z
 // with element strides sa, sb, sc between batches (sb = 0 broadcasts one B to every batch).
 // Each invocation computes a TM x TN register tile (TN a multiple of 4) and steps K by 4.
-// VEC (legal when M, N, K and the strides are multiples of 4) reads and writes vec4s through
-// aliases of the same bindings; otherwise every access is scalar and bounds-checked.
+// VEC (legal when M, N, K and the strides are multiples of 4; texel builds: see gemmTexelVec in
+// ops/gemm.go) reads and writes vec4s through aliases of the same bindings (texel builds: one
+// texel per vec4); otherwise every access is scalar and bounds-checked.
 // Tile shapes come per device through specialization constants (see ops/tuning.go).
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const int TM = 8;
@@ -203,12 +204,19 @@ void main() {
                 [[unroll]] for (int c = 0; c < 4; c++) acc[i][j][c] = gelu(acc[i][j][c]);
     }
 #endif
+#if GEMM_TEXEL
+    // Texel builds take VEC with any M, and with any N when TB (see gemmTexelVec in ops/gemm.go): C is
+    // written by vec4s only when its rows are whole vec4s.
+    const bool VECC = VEC && N % 4 == 0;
+#else
+    const bool VECC = VEC;
+#endif
     [[unroll]] for (int i = 0; i < TM; i++) {
         uint r = row0 + i;
         if (r >= M) break;
         [[unroll]] for (int j = 0; j < TN4; j++) {
             uint col = colOf(j);
-            if (VEC) {
+            if (VECC) {
                 if (col < N) c4[(bc + r * N + col) / 4] = acc[i][j];
             } else {
                 [[unroll]] for (int c = 0; c < 4; c++)
