@@ -79,38 +79,86 @@ func GEMM(s *gpu.Stream, out, a, b *gpu.Tensor, opt GEMMOptions) error {
 		return s.Fill(out, 0)
 	}
 	d := s.Device()
-	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
-	tile := gemmTileFor(d.Info(), vec)
-	if opt.tile != nil {
-		tile = *opt.tile
-	}
-	if opt.TransA && tile.TM%4 != 0 {
-		vec = false
-	}
-	kblk := tile.rowwise(vec && !opt.TransA, k)
-	kern, err := kernel(d, "gemm", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, 24,
-		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), b2u(opt.TransA), b2u(opt.TransB), b2u(vec),
-		0, b2u(kblk > 0), uint32(max(kblk, 4)))
-	if err != nil {
-		return err
-	}
 	sb := k * n
 	if sharedB {
 		sb = 0
 	}
-	g := gemmGrid{m: m, n: n, k: k, batch: batch, sa: m * k, sb: sb, sc: m * n, rowsPerGroup: tile.LY * tile.TM, colsPerGroup: tile.LX * tile.TN}
-	parts, err := g.plan(d, opt.TransA, a, b, out)
-	if err != nil {
-		return err
-	}
-	for _, pt := range parts {
-		groups := [3]uint32{uint32(ceilDiv(n, g.colsPerGroup)), uint32(ceilDiv(pt.m, g.rowsPerGroup)), uint32(pt.batch)}
-		push := gpu.Push(uint32(pt.m), uint32(n), uint32(k), uint32(g.sa), uint32(sb), uint32(g.sc))
-		if err := s.Dispatch(kern, groups, push, pt.a, pt.b, pt.c); err != nil {
-			return fmt.Errorf("gemm: %w", err)
+	// The texel build where every dispatch can take it, else the storage-buffer kernel.
+	texel := gemmTexel && cpuTiles(d.Info())
+	for {
+		vec := m%4 == 0 && n%4 == 0 && k%4 == 0
+		if texel {
+			vec = gemmTexelVec(opt.TransA, opt.TransB, m, n, k)
 		}
+		tile := gemmTileFor(d.Info(), vec)
+		if opt.tile != nil {
+			tile = *opt.tile
+		}
+		if opt.TransA && tile.TM%4 != 0 {
+			vec = false
+		}
+		g := gemmGrid{m: m, n: n, k: k, batch: batch, sa: m * k, sb: sb, sc: m * n, rowsPerGroup: tile.LY * tile.TM, colsPerGroup: tile.LX * tile.TN}
+		parts, err := g.plan(d, opt.TransA, a, b, out)
+		if err != nil {
+			return err
+		}
+		if texel {
+			for _, pt := range parts {
+				texel = texel && gemmTexelOK(d.Info(), vec, pt.a, pt.b)
+			}
+			if !texel {
+				continue
+			}
+		}
+		kblk := tile.rowwise(vec && !opt.TransA, k)
+		name, access := "gemm", gemmAccess
+		if texel {
+			name, access = "gemm_texel", gemmTexelAccess
+		}
+		kern, err := kernel(d, name, access, 24,
+			uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), b2u(opt.TransA), b2u(opt.TransB), b2u(vec),
+			0, b2u(kblk > 0), uint32(max(kblk, 4)))
+		if err != nil {
+			return err
+		}
+		for _, pt := range parts {
+			groups := [3]uint32{uint32(ceilDiv(n, g.colsPerGroup)), uint32(ceilDiv(pt.m, g.rowsPerGroup)), uint32(pt.batch)}
+			push := gpu.Push(uint32(pt.m), uint32(n), uint32(k), uint32(g.sa), uint32(sb), uint32(g.sc))
+			if err := s.Dispatch(kern, groups, push, pt.a, pt.b, pt.c); err != nil {
+				return fmt.Errorf("gemm: %w", err)
+			}
+		}
+		return nil
 	}
-	return nil
+}
+
+// gemmTexel lets CPU devices take the texel builds of the GEMM kernels (gemm_texel,
+// linear_gemm_texel, linear_gemm_f16_texel); tests turn it off to compare.
+var gemmTexel = true
+
+var (
+	gemmAccess      = []gpu.Access{gpu.Read, gpu.Read, gpu.Write}
+	gemmTexelAccess = []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}
+)
+
+// gemmTexelOK reports whether a GEMM dispatch reads A and B through texel buffers: on CPU devices
+// (lavapipe: a texel fetch is a gather, a storage-buffer load a loop over the lanes), on the vec4
+// path (see gemmTexelVec: every vec4 of A and B one texel of a binding that starts on a texel
+// boundary) with both bindable as texel buffers.
+func gemmTexelOK(info gpu.DeviceInfo, vec bool, a, b *gpu.Tensor) bool {
+	return gemmTexel && vec && cpuTiles(info) && a.TexelBindable() && b.TexelBindable()
+}
+
+// gemmTexelVec reports whether the texel builds take the vec4 path for a problem: the vec4 reads
+// of A and B along K need K a multiple of 4, B read along N (not transposed) N too, and a
+// transposed A M too (its vec4s run along M); M is free otherwise (rows past M are clamped on
+// reading, skipped on writing) and N is free with B transposed (C is written by scalars unless N
+// is a multiple of 4).
+func gemmTexelVec(transA, transB bool, m, n, k int) bool {
+	if transA {
+		return m%4 == 0 && n%4 == 0 && k%4 == 0
+	}
+	return k%4 == 0 && (transB || n%4 == 0)
 }
 
 // gemmGrid is a GEMM's problem as the shader sees it: element strides between batches (sb = 0 for

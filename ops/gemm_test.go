@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -157,10 +158,30 @@ func TestGEMMTileExplore(t *testing.T) {
 	c := poisoned(t, d, gpu.F32, m, n)
 	s, _ := d.NewStream(gpu.WithTimestamps(16))
 	defer s.Close()
+	// VKSEQ_GEMM_TEXEL: 0 the storage-buffer kernels, 1 the texel kernels, both (default) each.
+	var texel []bool
+	switch os.Getenv("VKSEQ_GEMM_TEXEL") {
+	case "0":
+		texel = []bool{false}
+	case "1":
+		texel = []bool{true}
+	default:
+		texel = []bool{false, true}
+	}
+	var modes []bool
+	for _, tl := range tiles {
+		for _, tx := range texel {
+			tiles = append(tiles, tl)
+			modes = append(modes, tx)
+		}
+	}
+	tiles = tiles[len(tiles)-len(modes):]
+	defer func(v bool) { gemmTexel = v }(gemmTexel)
 	times := make([][]float64, len(tiles))
 	cpus := make([][]float64, len(tiles))
 	for rep := 0; rep <= gemmReps(); rep++ {
 		for i := range tiles {
+			gemmTexel = modes[i]
 			start, cpu0 := time.Now(), cpuSeconds()
 			if err := GEMM(s, c, a, b, GEMMOptions{TransB: tb, tile: &tiles[i]}); err != nil {
 				t.Fatal(err)
@@ -169,7 +190,7 @@ func TestGEMMTileExplore(t *testing.T) {
 				t.Fatal(err)
 			}
 			if rep == 0 {
-				t.Logf("tile %+v: first run (with the pipeline build) %.1f s", tiles[i], time.Since(start).Seconds())
+				t.Logf("tile %+v texel %v: first run (with the pipeline build) %.1f s", tiles[i], modes[i], time.Since(start).Seconds())
 				continue
 			}
 			times[i] = append(times[i], s.Elapsed().Seconds())
@@ -181,7 +202,7 @@ func TestGEMMTileExplore(t *testing.T) {
 		sort.Float64s(times[i])
 		sort.Float64s(cpus[i])
 		med, cpu := times[i][len(times[i])/2], cpus[i][len(cpus[i])/2]
-		t.Logf("tile %+v: %.1f ms, %.1f GFLOP/s; %.1f ms of CPU, %.1f GFLOP per CPU second", tl, med*1e3, flop/med/1e9, cpu*1e3, flop/cpu/1e9)
+		t.Logf("tile %+v texel %v: %.1f ms, %.1f GFLOP/s; %.1f ms of CPU, %.1f GFLOP per CPU second", tl, modes[i], med*1e3, flop/med/1e9, cpu*1e3, flop/cpu/1e9)
 	}
 }
 
@@ -200,4 +221,107 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// TestGEMMTexel runs the vec4 shapes through the texel builds (gemm_texel, linear_gemm_texel,
+// linear_gemm_f16_texel) and through the storage-buffer kernels they fall back to (gemmTexel
+// off), transposed or not, batched, split into windows (a bind limit), and Linear's GEMM path with
+// float32 and float16 weights, and checks both against the reference.
+func TestGEMMTexel(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	defer func(v bool) { gemmTexel = v }(gemmTexel)
+	for _, tex := range []bool{false, true} {
+		gemmTexel = tex
+		if tex && !gemmTexelOK(d.Info(), true, upload(t, d, gpu.F32, make([]float64, 4), 4), upload(t, d, gpu.F32, make([]float64, 4), 4)) {
+			t.Logf("%s takes no texel builds", d.Info().Name)
+		}
+		for _, c := range []reference.GEMMShape{
+			{Batch: 1, M: 64, N: 64, K: 64},
+			{Batch: 1, M: 36, N: 44, K: 12}, // M, N not multiples of the tile
+			{Batch: 3, M: 100, N: 132, K: 68},
+			{Batch: 1, M: 8, N: 4, K: 516},
+			{Batch: 2, M: 37, N: 44, K: 20}, // M not a multiple of 4: vec4 texel path all the same
+			{Batch: 1, M: 21, N: 30, K: 64}, // N not either: vec4 with TransB
+			{Batch: 1, M: 19, N: 26, K: 13}, // K not either: storage buffers, scalar
+		} {
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					for _, limit := range []uint64{0, uint64(4 * max(c.M*max(c.K, c.N), c.K*c.N))} {
+						c := c
+						c.TransA, c.TransB = ta, tb
+						if ta && limit > 0 {
+							continue // a transposed A is not split by rows
+						}
+						t.Run(fmt.Sprintf("texel%v_%dx%dx%dx%d_ta%v_tb%v_limit%d", tex, c.Batch, c.M, c.N, c.K, ta, tb, limit), func(t *testing.T) {
+							a := rounded(randn(r, c.Batch*c.M*c.K, 1))
+							b := rounded(randn(r, c.Batch*c.K*c.N, 1))
+							want, err := reference.GEMM(a, b, c)
+							if err != nil {
+								t.Fatal(err)
+							}
+							ashape, bshape := []int{c.Batch, c.M, c.K}, []int{c.Batch, c.K, c.N}
+							if ta {
+								ashape = []int{c.Batch, c.K, c.M}
+							}
+							if tb {
+								bshape = []int{c.Batch, c.N, c.K}
+							}
+							at := upload(t, d, gpu.F32, a, ashape...)
+							bt := upload(t, d, gpu.F32, b, bshape...)
+							ct := poisoned(t, d, gpu.F32, c.Batch, c.M, c.N)
+							s := stream(t, d)
+							run := func() {
+								if err := GEMM(s, ct, at, bt, GEMMOptions{TransA: ta, TransB: tb}); err != nil {
+									t.Fatal(err)
+								}
+							}
+							if limit > 0 {
+								withBindLimit(limit, run)
+							} else {
+								run()
+							}
+							if err := s.Run(); err != nil {
+								t.Fatal(err)
+							}
+							checkErr(t, "gemm", read(t, ct), want, tolF32)
+						})
+					}
+				}
+			}
+		}
+		for _, dt := range dtypes(d) {
+			for _, sh := range [][3]int{{16, 40, 64}, {32, 96, 72}, {20, 8, 256}, {37, 26, 64}, {18, 35, 33}} {
+				m, n, k := sh[0], sh[1], sh[2]
+				for _, gelu := range []bool{false, true} {
+					t.Run(fmt.Sprintf("texel%v_linear_%v_M%d_N%d_K%d_gelu%v", tex, dt, m, n, k, gelu), func(t *testing.T) {
+						x := rounded(randn(r, m*k, 1))
+						xt := upload(t, d, gpu.F32, x, m, k)
+						wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
+						b := rounded(randn(r, n, 1))
+						bt := upload(t, d, gpu.F32, b, n)
+						out := poisoned(t, d, gpu.F32, m, n)
+						s := stream(t, d)
+						f := Linear
+						if gelu {
+							f = LinearGELU
+						}
+						if err := f(s, out, xt, wt, bt); err != nil {
+							t.Fatal(err)
+						}
+						if err := s.Run(); err != nil {
+							t.Fatal(err)
+						}
+						want, _ := reference.Linear(x, w, b, m, n, k)
+						if gelu {
+							for i := range want {
+								want[i] = 0.5 * want[i] * (1 + math.Erf(want[i]/math.Sqrt2))
+							}
+						}
+						checkErr(t, "linear", read(t, out), want, tolF32)
+					})
+				}
+			}
+		}
+	}
 }

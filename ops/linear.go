@@ -164,7 +164,7 @@ func linearGEMM(s *gpu.Stream, out, x, weight, bias *gpu.Tensor, m, n, k int, ge
 // gemmWeight records c [m, n] = a [m, k] · wᵀ (+ bias [n] when bias is not nil) for a weight
 // block w [n, k] F32 or F16, with the register-tiled GEMM kernel built for Linear (linear_gemm,
 // linear_gemm_f16: B read transposed, float16 widened as it is read, the bias added in the
-// epilogue, then the exact GELU when gelu).
+// epilogue, then the exact GELU when gelu; their texel builds on CPU devices, see gemmTexelOK).
 func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int, gelu bool) error {
 	d := s.Device()
 	mod := "linear_gemm"
@@ -176,9 +176,14 @@ func gemmWeight(s *gpu.Stream, c, a, w, bias *gpu.Tensor, m, n, k int, gelu bool
 		bias = a
 	}
 	vec := m%4 == 0 && n%4 == 0 && k%4 == 0
+	access := []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read}
+	if tv := gemmTexelVec(false, true, m, n, k); gemmTexelOK(d.Info(), tv, a, w) {
+		vec, mod = tv, mod+"_texel"
+		access[0], access[1] = gpu.Read|gpu.Texel, gpu.Read|gpu.Texel
+	}
 	tile := gemmTileFor(d.Info(), vec)
 	kb := tile.rowwise(vec, k)
-	kern, err := kernel(d, mod, []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read}, 24,
+	kern, err := kernel(d, mod, access, 24,
 		uint32(tile.LX), uint32(tile.LY), uint32(tile.TM), uint32(tile.TN), 0, 1, b2u(vec), b2u(hasBias),
 		b2u(kb > 0), uint32(max(kb, 4)), b2u(gelu))
 	if err != nil {

@@ -4,8 +4,9 @@
 // A is [M,K] ([K,M] when TA), B is [K,N] ([N,K] when TB), C is [M,N]; batch b = gl_WorkGroupID.z
 // with element strides sa, sb, sc between batches (sb = 0 broadcasts one B to every batch).
 // Each invocation computes a TM x TN register tile (TN a multiple of 4) and steps K by 4.
-// VEC (legal when M, N, K and the strides are multiples of 4) reads and writes vec4s through
-// aliases of the same bindings; otherwise every access is scalar and bounds-checked.
+// VEC (legal when M, N, K and the strides are multiples of 4; texel builds: see gemmTexelVec in
+// ops/gemm.go) reads and writes vec4s through aliases of the same bindings (texel builds: one
+// texel per vec4); otherwise every access is scalar and bounds-checked.
 // Tile shapes come per device through specialization constants (see ops/tuning.go).
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const int TM = 8;
@@ -19,11 +20,40 @@ layout(constant_id = 8) const bool ROWWISE = false;
 layout(constant_id = 9) const int KB = 4;
 const int TN4 = TN / 4;
 
-layout(std430, binding = 0) readonly buffer A1 { float a1[]; };
-layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
 #ifndef B_F16
 #define B_F16 0
 #endif
+#ifndef GEMM_TEXEL
+#define GEMM_TEXEL 0
+#endif
+#if GEMM_TEXEL
+// Texel builds (gemm_texel, linear_gemm_texel, linear_gemm_f16_texel; CPU devices): A and B are
+// uniform texel buffers of RGBA32UI texels (4 floats, or 8 halves of a float16 B), read with
+// texelFetch, which lavapipe emits as a gather where a storage-buffer load is a loop over the
+// lanes. Indices stay in elements of the binding; the bindings start on texel boundaries.
+layout(binding = 0) uniform usamplerBuffer at;
+layout(binding = 1) uniform usamplerBuffer bt;
+vec4 lda4(uint i) { return uintBitsToFloat(texelFetch(at, int(i))); }
+float lda1(uint i) { return uintBitsToFloat(texelFetch(at, int(i / 4))[i % 4]); }
+#define LDA4(i) lda4(i)
+#define LDA1(i) lda1(i)
+#if B_F16
+vec4 ldb4(uint i) {
+    uvec4 q = texelFetch(bt, int(i / 2));
+    return (i % 2) == 0 ? vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)) : vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w));
+}
+float ldb1(uint i) { return unpackHalf2x16(texelFetch(bt, int(i / 8))[(i / 2) % 4])[i % 2]; }
+#else
+vec4 ldb4(uint i) { return uintBitsToFloat(texelFetch(bt, int(i))); }
+float ldb1(uint i) { return uintBitsToFloat(texelFetch(bt, int(i / 4))[i % 4]); }
+#endif
+#define LDB4(i) ldb4(i)
+#define LDB1(i) ldb1(i)
+#else
+layout(std430, binding = 0) readonly buffer A1 { float a1[]; };
+layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
+#define LDA1(i) a1[i]
+#define LDA4(i) a4[i]
 #if B_F16
 // B stored as float16 (Linear's f16 weights, TB): widened to float32 as it is read.
 layout(std430, binding = 1) readonly buffer B1 { float16_t b1[]; };
@@ -35,6 +65,7 @@ layout(std430, binding = 1) readonly buffer B1 { float b1[]; };
 layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
 #define LDB1(i) b1[i]
 #define LDB4(i) b4[i]
+#endif
 #endif
 layout(std430, binding = 2) writeonly buffer C1 { float c1[]; };
 layout(std430, binding = 2) writeonly buffer C4 { vec4 c4[]; };
@@ -94,7 +125,7 @@ void main() {
             [[unroll]] for (int i = 0; i < TM; i++) {
                 uint r = min(row0 + i, M - 1);
                 vec4 aw[KB / 4];
-                [[unroll]] for (int k4 = 0; k4 < KB / 4; k4++) aw[k4] = a4[(ba + r * K + k) / 4 + k4];
+                [[unroll]] for (int k4 = 0; k4 < KB / 4; k4++) aw[k4] = LDA4((ba + r * K + k) / 4 + k4);
                 [[unroll]] for (int j = 0; j < TN4; j++) {
                     vec4 s = acc[i][j];
                     [[unroll]] for (int kk = 0; kk < KB; kk++) s = fma(vec4(aw[kk / 4][kk % 4]), bw[kk][j], s);
@@ -110,22 +141,22 @@ void main() {
             [[unroll]] for (int i = 0; i < TM; i++) {
                 uint r = min(row0 + i, M - 1);
                 if (VEC) {
-                    av[i] = a4[(ba + r * K + k) / 4];
+                    av[i] = LDA4((ba + r * K + k) / 4);
                 } else {
                     [[unroll]] for (int kk = 0; kk < 4; kk++)
-                        av[i][kk] = k + kk < K ? a1[ba + r * K + k + kk] : 0.0;
+                        av[i][kk] = k + kk < K ? LDA1(ba + r * K + k + kk) : 0.0;
                 }
             }
         } else {
             [[unroll]] for (int kk = 0; kk < 4; kk++) {
                 if (VEC) {
                     [[unroll]] for (int i4 = 0; i4 < TM / 4; i4++) {
-                        vec4 t = a4[(ba + (k + kk) * M + min(row0 + 4 * i4, M - 4)) / 4];
+                        vec4 t = LDA4((ba + (k + kk) * M + min(row0 + 4 * i4, M - 4)) / 4);
                         [[unroll]] for (int c = 0; c < 4; c++) av[4 * i4 + c][kk] = t[c];
                     }
                 } else {
                     [[unroll]] for (int i = 0; i < TM; i++)
-                        av[i][kk] = k + kk < K ? a1[ba + (k + kk) * M + min(row0 + i, M - 1)] : 0.0;
+                        av[i][kk] = k + kk < K ? LDA1(ba + (k + kk) * M + min(row0 + i, M - 1)) : 0.0;
                 }
             }
         }
@@ -173,12 +204,19 @@ void main() {
                 [[unroll]] for (int c = 0; c < 4; c++) acc[i][j][c] = gelu(acc[i][j][c]);
     }
 #endif
+#if GEMM_TEXEL
+    // Texel builds take VEC with any M, and with any N when TB (see gemmTexelVec in ops/gemm.go): C is
+    // written by vec4s only when its rows are whole vec4s.
+    const bool VECC = VEC && N % 4 == 0;
+#else
+    const bool VECC = VEC;
+#endif
     [[unroll]] for (int i = 0; i < TM; i++) {
         uint r = row0 + i;
         if (r >= M) break;
         [[unroll]] for (int j = 0; j < TN4; j++) {
             uint col = colOf(j);
-            if (VEC) {
+            if (VECC) {
                 if (col < N) c4[(bc + r * N + col) / 4] = acc[i][j];
             } else {
                 [[unroll]] for (int c = 0; c < 4; c++)
