@@ -46,7 +46,7 @@ var (
 	copyVariants = []copyVariant{{1, 1, 64, false, false}, {2, 1, 64, false, false}, {4, 1, 64, false, false}, {4, 4, 64, false, false}, {4, 16, 64, false, false},
 		{4, 1, 16, false, false}, {4, 4, 16, false, false}, {4, 1, 4, false, false}, {4, 4, 64, true, false}, {4, 4, 16, true, false}, {4, 4, 4, true, false},
 		{4, 4, 64, true, true}, {4, 16, 64, true, true}, {4, 4, 16, true, true}}
-	fmaVariants = []fmaVariant{{8, 1}, {16, 1}, {32, 1}, {8, 4}, {16, 4}, {32, 4}}
+	fmaVariants = []fmaVariant{{8, 1}, {16, 1}, {32, 1}, {64, 1}, {128, 1}, {8, 4}, {16, 4}, {32, 4}}
 )
 
 func (v copyVariant) String() string {
@@ -105,7 +105,9 @@ func bestOf(s *gpu.Stream, record func() error) (time.Duration, error) {
 // to 16 elements per invocation; and reads of as much with a quarter of it written (the sums of 4
 // vec4s), since reading costs less than writing on some devices; and those reads through a texel
 // buffer (gpu.Texel), which lavapipe gathers in far fewer instructions than storage-buffer loads
-// (about 2.5x the storage-buffer read rate there), as the ops that read their weights so do. FMA: 8, 16 or 32 independent chains of scalars or vec4s per invocation,
+// (about 2.5x the storage-buffer read rate there), as the ops that read their weights so do. FMA: 8, 16, 32, 64 or 128 independent chains of scalars, or 8, 16 or 32 of
+// vec4s, per invocation (lavapipe pays a fixed cost per loop iteration that only many chains hide,
+// as a register-tiled GEMM's 64 to 128 accumulators do),
 // local size 64, 16Ki invocations on a CPU device and 1Mi elsewhere (enough to fill every core of
 // the largest GPUs), the same FMA count per invocation in every variant.
 func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
@@ -164,7 +166,7 @@ func MeasureCeilings(d *gpu.Device) (Ceilings, error) {
 	const fmaLocal = 64
 	invocations, fmas := 1<<20, 1<<17 // FMA lanes per invocation
 	if d.Info().Type == gpu.CPU {
-		invocations, fmas = 16<<10, 8<<10
+		invocations, fmas = 16<<10, 32<<10
 	}
 	out, err := d.NewTensor(gpu.F32, invocations)
 	if err != nil {

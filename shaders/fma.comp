@@ -1,9 +1,11 @@
 #version 450
-// Device ceiling: FMA rate. Each invocation runs CHAINS independent FMA chains (8, 16 or 32) of
-// type T (float or vec4, by WIDTH = 1 or 4) for p.iters steps (2 FLOP per lane per FMA) and
-// writes one sum so that the work cannot be removed. The chains beyond CHAINS and the unused width
-// are removed by the driver once the specialization constants are known; bench.MeasureCeilings
-// keeps the best variant.
+// Device ceiling: FMA rate. Each invocation runs CHAINS independent FMA chains (8 to 128, in
+// groups of 8) of type T (float or vec4, by WIDTH = 1 or 4) for p.iters steps (2 FLOP per lane
+// per FMA) and writes one sum so that the work cannot be removed. The groups beyond CHAINS and the
+// unused width are removed by the driver once the specialization constants are known;
+// bench.MeasureCeilings keeps the best variant. Many chains matter on CPU devices: lavapipe pays
+// a fixed cost per loop iteration that only enough FMAs per iteration hide (a register-tiled
+// GEMM holds 64 to 128 accumulators per invocation, so a ceiling with fewer is not a ceiling).
 #include "grid.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint CHAINS = 8;
@@ -11,32 +13,36 @@ layout(constant_id = 2) const uint WIDTH = 1;
 layout(std430, binding = 0) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform P { uint n; uint iters; float a; float b; } p;
 
-// CHAINS chains of type T seeded from x0, advanced p.iters times; their sum goes to r.
-#define RUN(T, x0, r)                                                                                     \
-    {                                                                                                     \
-        T a = T(p.a), b = T(p.b);                                                                         \
-        T s0 = x0, s1 = s0 + 1e-3, s2 = s0 + 2e-3, s3 = s0 + 3e-3, s4 = s0 + 4e-3, s5 = s0 + 5e-3;         \
-        T s6 = s0 + 6e-3, s7 = s0 + 7e-3;                                                                 \
-        T t0 = s0 - 1e-2, t1 = s1 - 1e-2, t2 = s2 - 1e-2, t3 = s3 - 1e-2, t4 = s4 - 1e-2, t5 = s5 - 1e-2; \
-        T t6 = s6 - 1e-2, t7 = s7 - 1e-2;                                                                 \
-        T u0 = s0 + 2e-2, u1 = s1 + 2e-2, u2 = s2 + 2e-2, u3 = s3 + 2e-2, u4 = s4 + 2e-2, u5 = s5 + 2e-2; \
-        T u6 = s6 + 2e-2, u7 = s7 + 2e-2;                                                                 \
-        T v0 = s0 - 3e-2, v1 = s1 - 3e-2, v2 = s2 - 3e-2, v3 = s3 - 3e-2, v4 = s4 - 3e-2, v5 = s5 - 3e-2; \
-        T v6 = s6 - 3e-2, v7 = s7 - 3e-2;                                                                 \
-        for (uint it = 0; it < p.iters; it++) {                                                           \
-            F8(s0, s1, s2, s3, s4, s5, s6, s7);                                                           \
-            if (CHAINS >= 16) { F8(t0, t1, t2, t3, t4, t5, t6, t7); }                                     \
-            if (CHAINS >= 32) { F8(u0, u1, u2, u3, u4, u5, u6, u7); F8(v0, v1, v2, v3, v4, v5, v6, v7); } \
-        }                                                                                                 \
-        T sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));                                       \
-        if (CHAINS >= 16) sum += ((t0 + t1) + (t2 + t3)) + ((t4 + t5) + (t6 + t7));                       \
-        if (CHAINS >= 32) sum += ((u0 + u1) + (u2 + u3)) + ((u4 + u5) + (u6 + u7)) +                      \
-                                 ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7));                       \
-        r = dot(vec4(sum), vec4(1));                                                                      \
+// G declares group g of 8 chains of type T, seeded from x0 plus a per-group offset o.
+#define G(T, g, x0, o)                                                                                 \
+    T g##0 = x0 + o, g##1 = g##0 + 1e-3, g##2 = g##0 + 2e-3, g##3 = g##0 + 3e-3, g##4 = g##0 + 4e-3; \
+    T g##5 = g##0 + 5e-3, g##6 = g##0 + 6e-3, g##7 = g##0 + 7e-3
+// F advances group g by one FMA per chain.
+#define F(g)                                                                                 \
+    g##0 = fma(g##0, a, b); g##1 = fma(g##1, a, b); g##2 = fma(g##2, a, b); g##3 = fma(g##3, a, b); \
+    g##4 = fma(g##4, a, b); g##5 = fma(g##5, a, b); g##6 = fma(g##6, a, b); g##7 = fma(g##7, a, b)
+// S is the sum of group g's chains.
+#define S(g) (((g##0 + g##1) + (g##2 + g##3)) + ((g##4 + g##5) + (g##6 + g##7)))
+// K runs group g (the k-th, 0-based) when CHAINS has room for it.
+#define K(g, k) if (CHAINS >= 8 * (k + 1)) { F(g); }
+#define KS(g, k) if (CHAINS >= 8 * (k + 1)) sum += S(g);
+
+#define RUN(T, x0, r)                                                                                  \
+    {                                                                                                  \
+        T a = T(p.a), b = T(p.b);                                                                      \
+        G(T, c0, x0, 0.00); G(T, c1, x0, 0.01); G(T, c2, x0, 0.02); G(T, c3, x0, 0.03);                \
+        G(T, c4, x0, 0.04); G(T, c5, x0, 0.05); G(T, c6, x0, 0.06); G(T, c7, x0, 0.07);                \
+        G(T, c8, x0, 0.08); G(T, c9, x0, 0.09); G(T, ca, x0, 0.10); G(T, cb, x0, 0.11);                \
+        G(T, cc, x0, 0.12); G(T, cd, x0, 0.13); G(T, ce, x0, 0.14); G(T, cf, x0, 0.15);                \
+        for (uint it = 0; it < p.iters; it++) {                                                        \
+            K(c0, 0) K(c1, 1) K(c2, 2) K(c3, 3) K(c4, 4) K(c5, 5) K(c6, 6) K(c7, 7)                    \
+            K(c8, 8) K(c9, 9) K(ca, 10) K(cb, 11) K(cc, 12) K(cd, 13) K(ce, 14) K(cf, 15)              \
+        }                                                                                              \
+        T sum = T(0);                                                                                  \
+        KS(c0, 0) KS(c1, 1) KS(c2, 2) KS(c3, 3) KS(c4, 4) KS(c5, 5) KS(c6, 6) KS(c7, 7)                \
+        KS(c8, 8) KS(c9, 9) KS(ca, 10) KS(cb, 11) KS(cc, 12) KS(cd, 13) KS(ce, 14) KS(cf, 15)          \
+        r = dot(vec4(sum), vec4(1));                                                                   \
     }
-#define F8(x0, x1, x2, x3, x4, x5, x6, x7) \
-    x0 = fma(x0, a, b); x1 = fma(x1, a, b); x2 = fma(x2, a, b); x3 = fma(x3, a, b); \
-    x4 = fma(x4, a, b); x5 = fma(x5, a, b); x6 = fma(x6, a, b); x7 = fma(x7, a, b)
 
 void main() {
     uint i = linear_group() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
