@@ -366,7 +366,6 @@ func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state 
 		ct3 = g.get("m.sc", gpu.F32, Bn, 1, N)
 	}
 	xc := g.get("m.sxc", gpu.F32, Bn, Di)
-	dt := g.get("m.sdt", gpu.F32, Bn, Di)
 	y := g.get("m.sy", gpu.F32, Bn, Di)
 	if g.err != nil {
 		return g.err
@@ -380,10 +379,8 @@ func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state 
 	if err := m.stepXProj(s, &g, fused, xc, dtr, bt3, ct3); err != nil {
 		return err
 	}
-	if err := ops.Linear(s, dt, dtr, m.DtW, nil); err != nil {
-		return err
-	}
-	if err := ops.SelectiveStateUpdate(s, y, state[1], xc, dt, m.A, bt3, ct3, ops.StateUpdateOptions{D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true}); err != nil {
+	// dt_proj is folded into the state update (one dispatch on CPU devices).
+	if err := ops.SelectiveStateUpdate(s, y, state[1], xc, dtr, m.A, bt3, ct3, ops.StateUpdateOptions{D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true, DtProj: m.DtW}); err != nil {
 		return err
 	}
 	return ops.Linear(s, out, y, m.Out, m.OutB)

@@ -63,6 +63,11 @@ type StateUpdateOptions struct {
 	Z          *gpu.Tensor // gate, shaped as x: out *= silu(z); nil: none
 	DtBias     *gpu.Tensor // [C] F32 added to dt before the softplus; nil: none
 	DtSoftplus bool        // dt = softplus(dt + dt_bias)
+	// DtProj [D, R] F32 or F16 folds Mamba-1's dt_proj into the update (one token, F32
+	// activations only): dt is then [B, R] and the step uses DtProj · dt[b] per batch row, before
+	// DtBias and the softplus. On CPU devices this saves the separate GEMV's dispatch; elsewhere it
+	// records that GEMV (ops.Linear) into a temporary first.
+	DtProj *gpu.Tensor
 }
 
 // SelectiveStateUpdate records the decode form of SelectiveScan (mamba-ssm's
@@ -73,7 +78,8 @@ type StateUpdateOptions struct {
 // Shapes: state [B, D, N] F32 (read, then overwritten with the state after the last token);
 // x, dt, out (and Z) [B, D] for one token or [B, D, T]; A [D, N] F32; B and C [B, G, N] for one
 // token or [B, G, N, T]. Activations are all F32 or all F16. Token by token it reproduces
-// SelectiveScan. Inputs other than state are not modified.
+// SelectiveScan. Inputs other than state are not modified. With opt.DtProj, dt is [B, R] (see
+// StateUpdateOptions).
 func SelectiveStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor, opt StateUpdateOptions) error {
 	const op = "selective_state_update"
 	if x == nil {
@@ -104,7 +110,26 @@ func SelectiveStateUpdate(s *gpu.Stream, out, state, x, dt, A, B, C *gpu.Tensor,
 		return t.Reshape(append(sh, 1)...)
 	}
 	var err error
-	args := scanArgs{A: A, D: opt.D, bias: opt.DtBias, init: state, last: state, softplus: opt.DtSoftplus, b: b, dim: dim, l: t,
+	var dtIn *gpu.Tensor
+	if opt.DtProj != nil {
+		ps := opt.DtProj.Shape()
+		if len(xs) != 2 {
+			return shapeErr(op, "DtProj needs one token: x has shape %v, want [B, D]", xs)
+		}
+		if x.DType() != gpu.F32 {
+			return shapeErr(op, "DtProj needs F32 activations, x is %v", x.DType())
+		}
+		if len(ps) != 2 || ps[0] != dim || ps[1] < 1 || (opt.DtProj.DType() != gpu.F32 && opt.DtProj.DType() != gpu.F16) {
+			return shapeErr(op, "DtProj has shape %v (%v), want [D, R] = [%d, R ≥ 1], F32 or F16", ps, opt.DtProj.DType(), dim)
+		}
+		if err := checkTensor(op, "dt", dt, gpu.F32, b, ps[1]); err != nil {
+			return err
+		}
+		// dt's place in the row-wise checks and splits is taken by x (same shape); the kernel
+		// reads dtIn.
+		dtIn, dt = dt, x
+	}
+	args := scanArgs{A: A, D: opt.D, dtProj: opt.DtProj, dtIn: dtIn, bias: opt.DtBias, init: state, last: state, softplus: opt.DtSoftplus, b: b, dim: dim, l: t,
 		names: [4]string{"dt", "dt_bias", "state", "state"}}
 	for _, v := range []struct {
 		name string
@@ -127,7 +152,8 @@ type scanArgs struct {
 	softplus                                       bool
 	b, dim, l                                      int
 	tile                                           *scanTile
-	names                                          [4]string // dt, dt_bias, initial_state, final_state as the op calls them
+	dtProj, dtIn                                   *gpu.Tensor // one token: delta = dtProj · dtIn[b] (delta then aliases u)
+	names                                          [4]string   // dt, dt_bias, initial_state, final_state as the op calls them
 }
 
 func selectiveScan(s *gpu.Stream, op string, a scanArgs) error {
@@ -213,11 +239,15 @@ func selectiveScan(s *gpu.Stream, op string, a scanArgs) error {
 	if l == 1 && len(parts) == 1 && a.tile == nil {
 		pt := parts[0]
 		uv, dv, zv, ov := pt.views[0], pt.views[1], pt.views[2], pt.views[3]
+		var rank, wf16 uint32
+		if a.dtProj != nil {
+			dv, rank, wf16 = a.dtIn, uint32(a.dtProj.Shape()[1]), b2u(a.dtProj.DType() == gpu.F16)
+		}
 		read := []*gpu.Tensor{uv, dv, a.A, a.B, a.C, orDummy(a.D, a.A), orDummy(zv, uv), orDummy(a.bias, a.A), orDummy(a.init, a.A)}
-		if scanTexelOK(d.Info(), n, read) {
+		if scanTexelOK(d.Info(), n, append(read, orDummy(a.dtProj, a.A))) {
 			RT := gpu.Read | gpu.Texel
-			k, err := kernel(d, actName("scan_dec_t", dt), []gpu.Access{RT, RT, RT, RT, RT, RT, RT, RT, RT, gpu.Write, gpu.Write}, 36,
-				scanDecLocal, uint32(n/4))
+			k, err := kernel(d, actName("scan_dec_t", dt), []gpu.Access{RT, RT, RT, RT, RT, RT, RT, RT, RT, gpu.Write, gpu.Write, RT}, 36,
+				scanDecLocal, uint32(n/4), rank, wf16)
 			if err != nil {
 				return err
 			}
@@ -226,11 +256,26 @@ func selectiveScan(s *gpu.Stream, op string, a scanArgs) error {
 				return err
 			}
 			push := gpu.Push(uint32(pt.rows), uint32(pt.row0), uint32(dim), uint32(l), uint32(n), uint32(dim/g), uint32(g), flags, uint32(pt.base))
-			if err := s.Dispatch(k, groups, push, append(read, ov, orDummy(a.last, a.A))...); err != nil {
+			if err := s.Dispatch(k, groups, push, append(read, ov, orDummy(a.last, a.A), orDummy(a.dtProj, a.A))...); err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
 			return nil
 		}
+	}
+	if a.dtProj != nil {
+		// No texel kernel: the projection as its own GEMV into a temporary, then the plain update.
+		full, err := s.Temp(gpu.F32, b, dim)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if err := Linear(s, full, a.dtIn, a.dtProj, nil); err != nil {
+			return fmt.Errorf("%s: dt_proj: %w", op, err)
+		}
+		if a.delta, err = full.Reshape(b, dim, 1); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		a.dtProj, a.dtIn = nil, nil
+		return selectiveScan(s, op, a)
 	}
 	for _, pt := range parts {
 		vec := l%4 == 0 && pt.base%4 == 0

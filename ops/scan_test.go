@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -310,6 +311,93 @@ func TestSelectiveScanErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		} else {
 			t.Logf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestSelectiveStateUpdateDtProj: one token with dt_proj folded in (StateUpdateOptions.DtProj,
+// F32 and F16 weights, ranks that are and are not multiples of 4, D not a multiple of the
+// workgroup), through the texel kernel and its fallback (GEMV then update), against the float64
+// reference of the projection followed by the update.
+func TestSelectiveStateUpdateDtProj(t *testing.T) {
+	d := device(t)
+	wtypes := []gpu.DType{gpu.F32}
+	if d.Info().Float16Storage {
+		wtypes = append(wtypes, gpu.F16)
+	}
+	for _, c := range []struct{ B, D, N, G, R int }{{2, 21, 16, 1, 5}, {1, 40, 8, 2, 4}, {3, 24, 16, 3, 48}} {
+		for _, wt := range wtypes {
+			for _, tex := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%+v_%v_texel=%v", c, wt, tex), func(t *testing.T) {
+					scanTexel = tex
+					t.Cleanup(func() { scanTexel = true })
+					r := newRand(t)
+					w := rounded(randn(r, c.D*c.R, 1/math.Sqrt(float64(c.R))))
+					if wt == gpu.F16 {
+						w = roundF16(w)
+					}
+					dtr := rounded(randn(r, c.B*c.R, 1))
+					delta := make([]float64, c.B*c.D)
+					for b := 0; b < c.B; b++ {
+						for i := 0; i < c.D; i++ {
+							for k := 0; k < c.R; k++ {
+								delta[b*c.D+i] += w[i*c.R+k] * dtr[b*c.R+k]
+							}
+						}
+					}
+					x := rounded(randn(r, c.B*c.D, 1))
+					z := rounded(randn(r, c.B*c.D, 1))
+					A := rounded(negExpUniform(r, c.D*c.N))
+					bm := rounded(randn(r, c.B*c.G*c.N, 1))
+					cm := rounded(randn(r, c.B*c.G*c.N, 1))
+					dsk := rounded(randn(r, c.D, 1))
+					bias := rounded(uniform(r, c.D, -0.5, 0.5))
+					st := rounded(randn(r, c.B*c.D*c.N, 1))
+					want, wantState, err := reference.SelectiveStateUpdate(reference.SelectiveStateUpdateInput{Batch: c.B, Dim: c.D,
+						DState: c.N, Groups: c.G, State: st, X: x, Dt: delta, A: A, B: bm, C: cm, D: dsk, Z: z, DtBias: bias, DtSoftplus: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					state := upload(t, d, gpu.F32, st, c.B, c.D, c.N)
+					dtrT := upload(t, d, gpu.F32, dtr, c.B, c.R)
+					out := poisoned(t, d, gpu.F32, c.B, c.D)
+					s := stream(t, d)
+					err = SelectiveStateUpdate(s, out, state, upload(t, d, gpu.F32, x, c.B, c.D), dtrT, upload(t, d, gpu.F32, A, c.D, c.N),
+						upload(t, d, gpu.F32, bm, c.B, c.G, c.N), upload(t, d, gpu.F32, cm, c.B, c.G, c.N), StateUpdateOptions{
+							D: upload(t, d, gpu.F32, dsk, c.D), Z: upload(t, d, gpu.F32, z, c.B, c.D), DtBias: upload(t, d, gpu.F32, bias, c.D),
+							DtSoftplus: true, DtProj: upload(t, d, wt, w, c.D, c.R)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Run(); err != nil {
+						t.Fatal(err)
+					}
+					checkErr(t, "out", read(t, out), want, tolF32)
+					checkErr(t, "state", read(t, state), wantState, tolF32)
+					checkErr(t, "dt (unchanged)", read(t, dtrT), dtr, 0)
+				})
+			}
+		}
+	}
+	// Bad shapes are errors naming the problem.
+	s := stream(t, d)
+	f32 := func(sh ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, sh...) }
+	A := f32(4, 16)
+	for name, tc := range map[string]struct {
+		x, dt, w *gpu.Tensor
+	}{
+		"two tokens": {f32(1, 4, 2), f32(1, 3), f32(4, 3)},
+		"wrong D":    {f32(1, 4), f32(1, 3), f32(5, 3)},
+		"wrong R":    {f32(1, 4), f32(1, 2), f32(4, 3)},
+	} {
+		sh := tc.x.Shape()
+		bgn := []int{1, 1, 16}
+		if len(sh) == 3 {
+			bgn = append(bgn, sh[2])
+		}
+		err := SelectiveStateUpdate(s, f32(sh...), f32(1, 4, 16), tc.x, tc.dt, A, f32(bgn...), f32(bgn...), StateUpdateOptions{DtProj: tc.w})
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
 		}
 	}
 }

@@ -8,6 +8,9 @@
 // binding 10, which may be the same memory as texel binding 8 (each lane reads its own row
 // before writing it). u, delta, z, out are [rows] (element base p.base), B and C [B, G, N]; A
 // [D, N], Dskip, bias [D] and the states [B*D, N] float32.
+// DT_RANK > 0 folds Mamba-1's dt_proj in: delta is then [B, DT_RANK] (element 0 of the view at
+// the batch's first row) and delta_d = W[d, :] · delta[b, :], with W [D, DT_RANK] (binding 11,
+// float16 when DT_W_F16, else float32), before the bias and the softplus.
 #extension GL_EXT_control_flow_attributes : require
 #include "grid.glsl"
 #include "math.glsl"
@@ -16,6 +19,8 @@
 #include "texel_io.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int N4 = 4; // N / 4
+layout(constant_id = 2) const uint DT_RANK = 0;
+layout(constant_id = 3) const bool DT_W_F16 = false;
 const float LOG2E = 1.4426950408889634;
 
 layout(binding = 0) uniform usamplerBuffer u_t;
@@ -27,6 +32,7 @@ layout(binding = 5) uniform usamplerBuffer D_t;
 layout(binding = 6) uniform usamplerBuffer z_t;
 layout(binding = 7) uniform usamplerBuffer bias_t;
 layout(binding = 8) uniform usamplerBuffer init_t;
+layout(binding = 11) uniform usamplerBuffer dtw_t;
 ACT_OUT(9, o)
 layout(std430, binding = 10) writeonly buffer LB4 { vec4 last4[]; };
 // scan.glsl's push constants (L = 1).
@@ -38,7 +44,27 @@ void main() {
     if (r >= p.rows) return;
     uint R = p.row0 + r, b = R / p.D, d = R % p.D, flags = p.flags;
     float u = TX1(u_t, p.base + r);
-    float dt = TX1(dl_t, p.base + r) + ((flags & HAS_BIAS) != 0u ? TXF1(bias_t, d) : 0.0);
+    float dt;
+    if (DT_RANK > 0u) {
+        // dt_proj: W[d, :] · delta[b, :], by 4s where the rows start on 4-element boundaries.
+        uint wb = d * DT_RANK, xb = b * DT_RANK;
+        float acc = 0.0;
+        if (DT_RANK % 4u == 0u) {
+            for (uint k = 0; k < DT_RANK; k += 4u) {
+                vec4 w = DT_W_F16 ? txh4_(texelFetch(dtw_t, int((wb + k) >> 3)), wb + k) : TXF4(dtw_t, wb + k);
+                acc += dot(w, TX4(dl_t, xb + k));
+            }
+        } else {
+            for (uint k = 0; k < DT_RANK; k++) {
+                float w = DT_W_F16 ? txh1_(texelFetch(dtw_t, int((wb + k) >> 3)), wb + k) : TXF1(dtw_t, wb + k);
+                acc += w * TX1(dl_t, xb + k);
+            }
+        }
+        dt = acc;
+    } else {
+        dt = TX1(dl_t, p.base + r);
+    }
+    dt += (flags & HAS_BIAS) != 0u ? TXF1(bias_t, d) : 0.0;
     if ((flags & SOFTPLUS) != 0u) dt = softplus(dt);
     float y = (flags & HAS_D) != 0u ? TXF1(D_t, d) * u : 0.0;
     float du = dt * u;
