@@ -367,6 +367,16 @@ func GLA(s *gpu.Stream, ws *Workspace, out, q, k, v, g *gpu.Tensor, opt GLAOptio
 	return nil
 }
 
+// glaRecTVForce, when > 0, replaces the recurrent kernel's column tile; glaRecTile keeps the
+// register tile where the streaming form would be taken (tests and explore tests).
+var (
+	glaRecTVForce int
+	glaRecTile    bool
+	// glaTexel lets CPU devices take gla_rec_t for one token per sequence (q, k, v, g and the
+	// state read through texel bindings; see deltaTexelOK); tests turn it off to compare.
+	glaTexel = true
+)
+
 // GLARecurrent records the recurrent form of gated linear attention (decode): every sequence
 // steps through its tokens one by one from state, which it updates in place.
 //
@@ -378,14 +388,8 @@ func GLA(s *gpu.Stream, ws *Workspace, out, q, k, v, g *gpu.Tensor, opt GLAOptio
 //
 // It is one dispatch with no host round trip, so a decode loop can record step after step (and
 // other ops) on one stream. Work is parallel over sequences, heads and column tiles of the
-// state, and sequential over tokens, so it suits a few tokens per call; use GLA for prefill.
-// glaRecTVForce, when > 0, replaces the recurrent kernel's column tile; glaRecTile keeps the
-// register tile where the streaming form would be taken (tests and explore tests).
-var (
-	glaRecTVForce int
-	glaRecTile    bool
-)
-
+// state, and sequential over tokens, so it suits a few tokens per call; use GLA for prefill. On
+// CPU devices one token per sequence reads its operands through texel bindings where they allow.
 func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecurrentOptions) error {
 	const op = "gla_recurrent"
 	if s == nil {
@@ -421,7 +425,14 @@ func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecu
 		tile.RecTV = glaRecTVForce
 	}
 	nVT := ceilDiv(z.Vp, tile.RecTV)
-	kern, err := glaKernel(d, "gla_rec", z.dt, []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite}, 32,
+	name, access := "gla_rec", []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite}
+	// One token per sequence on a CPU device: the texel variant (the same rule as the delta rule's).
+	texel := stream && z.T == 1 && glaTexel && deltaTexelOK(info, z, q, k, v, g, state)
+	if texel {
+		RT := gpu.Read | gpu.Texel
+		name, access = "gla_rec_t", []gpu.Access{gpu.Read, RT, RT, RT, RT, gpu.Write, gpu.Write, RT}
+	}
+	kern, err := glaKernel(d, name, z.dt, access, 32,
 		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(stateTileShift(info)), b2u(stream))
 	if err != nil {
 		return err
@@ -434,7 +445,11 @@ func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecu
 	if err != nil {
 		return err
 	}
-	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), cu, q, k, v, g, out, state); err != nil {
+	args := []*gpu.Tensor{cu, q, k, v, g, out, state}
+	if texel {
+		args = append(args, state) // read through texels, written through binding 6
+	}
+	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), args...); err != nil {
 		return fmt.Errorf("gla_recurrent: %w", err)
 	}
 	return nil

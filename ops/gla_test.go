@@ -564,3 +564,29 @@ func TestGLAErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGLARecurrentOneToken runs one-token steps (the decode shape) with the texel variant
+// (gla_rec_t, CPU devices) on and off: f32 and f16, K and V multiples of 4 or not (which fall back),
+// several sequences and heads, and varlen with one token in all.
+func TestGLARecurrentOneToken(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	cases := []glaCase{
+		{B: 3, T: 1, H: 2, K: 64, V: 48, gateN: 1, h0: true},
+		{B: 1, T: 1, H: 3, K: 33, V: 20, gateN: 16, h0: true},
+		{B: 2, T: 1, H: 1, K: 128, V: 128, gateN: 0.1},
+		{B: 1, T: 1, H: 2, K: 16, V: 16, gateN: 1, h0: true, cu: []int32{0, 0, 1}},
+	}
+	if d.Info().Float16Storage {
+		cases = append(cases, glaCase{B: 2, T: 1, H: 2, K: 64, V: 36, gateN: 1, h0: true, f16: true})
+	}
+	for _, c := range cases {
+		for _, tex := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v_texel=%v", c, tex), func(t *testing.T) {
+				glaTexel = tex
+				t.Cleanup(func() { glaTexel = true })
+				runGLARecurrent(t, d, c, glaMake(t, r, c))
+			})
+		}
+	}
+}

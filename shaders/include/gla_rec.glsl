@@ -18,21 +18,47 @@ layout(constant_id = 6) const bool STREAM = false; // no register tile: the stat
 const int KP4 = KP / 4, TV4 = TV / 4;
 
 layout(std430, binding = 0) readonly buffer Cu { int cu[]; };
+#ifdef GLA_TEXEL
+// Texel variant (gla_rec_t*.comp, CPU devices, one token per sequence): q, k, v, g and the state
+// are read through uniform texel buffers of RGBA32UI texels (4 floats or 8 halves; on lavapipe a
+// texel fetch is a gather where a storage-buffer load is a loop over the lanes); the state is
+// written through binding 6, the same tensor as texel binding 7 (each invocation reads its own
+// columns before writing them). Requires K % 4 == 0 and V % 4 == 0 (K4 and V4).
+layout(binding = 1) uniform usamplerBuffer q_t;
+layout(binding = 2) uniform usamplerBuffer k_t;
+layout(binding = 3) uniform usamplerBuffer v_t;
+layout(binding = 4) uniform usamplerBuffer g_t;
+SEQ_BUF(5, o, writeonly)
+F32_BUF(6, st, writeonly)
+layout(binding = 7) uniform usamplerBuffer st_t;
+#ifdef GLA_F16
+#define TEXEL_HALF 1
+#endif
+#include "texel_io.glsl"
+#define TX_LOAD(name, F) \
+    vec4 ld_##name(uint base, int d, int n) { return mix(vec4(0.0), F(name##_t, base + uint(d)), bvec4(d + 4 <= n)); }
+TX_LOAD(q, TX4)
+TX_LOAD(k, TX4)
+TX_LOAD(v, TX4)
+TX_LOAD(g, TX4)
+TX_LOAD(st, TXF4)
+#else
 SEQ_BUF(1, q, readonly)
 SEQ_BUF(2, k, readonly)
 SEQ_BUF(3, v, readonly)
 SEQ_BUF(4, g, readonly)
 SEQ_BUF(5, o, writeonly)
 F32_BUF(6, st, )
-layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; } p;
-#define LANE_TOKENS
-#include "lane.glsl"
 SEQ_LOAD(q, K4)
 SEQ_LOAD(k, K4)
 SEQ_LOAD(v, V4)
 SEQ_LOAD(g, K4)
-SEQ_STORE(o, V4)
 F32_LOAD(st, V4)
+#endif
+layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; } p;
+#define LANE_TOKENS
+#include "lane.glsl"
+SEQ_STORE(o, V4)
 F32_STORE(st, V4)
 
 void main() {
