@@ -14,9 +14,13 @@ func TestAddRMSNorm(t *testing.T) {
 	r := newRand(t)
 	for _, rc := range [][2]int{{1, 1}, {3, 5}, {7, 100}, {65, 768}, {2, 1025}} {
 		for _, scale := range []float64{1, 1e4} {
-			for _, withX := range []bool{true, false} {
+			for _, v := range []struct{ withX, tex bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
+				// tex: norms_add_t where it applies (CPU devices, C % 4 == 0), else the plain kernel.
+				withX, tex := v.withX, v.tex
 				R, C := rc[0], rc[1]
-				t.Run(fmt.Sprintf("%dx%d_x%g_add%v", R, C, scale, withX), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%dx%d_x%g_add%v_texel%v", R, C, scale, withX, tex), func(t *testing.T) {
+					rmsTexel = tex
+					t.Cleanup(func() { rmsTexel = true })
 					res := rounded(randn(r, R*C, scale))
 					w := rounded(randn(r, C, 1))
 					var x []float64
