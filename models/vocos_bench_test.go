@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -58,7 +59,10 @@ func TestVocosProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	const T = 94
+	T := 94 // frames; VKSEQ_VOCOS_PROFILE=938 profiles that many
+	if n, err := strconv.Atoi(os.Getenv("VKSEQ_VOCOS_PROFILE")); err == nil && n > 1 {
+		T = n
+	}
 	mt, _ := d.NewTensor(gpu.F32, 1, v.Config.NMels, T)
 	defer mt.Close()
 	at, _ := d.NewTensor(gpu.F32, 1, v.Config.AudioLength(T))
