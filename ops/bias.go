@@ -63,13 +63,22 @@ func biasEpilogue(s *gpu.Stream, op string, mode int, out, x, bias, gamma, res *
 		return nil
 	}
 	d := s.Device()
-	k, err := kernel(d, "bias", []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write}, 16, biasLocal, uint32(mode))
+	name, access, lanes := "bias", []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write}, n
+	// CPU devices: bias_t, 4 elements per invocation read through texel bindings.
+	if biasTexel && c%4 == 0 && cpuTiles(d.Info()) && texelBindable(x, bias, gamma, res) {
+		T := gpu.Read | gpu.Texel
+		name, access, lanes = "bias_t", []gpu.Access{T, T, T, T, gpu.Write}, n/4
+	}
+	k, err := kernel(d, name, access, 16, biasLocal, uint32(mode))
 	if err != nil {
 		return err
 	}
-	groups, err := group1D(d, n, biasLocal)
+	groups, err := group1D(d, lanes, biasLocal)
 	if err != nil {
 		return err
 	}
 	return s.Dispatch(k, groups, gpu.Push(uint32(n), uint32(c), hasB, hasG), x, bias, gamma, res, out)
 }
+
+// biasTexel lets CPU devices take bias_t (C a multiple of 4); tests turn it off to compare.
+var biasTexel = true

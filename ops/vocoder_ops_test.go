@@ -75,34 +75,56 @@ func TestLayerNorm(t *testing.T) {
 	}
 }
 
+// TestBiasEpilogues checks AddBias (with and without GELU) and ScaleResidual against float64 sums,
+// through bias_t (CPU devices, C % 4 == 0) and the plain kernel, out apart from and aliasing res.
 func TestBiasEpilogues(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	R, C := 37, 65
-	x, res := rounded(randn(r, R*C, 3)), rounded(randn(r, R*C, 1))
-	b, g := rounded(randn(r, C, 1)), rounded(randn(r, C, 1))
-	xt, rt := upload(t, d, gpu.F32, x, R, C), upload(t, d, gpu.F32, res, R, C)
-	bt, gt := upload(t, d, gpu.F32, b, C), upload(t, d, gpu.F32, g, C)
-	add, gelu, sr := poisoned(t, d, gpu.F32, R, C), poisoned(t, d, gpu.F32, R, C), poisoned(t, d, gpu.F32, R, C)
-	s := stream(t, d)
-	for _, err := range []error{AddBias(s, add, xt, bt, false), AddBias(s, gelu, xt, bt, true), ScaleResidual(s, sr, rt, xt, bt, gt)} {
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range []struct {
+		R, C     int
+		tex, nob bool
+	}{{37, 65, true, false}, {37, 64, true, false}, {5, 512, true, true}, {37, 64, false, false}, {3, 8, false, true}} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			biasTexel = c.tex
+			t.Cleanup(func() { biasTexel = true })
+			R, C := c.R, c.C
+			x, res := rounded(randn(r, R*C, 3)), rounded(randn(r, R*C, 1))
+			b, g := rounded(randn(r, C, 1)), rounded(randn(r, C, 1))
+			if c.nob {
+				b = make([]float64, C)
+			}
+			xt, rt := upload(t, d, gpu.F32, x, R, C), upload(t, d, gpu.F32, res, R, C)
+			var bt *gpu.Tensor
+			if !c.nob {
+				bt = upload(t, d, gpu.F32, b, C)
+			}
+			gt := upload(t, d, gpu.F32, g, C)
+			add, gelu, sr := poisoned(t, d, gpu.F32, R, C), poisoned(t, d, gpu.F32, R, C), poisoned(t, d, gpu.F32, R, C)
+			inPlace := upload(t, d, gpu.F32, res, R, C) // ScaleResidual with out = res
+			s := stream(t, d)
+			for _, err := range []error{AddBias(s, add, xt, bt, false), AddBias(s, gelu, xt, bt, true), ScaleResidual(s, sr, rt, xt, bt, gt),
+				ScaleResidual(s, inPlace, inPlace, xt, bt, gt)} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Run(); err != nil {
+				t.Fatal(err)
+			}
+			wantAdd, wantGELU, wantSR := make([]float64, R*C), make([]float64, R*C), make([]float64, R*C)
+			for i := range x {
+				c := i % C
+				wantAdd[i] = x[i] + b[c]
+				wantGELU[i] = reference.GELU1(x[i] + b[c])
+				wantSR[i] = res[i] + g[c]*(x[i]+b[c])
+			}
+			checkErr(t, "add_bias", read(t, add), wantAdd, tolF32)
+			checkErr(t, "add_bias gelu", read(t, gelu), wantGELU, tolF32)
+			checkErr(t, "scale_residual", read(t, sr), wantSR, tolF32)
+			checkErr(t, "scale_residual in place", read(t, inPlace), wantSR, tolF32)
+			checkErr(t, "x (unchanged)", read(t, xt), x, 0)
+		})
 	}
-	if err := s.Run(); err != nil {
-		t.Fatal(err)
-	}
-	wantAdd, wantGELU, wantSR := make([]float64, R*C), make([]float64, R*C), make([]float64, R*C)
-	for i := range x {
-		c := i % C
-		wantAdd[i] = x[i] + b[c]
-		wantGELU[i] = reference.GELU1(x[i] + b[c])
-		wantSR[i] = res[i] + g[c]*(x[i]+b[c])
-	}
-	checkErr(t, "add_bias", read(t, add), wantAdd, tolF32)
-	checkErr(t, "add_bias gelu", read(t, gelu), wantGELU, tolF32)
-	checkErr(t, "scale_residual", read(t, sr), wantSR, tolF32)
 }
 
 func TestConv1D(t *testing.T) {
