@@ -241,8 +241,6 @@ func (a *GLAAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor,
 	if a.G != nil {
 		gate = g.part("gla.sin", n, a.fusedAt[3], 1, H*V)
 	}
-	g4 := g.get("fla.g", gpu.F32, 1, 1, H, K)
-	g2 := g.get("fla.g", gpu.F32, 1, H*K)
 	o4 := g.get("fla.o", gpu.F32, 1, 1, H, V)
 	o2 := g.get("fla.o", gpu.F32, 1, H*V)
 	if g.err != nil {
@@ -251,13 +249,9 @@ func (a *GLAAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor,
 	if err := ops.Linear(s, all, x, a.fused, nil); err != nil {
 		return fmt.Errorf("gla q/k/v/g/gk_proj.0: %w", err)
 	}
-	if err := ops.Linear(s, g2, low, a.GK1, a.GK1Bias); err != nil {
-		return fmt.Errorf("gla gk_proj.1: %w", err)
-	}
-	if err := ops.LogSigmoid(s, g2, g2, a.Normalizer); err != nil {
-		return fmt.Errorf("gla gate: %w", err)
-	}
-	if err := ops.GLARecurrent(s, o4, state[0], q4, k4, v4, g4, ops.GLARecurrentOptions{}); err != nil {
+	// gk_proj.1 and the gate's logsigmoid run inside the step (one dispatch on CPU devices).
+	gk := &ops.GLAGate{Low: low, Weight: a.GK1, Bias: a.GK1Bias, Normalizer: a.Normalizer}
+	if err := ops.GLARecurrent(s, o4, state[0], q4, k4, v4, nil, ops.GLARecurrentOptions{Gate: gk}); err != nil {
 		return fmt.Errorf("gla attention: %w", err)
 	}
 	if err := flaOutput(s, sc, out, o2, gate, a.Norm, a.O, 1, 1, H, V, a.Eps, true); err != nil {

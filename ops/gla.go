@@ -51,6 +51,24 @@ type GLARecurrentOptions struct {
 	// kernel clamps the offsets into [0, T] (a decreasing offset gives an empty sequence), so bad
 	// offsets give wrong results but never touch memory out of bounds.
 	CuSeqlens *gpu.Tensor
+	// Gate, when set, computes the gate in the step from gk_proj's low-rank output instead of
+	// reading g (which must then be nil): see GLAGate. It needs F32 q, k, v and out.
+	Gate *GLAGate
+}
+
+// GLAGate is GLA's gate as GLARecurrent can compute it (fla's gk_proj.1 followed by
+// logsigmoid(·) / gate_logit_normalizer), per token row r = b·T + t and key row j = h·K + d:
+//
+//	g[r, j] = logsigmoid(Weight[j, :] · Low[r, :] + Bias[j]) / Normalizer
+//
+// On CPU devices, with one token per sequence, R % 4 == 0 and every tensor bindable as texels, the
+// step computes it in its own kernel (gla_rec_t: two dispatches fewer per layer); elsewhere it is
+// recorded as ops.Linear and ops.LogSigmoid into a temporary first.
+type GLAGate struct {
+	Low        *gpu.Tensor // [B, T, R] (any shape of B·T·R elements whose last dimension is R) F32
+	Weight     *gpu.Tensor // [H·K, R] F32 or F16
+	Bias       *gpu.Tensor // [H·K] F32, or nil
+	Normalizer float32     // finite and non-zero
 }
 
 // glaSegBytes is the default cap on each scratch buffer: long inputs are processed in segments of
@@ -395,6 +413,16 @@ func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecu
 	if s == nil {
 		return shapeErr(op, "nil stream")
 	}
+	gate := opt.Gate
+	if gate != nil {
+		if g != nil {
+			return shapeErr(op, "g must be nil when opt.Gate computes the gate")
+		}
+		var err error
+		if g, err = glaGateCheck(op, s, q, gate); err != nil {
+			return err
+		}
+	}
 	z, err := glaCheck(op, out, q, k, v, g, opt.Scale, opt.CuSeqlens)
 	if err != nil {
 		return err
@@ -428,12 +456,42 @@ func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecu
 	name, access := "gla_rec", []gpu.Access{gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite}
 	// One token per sequence on a CPU device: the texel variant (the same rule as the delta rule's).
 	texel := stream && z.T == 1 && glaTexel && deltaTexelOK(info, z, q, k, v, g, state)
+	var gateR, gateF16 uint32
+	if gate != nil {
+		r := gate.Weight.Shape()[1]
+		if texel && r%4 == 0 && texelBindable(gate.Low, gate.Weight, gate.Bias) {
+			gateR, gateF16 = uint32(r), b2u(gate.Weight.DType() == gpu.F16)
+		} else {
+			// The gate as its own GEMV and activation into a temporary, then the plain step.
+			gt, err := s.Temp(gpu.F32, z.B, z.T, z.H*z.K)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			low, err := gate.Low.Reshape(z.B, z.T, gate.Low.Len()/(z.B*z.T))
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			if err := Linear(s, gt, low, gate.Weight, gate.Bias); err != nil {
+				return fmt.Errorf("%s: gate: %w", op, err)
+			}
+			if err := LogSigmoid(s, gt, gt, gate.Normalizer); err != nil {
+				return fmt.Errorf("%s: gate: %w", op, err)
+			}
+			if g, err = gt.Reshape(z.B, z.T, z.H, z.K); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			opt.Gate = nil
+			return GLARecurrent(s, out, state, q, k, v, g, opt)
+		}
+	}
+	pushSize := 32
 	if texel {
 		RT := gpu.Read | gpu.Texel
-		name, access = "gla_rec_t", []gpu.Access{gpu.Read, RT, RT, RT, RT, gpu.Write, gpu.Write, RT}
+		name, access, pushSize = "gla_rec_t", []gpu.Access{gpu.Read, RT, RT, RT, RT, gpu.Write, gpu.Write, RT, RT, RT, RT}, 40
 	}
-	kern, err := glaKernel(d, name, z.dt, access, 32,
-		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(stateTileShift(info)), b2u(stream))
+	kern, err := glaKernel(d, name, z.dt, access, pushSize,
+		uint32(tile.LX), uint32(z.Kp), uint32(tile.RecTV), b2u(z.K%4 == 0), b2u(z.V%4 == 0), b2u(stateTileShift(info)), b2u(stream),
+		gateR, gateF16)
 	if err != nil {
 		return err
 	}
@@ -446,10 +504,20 @@ func GLARecurrent(s *gpu.Stream, out, state, q, k, v, g *gpu.Tensor, opt GLARecu
 		return err
 	}
 	args := []*gpu.Tensor{cu, q, k, v, g, out, state}
+	push := gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale)
 	if texel {
-		args = append(args, state) // read through texels, written through binding 6
+		// The state read through texels (written through binding 6), then the gate's operands.
+		low, w, bias, div, hasBias := state, state, state, float32(1), uint32(0)
+		if gateR > 0 {
+			low, w, div = gate.Low, gate.Weight, gate.Normalizer
+			if gate.Bias != nil {
+				bias, hasBias = gate.Bias, 1
+			}
+		}
+		args = append(args, state, low, w, bias)
+		push = gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale, div, hasBias)
 	}
-	if err := s.Dispatch(kern, grid, gpu.Push(z.T, z.H, z.K, z.V, z.N, varlen, nVT, z.scale), args...); err != nil {
+	if err := s.Dispatch(kern, grid, push, args...); err != nil {
 		return fmt.Errorf("gla_recurrent: %w", err)
 	}
 	return nil
@@ -601,4 +669,36 @@ func recurrentPrefill(s *gpu.Stream, ws *Workspace, z glaDims, h0, fin *gpu.Tens
 		}
 	}
 	return run(state)
+}
+
+// glaGateCheck validates GLARecurrentOptions.Gate against q [B, T, H, K] and returns q, which
+// stands in for g in the shape checks (the gate has q's shape).
+func glaGateCheck(op string, s *gpu.Stream, q *gpu.Tensor, gate *GLAGate) (*gpu.Tensor, error) {
+	if q == nil || len(q.Shape()) != 4 {
+		return nil, shapeErr(op, "q has shape %v, want [B,T,H,K]", shapeOf(q))
+	}
+	if q.DType() != gpu.F32 {
+		return nil, shapeErr(op, "opt.Gate needs F32 q, k, v and out; q is %v", q.DType())
+	}
+	qs := q.Shape()
+	rows, hk := qs[0]*qs[1], qs[2]*qs[3]
+	if gate.Weight == nil || len(gate.Weight.Shape()) != 2 || gate.Weight.Shape()[0] != hk || gate.Weight.Shape()[1] < 1 ||
+		(gate.Weight.DType() != gpu.F32 && gate.Weight.DType() != gpu.F16) {
+		return nil, shapeErr(op, "gate weight has shape %v, want [H·K, R] = [%d, R ≥ 1], F32 or F16", shapeOf(gate.Weight), hk)
+	}
+	r := gate.Weight.Shape()[1]
+	if gate.Low == nil || gate.Low.DType() != gpu.F32 || gate.Low.Len() != rows*r || len(gate.Low.Shape()) == 0 ||
+		gate.Low.Shape()[len(gate.Low.Shape())-1] != r {
+		return nil, shapeErr(op, "gate low-rank input has shape %v, want F32 [B, T, R] = [%d, %d, %d]", shapeOf(gate.Low), qs[0], qs[1], r)
+	}
+	if err := checkOpt(op, "gate bias", gate.Bias, gpu.F32, hk); err != nil {
+		return nil, err
+	}
+	if n := float64(gate.Normalizer); n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+		return nil, shapeErr(op, "gate normalizer %v, want finite and non-zero", gate.Normalizer)
+	}
+	if err := sameDevice(op, s, gate.Low, gate.Weight, gate.Bias); err != nil {
+		return nil, err
+	}
+	return q, nil
 }

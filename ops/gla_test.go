@@ -590,3 +590,104 @@ func TestGLARecurrentOneToken(t *testing.T) {
 		}
 	}
 }
+
+// TestGLARecurrentGate computes the gate in the step (GLARecurrentOptions.Gate: gk_proj.1 and
+// logsigmoid / normalizer) against the float64 recurrence with that gate: one token (gla_rec_t on
+// CPU devices, F32 and F16 weights, with and without bias), R not a multiple of 4 and two tokens
+// (the fallback: GEMV and activation first), with the texel variant off too; and bad gates.
+func TestGLARecurrentGate(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	wtypes := []gpu.DType{gpu.F32}
+	if d.Info().Float16Storage {
+		wtypes = append(wtypes, gpu.F16)
+	}
+	type gc struct {
+		c    glaCase
+		R    int
+		bias bool
+		tex  bool
+	}
+	cases := []gc{
+		{glaCase{B: 2, T: 1, H: 2, K: 64, V: 48, h0: true}, 16, true, true},
+		{glaCase{B: 1, T: 1, H: 3, K: 32, V: 20, h0: true}, 8, false, true},
+		{glaCase{B: 2, T: 1, H: 2, K: 16, V: 16, h0: true}, 5, true, true},
+		{glaCase{B: 1, T: 2, H: 2, K: 16, V: 32, h0: true}, 16, true, true},
+		{glaCase{B: 2, T: 1, H: 2, K: 64, V: 48, h0: true}, 16, true, false},
+	}
+	for _, tc := range cases {
+		for _, wt := range wtypes {
+			t.Run(fmt.Sprintf("%v_R%d_bias%v_%v_texel%v", tc.c, tc.R, tc.bias, wt, tc.tex), func(t *testing.T) {
+				glaTexel = tc.tex
+				t.Cleanup(func() { glaTexel = true })
+				c := tc.c
+				c.gateN = 1
+				in := glaMake(t, r, c)
+				rows, hk, R := c.B*c.T, c.H*c.K, tc.R
+				low := rounded(randn(r, rows*R, 1))
+				w := rounded(randn(r, hk*R, 1/math.Sqrt(float64(R))))
+				if wt == gpu.F16 {
+					w = roundF16(w)
+				}
+				bias := make([]float64, hk)
+				if tc.bias {
+					bias = rounded(uniform(r, hk, -1, 2))
+				}
+				const norm = 16
+				for i := 0; i < rows; i++ {
+					for j := 0; j < hk; j++ {
+						a := bias[j]
+						for k := 0; k < R; k++ {
+							a += w[j*R+k] * low[i*R+k]
+						}
+						in.g[i*hk+j] = logsigmoid(a) / norm
+					}
+				}
+				var err error
+				in.o, in.fin, err = reference.GLA(in.q, in.k, in.v, in.g, reference.LinearAttnShape{B: c.B, T: c.T, H: c.H, K: c.K, V: c.V},
+					reference.GLAOptions{InitialState: in.h0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ts := glaUpload(t, d, c, in)
+				state := upload(t, d, gpu.F32, in.h0, c.n(), c.H, c.K, c.V)
+				gate := &GLAGate{Low: upload(t, d, gpu.F32, low, c.B, c.T, R), Weight: upload(t, d, wt, w, hk, R), Normalizer: norm}
+				if tc.bias {
+					gate.Bias = upload(t, d, gpu.F32, bias, hk)
+				}
+				s := stream(t, d)
+				if err := GLARecurrent(s, ts.o, state, ts.q, ts.k, ts.v, nil, GLARecurrentOptions{Gate: gate}); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Run(); err != nil {
+					t.Fatal(err)
+				}
+				checkErr(t, "o", read(t, ts.o), in.o, c.tol())
+				checkErr(t, "state", read(t, state), in.fin, c.stateTol())
+				checkErr(t, "low (unchanged)", read(t, gate.Low), low, 0)
+			})
+		}
+	}
+	// Bad gates: errors that say what is wrong.
+	c := glaCase{B: 1, T: 1, H: 2, K: 16, V: 16, h0: true}
+	ts := glaUpload(t, d, c, glaMake(t, r, c))
+	state := poisoned(t, d, gpu.F32, 1, 2, 16, 16)
+	f32 := func(sh ...int) *gpu.Tensor { return poisoned(t, d, gpu.F32, sh...) }
+	s := stream(t, d)
+	for name, tc := range map[string]struct {
+		g    *gpu.Tensor
+		gate GLAGate
+	}{
+		"g and gate":      {ts.g, GLAGate{Low: f32(1, 1, 8), Weight: f32(32, 8), Normalizer: 16}},
+		"weight rows":     {nil, GLAGate{Low: f32(1, 1, 8), Weight: f32(31, 8), Normalizer: 16}},
+		"low length":      {nil, GLAGate{Low: f32(1, 1, 7), Weight: f32(32, 8), Normalizer: 16}},
+		"zero normalizer": {nil, GLAGate{Low: f32(1, 1, 8), Weight: f32(32, 8)}},
+		"bias length":     {nil, GLAGate{Low: f32(1, 1, 8), Weight: f32(32, 8), Bias: f32(31), Normalizer: 16}},
+	} {
+		gate := tc.gate
+		err := GLARecurrent(s, ts.o, state, ts.q, ts.k, ts.v, tc.g, GLARecurrentOptions{Gate: &gate})
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: got %v, want ErrInvalidArgument", name, err)
+		}
+	}
+}

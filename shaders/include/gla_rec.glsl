@@ -42,6 +42,16 @@ TX_LOAD(k, TX4)
 TX_LOAD(v, TX4)
 TX_LOAD(g, TX4)
 TX_LOAD(st, TXF4)
+// GATE_R > 0 (GLARecurrentOptions.Gate): the gate is computed here instead of read from g,
+//   g[t, h, d] = logsigmoid(W[h K + d, :] · low[t, :] + bias[h K + d]) / gdiv,
+// with low [T rows, GATE_R] float32 (binding 8), W [H K, GATE_R] (binding 9, float16 when
+// GATE_W_F16) and bias [H K] float32 (binding 10, when gbias); GATE_R % 4 == 0.
+layout(constant_id = 7) const int GATE_R = 0;
+layout(constant_id = 8) const bool GATE_W_F16 = false;
+layout(binding = 8) uniform usamplerBuffer glow_t;
+layout(binding = 9) uniform usamplerBuffer gw_t;
+layout(binding = 10) uniform usamplerBuffer gb_t;
+#include "math.glsl"
 #else
 SEQ_BUF(1, q, readonly)
 SEQ_BUF(2, k, readonly)
@@ -55,7 +65,27 @@ SEQ_LOAD(v, V4)
 SEQ_LOAD(g, K4)
 F32_LOAD(st, V4)
 #endif
+#ifdef GLA_TEXEL
+layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; float gdiv; uint gbias; } p;
+// gate4(t, h, d): the computed gate of rows d .. d+3 of head h for token row t (GATE_R > 0).
+vec4 gate4(int t, int h, int d) {
+    vec4 g;
+    uint lb = uint(t) * uint(GATE_R);
+    [[unroll]] for (int c = 0; c < 4; c++) {
+        uint row = uint(h * p.K + d + c), wb = row * uint(GATE_R);
+        float a = p.gbias != 0u ? TXF1(gb_t, row) : 0.0;
+        for (int r = 0; r < GATE_R; r += 4) {
+            uint e = wb + uint(r);
+            vec4 w = GATE_W_F16 ? txh4_(texelFetch(gw_t, int(e >> 3)), e) : TXF4(gw_t, e);
+            a += dot(w, TXF4(glow_t, lb + uint(r)));
+        }
+        g[c] = (min(a, 0.0) - log1p_pos(exp(-abs(a)))) / p.gdiv;
+    }
+    return g;
+}
+#else
 layout(push_constant) uniform P { int T, H, K, V, N, varlen, nVT; float scale; } p;
+#endif
 #define LANE_TOKENS
 #include "lane.glsl"
 SEQ_STORE(o, V4)
@@ -79,7 +109,11 @@ void main() {
                 acc[j] = vec4(0.0);
             }
             [[dont_unroll]] for (int a4 = 0; a4 < KP4; a4++) {
+#ifdef GLA_TEXEL
+                vec4 dec = exp(GATE_R > 0 ? gate4(t, h, 4 * a4) : ld_g(ek, 4 * a4, K));
+#else
                 vec4 dec = exp(ld_g(ek, 4 * a4, K));
+#endif
                 vec4 kr = ld_k(ek, 4 * a4, K);
                 vec4 qr = ld_q(ek, 4 * a4, K);
                 [[unroll]] for (int c = 0; c < 4; c++) {
