@@ -41,17 +41,7 @@ func TestGEMM(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					ashape := []int{c.Batch, c.M, c.K}
-					if ta {
-						ashape = []int{c.Batch, c.K, c.M}
-					}
-					bshape := []int{c.Batch, c.K, c.N}
-					if tb {
-						bshape = []int{c.Batch, c.N, c.K}
-					}
-					at := upload(t, d, gpu.F32, a, ashape...)
-					bt := upload(t, d, gpu.F32, b, bshape...)
-					ct := poisoned(t, d, gpu.F32, c.Batch, c.M, c.N)
+					at, bt, ct := gemmOperands(t, d, c, a, b)
 					s := stream(t, d)
 					if err := GEMM(s, ct, at, bt, GEMMOptions{TransA: ta, TransB: tb}); err != nil {
 						t.Fatal(err)
@@ -260,16 +250,7 @@ func TestGEMMTexel(t *testing.T) {
 							if err != nil {
 								t.Fatal(err)
 							}
-							ashape, bshape := []int{c.Batch, c.M, c.K}, []int{c.Batch, c.K, c.N}
-							if ta {
-								ashape = []int{c.Batch, c.K, c.M}
-							}
-							if tb {
-								bshape = []int{c.Batch, c.N, c.K}
-							}
-							at := upload(t, d, gpu.F32, a, ashape...)
-							bt := upload(t, d, gpu.F32, b, bshape...)
-							ct := poisoned(t, d, gpu.F32, c.Batch, c.M, c.N)
+							at, bt, ct := gemmOperands(t, d, c, a, b)
 							s := stream(t, d)
 							run := func() {
 								if err := GEMM(s, ct, at, bt, GEMMOptions{TransA: ta, TransB: tb}); err != nil {
@@ -295,12 +276,7 @@ func TestGEMMTexel(t *testing.T) {
 				m, n, k := sh[0], sh[1], sh[2]
 				for _, gelu := range []bool{false, true} {
 					t.Run(fmt.Sprintf("texel%v_linear_%v_M%d_N%d_K%d_gelu%v", tex, dt, m, n, k, gelu), func(t *testing.T) {
-						x := rounded(randn(r, m*k, 1))
-						xt := upload(t, d, gpu.F32, x, m, k)
-						wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
-						b := rounded(randn(r, n, 1))
-						bt := upload(t, d, gpu.F32, b, n)
-						out := poisoned(t, d, gpu.F32, m, n)
+						x, w, b, xt, wt, bt, out := linearOperands(t, d, r, dt, m, n, k)
 						s := stream(t, d)
 						f := Linear
 						if gelu {
@@ -324,4 +300,17 @@ func TestGEMMTexel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// gemmOperands uploads a and b as GEMM's operands for c (shaped by c.TransA and c.TransB) and
+// returns them with a poisoned C [Batch, M, N].
+func gemmOperands(t *testing.T, d *gpu.Device, c reference.GEMMShape, a, b []float64) (at, bt, ct *gpu.Tensor) {
+	ashape, bshape := []int{c.Batch, c.M, c.K}, []int{c.Batch, c.K, c.N}
+	if c.TransA {
+		ashape = []int{c.Batch, c.K, c.M}
+	}
+	if c.TransB {
+		bshape = []int{c.Batch, c.N, c.K}
+	}
+	return upload(t, d, gpu.F32, a, ashape...), upload(t, d, gpu.F32, b, bshape...), poisoned(t, d, gpu.F32, c.Batch, c.M, c.N)
 }

@@ -99,12 +99,7 @@ func TestLinearWindows(t *testing.T) {
 		for _, sh := range [][3]int{{1, 200, 64}, {6, 97, 36}, {3, 50, 13}, {16, 200, 128}, {21, 77, 100}, {32, 96, 64}} {
 			m, n, k := sh[0], sh[1], sh[2]
 			t.Run(fmt.Sprintf("%v_M%d_N%d_K%d", dt, m, n, k), func(t *testing.T) {
-				x := rounded(randn(r, m*k, 1))
-				xt := upload(t, d, gpu.F32, x, m, k)
-				wt, w := uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
-				b := rounded(randn(r, n, 1))
-				bt := upload(t, d, gpu.F32, b, n)
-				out := poisoned(t, d, gpu.F32, m, n)
+				x, w, b, xt, wt, bt, out := linearOperands(t, d, r, dt, m, n, k)
 				s := stream(t, d)
 				limit := uint64(8*k*4 + 512)
 				if m >= 16 { // the GEMM path: x and out bound whole, the weight in blocks
@@ -190,4 +185,15 @@ func TestLinearGELU(t *testing.T) {
 // runLinearGELU checks LinearGELU on fresh random inputs of one shape against the reference.
 func runLinearGELU(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k int, withBias bool) {
 	runLinearFn(t, d, r, dt, m, n, k, withBias, true)
+}
+
+// linearOperands makes Linear's random operands for M×K by N×K (weight of dt, bias F32): their
+// host values as the device holds them, the tensors, and a poisoned out [M, N].
+func linearOperands(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, n, k int) (x, w, b []float64, xt, wt, bt, out *gpu.Tensor) {
+	x = rounded(randn(r, m*k, 1))
+	xt = upload(t, d, gpu.F32, x, m, k)
+	wt, w = uploadAs(t, d, dt, randn(r, n*k, 0.2), n, k)
+	b = rounded(randn(r, n, 1))
+	bt = upload(t, d, gpu.F32, b, n)
+	return x, w, b, xt, wt, bt, poisoned(t, d, gpu.F32, m, n)
 }

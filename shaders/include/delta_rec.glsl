@@ -50,8 +50,6 @@ layout(binding = 8) uniform usamplerBuffer st_t;
 #define TEXEL_HALF 1
 #endif
 #include "texel_io.glsl"
-#define TX_LOAD(name, F) \
-    vec4 ld_##name(uint base, int d, int n) { return mix(vec4(0.0), F(name##_t, base + uint(d)), bvec4(d + 4 <= n)); }
 #define LD_BETA(e) TX1(beta_t, e)
 #define LD_G(e) TX1(g_t, e)
 #else

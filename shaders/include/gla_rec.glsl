@@ -35,8 +35,6 @@ layout(binding = 7) uniform usamplerBuffer st_t;
 #define TEXEL_HALF 1
 #endif
 #include "texel_io.glsl"
-#define TX_LOAD(name, F) \
-    vec4 ld_##name(uint base, int d, int n) { return mix(vec4(0.0), F(name##_t, base + uint(d)), bvec4(d + 4 <= n)); }
 TX_LOAD(q, TX4)
 TX_LOAD(k, TX4)
 TX_LOAD(v, TX4)

@@ -27,3 +27,8 @@ float txh1_(uvec4 w, uint e) {
 #define TX4(t, e) TXF4(t, e)
 #define TX1(t, e) TXF1(t, e)
 #endif
+// TX_LOAD(name, F) defines ld_name(base, d, n): elements d .. d+3 of the row of n elements at
+// element base of texel buffer name_t, read with F (TX4 or TXF4), 0 where d + 4 > n; the shape
+// of gla_io.glsl's SEQ_LOAD, for the texel variants of the recurrent kernels.
+#define TX_LOAD(name, F) \
+    vec4 ld_##name(uint base, int d, int n) { return mix(vec4(0.0), F(name##_t, base + uint(d)), bvec4(d + 4 <= n)); }
