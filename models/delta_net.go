@@ -38,6 +38,12 @@ type DeltaNetAttention struct {
 
 	ws     *ops.Workspace
 	ownsWS bool
+
+	// fused, when not nil, holds q_proj, k_proj, v_proj, b_proj, a_proj and g_proj (those the
+	// layer has) as one [rows, Hidden] weight (Q, K, V, B, A and G are views of it; fusedAt their
+	// first rows): a one-row decode step runs them as one GEMV and reads the parts in place.
+	fused   *gpu.Tensor
+	fusedAt [7]int // first rows of q, k, v, b, a, g and the end
 }
 
 func loadDeltaNetAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *DeltaNetAttention, err error) {
@@ -59,29 +65,44 @@ func loadDeltaNetAttention(l flaLoader, ws *ops.Workspace, ownsWS bool) (a *Delt
 			a = nil
 		}
 	}()
-	if a.Q, err = l.mat("q_proj.weight", H, K, Hd, G); err != nil {
+	// The projections that read x: one fused weight where the parts start aligned, else apart.
+	t, at, err := l.loadFused("q/k/v/b/a/g_proj", []fusedPart{{"q_proj.weight", H, K, G, false, &a.Q},
+		{"k_proj.weight", H, K, G, false, &a.K}, {"v_proj.weight", HV, V, 1, false, &a.V},
+		{"b_proj.weight", HV, 1, P, !c.UseBeta, &a.B}, {"a_proj.weight", HV, 1, P, !a.Gated, &a.A},
+		{"g_proj.weight", HV, V, 1, !c.UseGate, &a.G}})
+	if err != nil {
 		return
 	}
-	if a.K, err = l.mat("k_proj.weight", H, K, Hd, G); err != nil {
-		return
-	}
-	if a.V, err = l.mat("v_proj.weight", HV, V, Hd, 1); err != nil {
-		return
-	}
-	if c.UseBeta {
-		if a.B, err = l.mat("b_proj.weight", HV, 1, Hd, P); err != nil {
+	if t != nil {
+		a.fused = t
+		copy(a.fusedAt[:], at)
+	} else {
+		if a.Q, err = l.mat("q_proj.weight", H, K, Hd, G); err != nil {
 			return
 		}
-	}
-	if c.UseGate {
-		if a.G, err = l.mat("g_proj.weight", HV, V, Hd, 1); err != nil {
+		if a.K, err = l.mat("k_proj.weight", H, K, Hd, G); err != nil {
 			return
+		}
+		if a.V, err = l.mat("v_proj.weight", HV, V, Hd, 1); err != nil {
+			return
+		}
+		if c.UseBeta {
+			if a.B, err = l.mat("b_proj.weight", HV, 1, Hd, P); err != nil {
+				return
+			}
+		}
+		if c.UseGate {
+			if a.G, err = l.mat("g_proj.weight", HV, V, Hd, 1); err != nil {
+				return
+			}
+		}
+		if a.Gated {
+			if a.A, err = l.mat("a_proj.weight", HV, 1, Hd, P); err != nil {
+				return
+			}
 		}
 	}
 	if a.Gated {
-		if a.A, err = l.mat("a_proj.weight", HV, 1, Hd, P); err != nil {
-			return
-		}
 		if a.DtBias, err = l.vec("dt_bias", HV, 1, P); err != nil {
 			return
 		}
@@ -140,6 +161,9 @@ func (a *DeltaNetAttention) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor,
 func (a *DeltaNetAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor, B, T int, decode bool) error {
 	H, K, V := a.Heads, a.KDim, a.VDim
 	rows := B * T
+	if decode && rows == 1 && a.fused != nil {
+		return a.stepFused(s, sc, out, x, state)
+	}
 	for i, p := range [3]struct {
 		key string
 		w   *gpu.Tensor
@@ -255,9 +279,98 @@ func (a *DeltaNetAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, 
 	return nil
 }
 
+// stepFused is the decode step of one row with the fused projections: one GEMV for q, k, v, b,
+// a and g, the short convs (or SiLU), beta and the gate reading the parts of its output in place.
+func (a *DeltaNetAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
+	H, K, V := a.Heads, a.KDim, a.VDim
+	n := a.fusedAt[6]
+	g := scratchGetter{sc: sc}
+	all := g.part("dn.sin", n, 0, 1, n)
+	dims := [3]int{H * K, H * K, H * V}
+	var raw, qkv [3]*gpu.Tensor
+	for i := range raw {
+		raw[i] = g.part("dn.sin", n, a.fusedAt[i], 1, dims[i])
+		qkv[i] = raw[i]
+		if a.Conv[i] != nil {
+			qkv[i] = g.get([3]string{"fla.q", "fla.k", "fla.v"}[i], gpu.F32, 1, dims[i])
+		}
+	}
+	beta := g.get("fla.beta", gpu.F32, 1, 1, H)
+	o4 := g.get("fla.o", gpu.F32, 1, 1, H, V)
+	o2 := g.get("fla.o", gpu.F32, 1, H*V)
+	var braw, araw, g2, g4, gate *gpu.Tensor
+	if a.B != nil {
+		braw = g.part("dn.sin", n, a.fusedAt[3], 1, 1, H)
+	}
+	if a.Gated {
+		araw = g.part("dn.sin", n, a.fusedAt[4], 1, H)
+		g2 = g.get("fla.g", gpu.F32, 1, H)
+		g4 = g.get("fla.g", gpu.F32, 1, 1, H)
+	}
+	if a.G != nil {
+		gate = g.part("dn.sin", n, a.fusedAt[5], 1, H*V)
+	}
+	if g.err != nil {
+		return g.err
+	}
+	if err := ops.Linear(s, all, x, a.fused, nil); err != nil {
+		return fmt.Errorf("delta_net q/k/v/b/a/g_proj: %w", err)
+	}
+	for i := range raw {
+		var err error
+		if a.Conv[i] != nil {
+			err = a.Conv[i].step(s, qkv[i], raw[i], state[1+i])
+		} else {
+			err = ops.Unary(s, raw[i], raw[i], ops.SiLU)
+		}
+		if err != nil {
+			return fmt.Errorf("delta_net %s: %w", "qkv"[i:i+1], err)
+		}
+	}
+	var err error
+	if braw != nil {
+		err = ops.Unary(s, beta, braw, ops.Sigmoid)
+	} else {
+		err = s.Fill(beta, 1)
+	}
+	if err == nil && a.NegEigval {
+		err = ops.Scale(s, beta, beta, 2)
+	}
+	if err != nil {
+		return fmt.Errorf("delta_net beta: %w", err)
+	}
+	if a.Gated {
+		if err := ops.SoftplusBias(s, araw, araw, a.DtBias); err != nil {
+			return fmt.Errorf("gated_deltanet gate: %w", err)
+		}
+		if err := ops.Linear(s, g2, araw, a.NegA, nil); err != nil {
+			return fmt.Errorf("gated_deltanet gate: %w", err)
+		}
+	}
+	var q4, k4, v4 *gpu.Tensor
+	if q4, err = qkv[0].Reshape(1, 1, H, K); err == nil {
+		if k4, err = qkv[1].Reshape(1, 1, H, K); err == nil {
+			v4, err = qkv[2].Reshape(1, 1, H, V)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := ops.DeltaRuleRecurrent(s, o4, state[0], q4, k4, v4, beta, g4, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: true}); err != nil {
+		return fmt.Errorf("delta_net attention: %w", err)
+	}
+	if err := flaOutput(s, sc, out, o2, gate, a.Norm, a.O, 1, 1, H*V/a.OutV, a.OutV, a.Eps, true); err != nil {
+		return fmt.Errorf("delta_net %w", err)
+	}
+	return nil
+}
+
 // Weights lists the weight tensors, none nil (for the Decoder's counts).
 func (a *DeltaNetAttention) Weights() []*gpu.Tensor {
 	ts := []*gpu.Tensor{a.Q, a.K, a.V, a.G, a.B, a.A, a.O, a.DtBias, a.NegA, a.Norm}
+	if a.fused != nil { // Q, K, V, B, A and G are views of it
+		ts = []*gpu.Tensor{a.fused, a.O, a.DtBias, a.NegA, a.Norm}
+	}
 	for _, c := range a.Conv {
 		if c != nil {
 			ts = append(ts, c.Weight, c.Bias)

@@ -626,3 +626,49 @@ func TestGLAFusedStep(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltaNetFusedStep: DeltaNet and gated DeltaNet layers whose projections start aligned keep
+// q, k, v, b, a and g_proj as one weight, and a one-row decode step runs them as one GEMV; prefill
+// + k decode steps give the logits of the whole prefill (random weights, f32 and f16; with and
+// without short convs, beta, the output gate; negative eigenvalues; grouped value heads).
+func TestDeltaNetFusedStep(t *testing.T) {
+	d := device(t)
+	base := func(mt string, kv ...any) map[string]any {
+		c := map[string]any{"model_type": mt, "hidden_size": 64.0, "num_hidden_layers": 2.0, "intermediate_size": 40.0,
+			"vocab_size": 40.0, "norm_eps": 1e-5, "tie_word_embeddings": true}
+		for i := 0; i < len(kv); i += 2 {
+			c[kv[i].(string)] = kv[i+1]
+		}
+		return c
+	}
+	cases := map[string]map[string]any{
+		"delta_net, short conv, beta":                   base("delta_net", "num_heads", 4.0),
+		"delta_net, no conv, no beta, neg eigval, gate": base("delta_net", "num_heads", 4.0, "use_short_conv", false, "use_beta", false, "allow_neg_eigval", true, "use_gate", true),
+		"gated_deltanet":                                base("gated_deltanet", "num_heads", 4.0, "head_dim", 16.0, "expand_v", 1.0),
+		"gated_deltanet, grouped value heads, no gate":  base("gated_deltanet", "num_heads", 2.0, "num_v_heads", 4.0, "head_dim", 16.0, "expand_v", 1.0, "use_gate", false),
+	}
+	for name, raw := range cases {
+		for _, dt := range []gpu.DType{gpu.F32, gpu.F16} {
+			if dt == gpu.F16 && !d.Info().Float16Storage {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s_%v", name, dt), func(t *testing.T) {
+				m, err := Build(d, NewRandom(NewConfig(name, raw), "lm_head.weight"), LoadOptions{DType: dt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				fused := 0
+				for _, b := range m.(*Decoder).Blocks {
+					if a, ok := b.Mixer.(*DeltaNetAttention); ok && a.fused != nil {
+						fused++
+					}
+				}
+				if fused != 2 {
+					t.Fatalf("%d of 2 layers fused, want 2 (alignment %d)", fused, d.Info().StorageAlignment)
+				}
+				checkStepsMatchPrefill(t, m, []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 35, 8, 9, 7, 9, 3, 2, 38}, name)
+			})
+		}
+	}
+}
