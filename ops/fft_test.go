@@ -2,6 +2,7 @@ package ops
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/cmplx"
 	"strings"
@@ -152,6 +153,52 @@ func refRFFT(x []float64, batch, n int) []float64 {
 // TestRFFT checks the batched real FFT and its inverse against direct DFTs, odd batches of odd
 // sizes included (two frames share a unit there).
 func TestRFFT(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tab_ssbo=%v", off), func(t *testing.T) {
+			testFFTRegTabOff = off
+			defer func() { testFFTRegTabOff = false }()
+			testRFFT(t)
+		})
+	}
+}
+
+// TestFFTRegTab checks the STFT and iSTFT (Hann window, centred, reflect padding) at sizes that
+// take fft_reg.comp on lavapipe, with its table read as texels (fft_reg_t.comp) and as a storage
+// buffer.
+func TestFFTRegTab(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	defer func() { testFFTRegTabOff = false }()
+	for _, n := range []int{64, 512, 1024, 2048} {
+		for _, off := range []bool{false, true} {
+			testFFTRegTabOff = off
+			opt := DefaultSTFTOptions(n)
+			b, l := 2, 3*n+5
+			x := rounded(randn(r, b*l, 1))
+			want, _, frames, err := reference.STFT(x, b, l, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, err := NewSTFTPlan(d, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runSTFT(t, d, pl, x, b, l)
+			if e := reference.RelErr(got, want); !(e <= tolF32) {
+				t.Errorf("n=%d tab_ssbo=%v: stft relative error %.3g > %.0e", n, off, e, tolF32)
+			}
+			ro := opt
+			ro.Length = l
+			y := runISTFT(t, d, pl, reference.ToFloat64(got), b, frames, l)
+			if e := reference.MaxAbsErr(y, x); !(e <= 1e-4) {
+				t.Errorf("n=%d tab_ssbo=%v: istft(stft(x)) max error %.3g", n, off, e)
+			}
+			pl.Close()
+		}
+	}
+}
+
+func testRFFT(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
 	for _, c := range []struct{ n, batch int }{{1, 3}, {2, 5}, {7, 5}, {16, 33}, {20, 7}, {64, 17}, {97, 3}, {128, 5}, {256, 3}, {441, 3}, {512, 9}, {1000, 2}, {1024, 4}, {2048, 2}} {
