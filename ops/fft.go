@@ -311,13 +311,15 @@ func fftUnitKernel(d *gpu.Device, pl fftPlan, inverse bool) (*gpu.Kernel, fftSha
 	return k, sh, err
 }
 
-// fftRegKernel returns the pipeline of fft_reg.comp for a plan with pl.reg > 0, or of
-// fft_reg_t.comp, which reads the table (binding 1) through a uniform texel buffer, when texel is
-// set.
-func fftRegKernel(d *gpu.Device, pl fftPlan, inverse, texel bool) (*gpu.Kernel, error) {
+// fftRegKernel returns the pipeline of fft_reg.comp for a plan with pl.reg > 0, of fft_reg_t.comp,
+// which reads the table (binding 1) through a uniform texel buffer, when texel is set, or of
+// fft_reg_tt.comp, which reads its input (binding 0) so too, when texelIn is set as well.
+func fftRegKernel(d *gpu.Device, pl fftPlan, inverse, texel, texelIn bool) (*gpu.Kernel, error) {
 	l2 := pl.reg / 2
 	name, acc := "fft_reg", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}
-	if texel {
+	if texel && texelIn {
+		name, acc = "fft_reg_tt", []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}
+	} else if texel {
 		name, acc = "fft_reg_t", []gpu.Access{gpu.Read, gpu.Read | gpu.Texel, gpu.Write}
 	}
 	return kernel(d, name, acc, fftPushSize, fftRegLocal, uint32(pl.reg-l2), uint32(l2), b2u(inverse))
@@ -341,6 +343,8 @@ var (
 	testFFTRegOff bool   // plan without fft_reg.comp
 	// testFFTRegTabOff makes fft_reg.comp read its table as a storage buffer (no fft_reg_t.comp).
 	testFFTRegTabOff bool
+	// testFFTRegInOff makes fft_reg_t.comp read its input as a storage buffer (no fft_reg_tt.comp).
+	testFFTRegInOff bool
 )
 
 // fftDispatch records fft.comp over units frame units with push p (its unit fields are filled
@@ -355,7 +359,8 @@ func fftDispatch(s *gpu.Stream, k *gpu.Kernel, sh fftShape, pl fftPlan, p fftPus
 		} else if p.xBase%4 == 0 && p.L%4 == 0 && p.hop%4 == 0 && p.pad%4 == 0 && p.nfft%4 == 0 {
 			p.flags |= fftAligned
 		}
-		k, err := fftRegKernel(s.Device(), pl, p.flags&fftInverse != 0, fftRegTabTexel() && tab.TexelBindable())
+		k, err := fftRegKernel(s.Device(), pl, p.flags&fftInverse != 0, fftRegTabTexel() && tab.TexelBindable(),
+			fftRegInTexel() && in.TexelBindable())
 		if err != nil {
 			return err
 		}

@@ -82,7 +82,9 @@ func TestRFFTExploreTab(t *testing.T) {
 	}
 	d := device(t)
 	r := newRand(t)
-	defer func() { testFFTRegTabOff = false }()
+	defer func() { testFFTRegTabOff, testFFTRegInOff = false, false }()
+	// FFT_AB=in: fft_reg_tt.comp (input as texels too) against fft_reg_t.comp
+	inAB := os.Getenv("FFT_AB") == "in"
 	sizes := []int{512, 1024, 2048}
 	if e := os.Getenv("FFT_SIZES"); e != "" {
 		sizes = sizes[:0]
@@ -107,8 +109,15 @@ func TestRFFTExploreTab(t *testing.T) {
 		y := poisoned(t, d, gpu.F32, b, n)
 		fwd := func(s *gpu.Stream) error { return pl.Forward(s, spec, x) }
 		inv := func(s *gpu.Stream) error { return pl.Inverse(s, y, spec) }
+		set := func(v int) {
+			if inAB {
+				testFFTRegInOff = v == 1
+			} else {
+				testFFTRegTabOff = v == 1
+			}
+		}
 		for v := 0; v < 2; v++ {
-			testFFTRegTabOff = v == 1
+			set(v)
 			t0 := time.Now()
 			gpuTime(t, d, 1, fwd)
 			t1 := time.Now()
@@ -118,7 +127,7 @@ func TestRFFTExploreTab(t *testing.T) {
 		var ts [2][2][]time.Duration
 		for rep := 0; rep < reps; rep++ {
 			for v := 0; v < 2; v++ {
-				testFFTRegTabOff = v == 1
+				set(v)
 				ts[v][0] = append(ts[v][0], gpuTime(t, d, 2, fwd))
 				ts[v][1] = append(ts[v][1], gpuTime(t, d, 2, inv))
 			}

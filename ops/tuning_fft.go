@@ -34,3 +34,8 @@ const fftRegLocal = 8
 // measured at n_fft 1024 × 2048 and 2048 × 1024 (ops TestRFFTExploreTab): 28.0 -> 18.3 ms and
 // 30.1 -> 19.5 ms (1.5x, loadavg 2).
 func fftRegTabTexel() bool { return !testFFTRegTabOff }
+
+// fftRegInTexel reports whether fft_reg_t.comp also reads its input (the framed signal, or the
+// spectrum of the inverse) through a uniform texel buffer (fft_reg_tt.comp) where it can be bound
+// so.
+func fftRegInTexel() bool { return !testFFTRegInOff }

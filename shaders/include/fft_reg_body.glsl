@@ -1,4 +1,5 @@
-// The body of fft_reg.comp and fft_reg_t.comp (TAB_TEXEL: the table read through a texel buffer).
+// The body of fft_reg.comp, fft_reg_t.comp and fft_reg_tt.comp (TAB_TEXEL: the table read through
+// a texel buffer; IN_TEXEL: binding 0 too).
 // Real FFTs of power-of-two length n = 2N for lavapipe, one frame per invocation: the same jobs
 // and push constants as fft.comp (forward: framed, padded, windowed signal in, spectrum bins out;
 // the inverse pipeline: spectrum in, windowed frames out), for even n only.
@@ -24,9 +25,27 @@ const uint N1 = 1u << LOG1, N2 = 1u << LOG2, N = N1 * N2;
 #include "fft_radix.glsl"
 #include "grid.glsl"
 
+#ifndef IN_TEXEL
+#define IN_TEXEL 0
+#endif
+#if IN_TEXEL
+// binding 0 through a uniform texel buffer (fft_reg_tt.comp): a gather where a storage-buffer
+// load is a loop over the lanes
+layout(binding = 0) uniform usamplerBuffer inT;
+float IN1(uint i) { return uintBitsToFloat(texelFetch(inT, int(i >> 2))[i & 3u]); }
+vec2 IN2(uint i) {
+    uvec4 t = texelFetch(inT, int(i >> 1));
+    return uintBitsToFloat((i & 1u) != 0u ? t.zw : t.xy);
+}
+vec4 IN4(uint i) { return uintBitsToFloat(texelFetch(inT, int(i))); }
+#else
 layout(std430, binding = 0) readonly buffer In1 { float in1[]; };
 layout(std430, binding = 0) readonly buffer In2 { vec2 in2[]; };
 layout(std430, binding = 0) readonly buffer In4 { vec4 in4[]; };
+#define IN1(i) in1[i]
+#define IN2(i) in2[i]
+#define IN4(i) in4[i]
+#endif
 layout(std430, binding = 2) writeonly buffer Out1 { float out1[]; };
 layout(std430, binding = 2) writeonly buffer Out4 { vec4 out4[]; };
 layout(std430, binding = 2) writeonly buffer Out2 { vec2 out2[]; };
@@ -90,7 +109,7 @@ float padded(uint b, int i) {
         inside = true;
     }
     i = clamp(i, 0, Lr - 1);
-    float v = in1[pc.xBase + b * pc.L + uint(i)];
+    float v = IN1(pc.xBase + b * pc.L + uint(i));
     return inside ? v : 0.0;
 }
 
@@ -107,7 +126,7 @@ void fwdCols(uint n2, bool fast, uint b, int s0, uint x0) {
     if (fast) {
         [[unroll]] for (uint n1 = 0; n1 < N1; n1++) {
             const uint j = n1 * N2 + n2; // even
-            vec4 v = in4[x0 / 4u + j / 2u] * win4(2u * j);
+            vec4 v = IN4(x0 / 4u + j / 2u) * win4(2u * j);
             u[n1] = v.xy;
             w[n1] = v.zw;
         }
@@ -170,10 +189,10 @@ void invRows(uint i, uint ib) {
     const uint A = i, B = i == 0u ? N1 / 2u : N1 - i;
     vec2 XA[32], XB[32];
     [[unroll]] for (uint k2 = 0; k2 < N2; k2++) {
-        XA[k2] = in2[ib + (A + N1 * k2) * pc.sF];
-        XB[k2] = in2[ib + (B + N1 * k2) * pc.sF];
+        XA[k2] = IN2(ib + (A + N1 * k2) * pc.sF);
+        XB[k2] = IN2(ib + (B + N1 * k2) * pc.sF);
     }
-    const vec2 XN = vec2(in2[ib + N * pc.sF].x, 0.0);
+    const vec2 XN = vec2(IN2(ib + N * pc.sF).x, 0.0);
     if (i == 0u) XA[0].y = 0.0;
     [[unroll]] for (uint h = 0; h < 2u; h++) {
         const uint row = h == 0u ? A : B;
