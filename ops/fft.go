@@ -292,11 +292,8 @@ const (
 // unrolls into registers.
 func fftUnitKernel(d *gpu.Device, pl fftPlan, inverse bool) (*gpu.Kernel, fftShape, error) {
 	if pl.reg > 0 {
-		sh := fftShape{Local: fftRegLocal, K: 1, MinGroups: 1}
-		l2 := pl.reg / 2
-		k, err := kernel(d, "fft_reg", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, fftPushSize, fftRegLocal,
-			uint32(pl.reg-l2), uint32(l2), b2u(inverse))
-		return k, sh, err
+		// fftDispatch picks fft_reg.comp or fft_reg_t.comp (see fftRegKernel) by the table
+		return nil, fftShape{Local: fftRegLocal, K: 1, MinGroups: 1}, nil
 	}
 	sh := fftShapeFor(d.Info(), pl)
 	spec := []uint32{uint32(sh.Local), uint32(pl.emax), b2u(pl.blue), 0, 0, 0}
@@ -312,6 +309,20 @@ func fftUnitKernel(d *gpu.Device, pl fftPlan, inverse bool) (*gpu.Kernel, fftSha
 	}
 	k, err := kernel(d, "fft", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, fftPushSize, spec...)
 	return k, sh, err
+}
+
+// fftRegKernel returns the pipeline of fft_reg.comp for a plan with pl.reg > 0, of fft_reg_t.comp,
+// which reads the table (binding 1) through a uniform texel buffer, when texel is set, or of
+// fft_reg_tt.comp, which reads its input (binding 0) so too, when texelIn is set as well.
+func fftRegKernel(d *gpu.Device, pl fftPlan, inverse, texel, texelIn bool) (*gpu.Kernel, error) {
+	l2 := pl.reg / 2
+	name, acc := "fft_reg", []gpu.Access{gpu.Read, gpu.Read, gpu.Write}
+	if texel && texelIn {
+		name, acc = "fft_reg_tt", []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}
+	} else if texel {
+		name, acc = "fft_reg_t", []gpu.Access{gpu.Read, gpu.Read | gpu.Texel, gpu.Write}
+	}
+	return kernel(d, name, acc, fftPushSize, fftRegLocal, uint32(pl.reg-l2), uint32(l2), b2u(inverse))
 }
 
 // fftPlanWord packs a plan's radices, 4 bits each, first pass lowest.
@@ -330,6 +341,10 @@ var (
 	testFFTFlags  uint32
 	testFFTAlt    []byte // another build of fft.comp (exploration)
 	testFFTRegOff bool   // plan without fft_reg.comp
+	// testFFTRegTabOff makes fft_reg.comp read its table as a storage buffer (no fft_reg_t.comp).
+	testFFTRegTabOff bool
+	// testFFTRegInOff makes fft_reg_t.comp read its input as a storage buffer (no fft_reg_tt.comp).
+	testFFTRegInOff bool
 )
 
 // fftDispatch records fft.comp over units frame units with push p (its unit fields are filled
@@ -343,6 +358,11 @@ func fftDispatch(s *gpu.Stream, k *gpu.Kernel, sh fftShape, pl fftPlan, p fftPus
 			}
 		} else if p.xBase%4 == 0 && p.L%4 == 0 && p.hop%4 == 0 && p.pad%4 == 0 && p.nfft%4 == 0 {
 			p.flags |= fftAligned
+		}
+		k, err := fftRegKernel(s.Device(), pl, p.flags&fftInverse != 0, fftRegTabTexel() && tab.TexelBindable(),
+			fftRegInTexel() && in.TexelBindable())
+		if err != nil {
+			return err
 		}
 		p.units, p.K = uint32(units), 1
 		groups, err := group1D(s.Device(), ceilDiv(units, sh.Local)*sh.Local, sh.Local)

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,5 +69,73 @@ func TestRFFTExplore(t *testing.T) {
 			}
 		}
 		t.Logf("rfft n=%d B=%d: reg fwd %v inv %v | old fwd %v inv %v", c.n, c.b, best[0][0], best[0][1], best[1][0], best[1][1])
+	}
+}
+
+// TestRFFTExploreTab times fft_reg.comp with its table read as texels (fft_reg_t.comp) against
+// the storage-buffer table, forward and inverse, at n_fft 512 × 4096, 1024 × 2048 and 2048 × 1024
+// (or FFT_SIZES), interleaved in one process (FFT_REPS rounds, default 5), with each variant's
+// first run (pipeline build included; MESA_SHADER_CACHE_DISABLE=true to build for real).
+func TestRFFTExploreTab(t *testing.T) {
+	if !*explore {
+		t.Skip("-explore")
+	}
+	d := device(t)
+	r := newRand(t)
+	defer func() { testFFTRegTabOff, testFFTRegInOff = false, false }()
+	// FFT_AB=in: fft_reg_tt.comp (input as texels too) against fft_reg_t.comp
+	inAB := os.Getenv("FFT_AB") == "in"
+	sizes := []int{512, 1024, 2048}
+	if e := os.Getenv("FFT_SIZES"); e != "" {
+		sizes = sizes[:0]
+		for _, f := range strings.Split(e, ",") {
+			n, _ := strconv.Atoi(f)
+			sizes = append(sizes, n)
+		}
+	}
+	reps := 5
+	if e := os.Getenv("FFT_REPS"); e != "" {
+		reps, _ = strconv.Atoi(e)
+	}
+	for _, n := range sizes {
+		b := 1 << 21 / n
+		pl, err := NewRFFTPlan(d, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pl.Close()
+		x := upload(t, d, gpu.F32, randn(r, b*n, 1), b, n)
+		spec := poisoned(t, d, gpu.F32, b, n/2+1, 2)
+		y := poisoned(t, d, gpu.F32, b, n)
+		fwd := func(s *gpu.Stream) error { return pl.Forward(s, spec, x) }
+		inv := func(s *gpu.Stream) error { return pl.Inverse(s, y, spec) }
+		set := func(v int) {
+			if inAB {
+				testFFTRegInOff = v == 1
+			} else {
+				testFFTRegTabOff = v == 1
+			}
+		}
+		for v := 0; v < 2; v++ {
+			set(v)
+			t0 := time.Now()
+			gpuTime(t, d, 1, fwd)
+			t1 := time.Now()
+			gpuTime(t, d, 1, inv)
+			t.Logf("n=%d tab_ssbo=%v: first forward %v, first inverse %v (builds included)", n, testFFTRegTabOff, t1.Sub(t0), time.Since(t1))
+		}
+		var ts [2][2][]time.Duration
+		for rep := 0; rep < reps; rep++ {
+			for v := 0; v < 2; v++ {
+				set(v)
+				ts[v][0] = append(ts[v][0], gpuTime(t, d, 2, fwd))
+				ts[v][1] = append(ts[v][1], gpuTime(t, d, 2, inv))
+			}
+		}
+		med := func(a []time.Duration) time.Duration {
+			sort.Slice(a, func(i, j int) bool { return a[i] < a[j] })
+			return a[len(a)/2]
+		}
+		t.Logf("n=%d B=%d medians: texel fwd %v inv %v | ssbo fwd %v inv %v", n, b, med(ts[0][0]), med(ts[0][1]), med(ts[1][0]), med(ts[1][1]))
 	}
 }

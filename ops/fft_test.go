@@ -152,9 +152,66 @@ func refRFFT(x []float64, batch, n int) []float64 {
 // TestRFFT checks the batched real FFT and its inverse against direct DFTs, odd batches of odd
 // sizes included (two frames share a unit there).
 func TestRFFT(t *testing.T) {
+	for _, m := range fftRegModes {
+		t.Run(m.name, func(t *testing.T) {
+			testFFTRegTabOff, testFFTRegInOff = m.tabOff, m.inOff
+			defer func() { testFFTRegTabOff, testFFTRegInOff = false, false }()
+			testRFFT(t, m.name != "texel")
+		})
+	}
+}
+
+// fftRegModes are the ways fft_reg.comp reads its table and input on lavapipe: texels for both
+// (fft_reg_tt.comp, the default), texels for the table (fft_reg_t.comp), storage buffers.
+var fftRegModes = []struct {
+	name          string
+	tabOff, inOff bool
+}{{"texel", false, false}, {"tab_texel", false, true}, {"ssbo", true, true}}
+
+// TestFFTRegTab checks the STFT and iSTFT (Hann window, centred, reflect padding) at sizes that
+// take fft_reg.comp on lavapipe, in each of fftRegModes.
+func TestFFTRegTab(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	defer func() { testFFTRegTabOff, testFFTRegInOff = false, false }()
+	for _, n := range []int{64, 1024, 2048} {
+		for _, m := range fftRegModes {
+			testFFTRegTabOff, testFFTRegInOff = m.tabOff, m.inOff
+			opt := DefaultSTFTOptions(n)
+			b, l := 2, 3*n+5
+			x := rounded(randn(r, b*l, 1))
+			want, _, frames, err := reference.STFT(x, b, l, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, err := NewSTFTPlan(d, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runSTFT(t, d, pl, x, b, l)
+			if e := reference.RelErr(got, want); !(e <= tolF32) {
+				t.Errorf("n=%d %s: stft relative error %.3g > %.0e", n, m.name, e, tolF32)
+			}
+			ro := opt
+			ro.Length = l
+			y := runISTFT(t, d, pl, reference.ToFloat64(got), b, frames, l)
+			if e := reference.MaxAbsErr(y, x); !(e <= 1e-4) {
+				t.Errorf("n=%d %s: istft(stft(x)) max error %.3g", n, m.name, e)
+			}
+			pl.Close()
+		}
+	}
+}
+
+// testRFFT is TestRFFT in one of fftRegModes; few skips the sizes whose fft_reg pipelines
+// unroll everything (n_fft 128 to 512), which take a minute to build with storage-buffer reads.
+func testRFFT(t *testing.T, few bool) {
 	d := device(t)
 	r := newRand(t)
 	for _, c := range []struct{ n, batch int }{{1, 3}, {2, 5}, {7, 5}, {16, 33}, {20, 7}, {64, 17}, {97, 3}, {128, 5}, {256, 3}, {441, 3}, {512, 9}, {1000, 2}, {1024, 4}, {2048, 2}} {
+		if few && c.n >= 128 && c.n <= 512 {
+			continue
+		}
 		x := rounded(randn(r, c.batch*c.n, 1))
 		pl, err := NewRFFTPlan(d, c.n)
 		if err != nil {

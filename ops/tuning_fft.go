@@ -27,3 +27,15 @@ const (
 
 // fftRegLocal is fft_reg.comp's workgroup size: one SIMD batch of lavapipe.
 const fftRegLocal = 8
+
+// fftRegTabTexel reports whether fft_reg.comp reads its table (twiddles and window, at
+// lane-uniform addresses) through a uniform texel buffer (fft_reg_t.comp) where the table can be
+// bound so. On lavapipe a lane-uniform storage-buffer load pays a bounds check per component;
+// measured at n_fft 1024 × 2048 and 2048 × 1024 (ops TestRFFTExploreTab): 28.0 -> 18.3 ms and
+// 30.1 -> 19.5 ms (1.5x, loadavg 2).
+func fftRegTabTexel() bool { return !testFFTRegTabOff }
+
+// fftRegInTexel reports whether fft_reg_t.comp also reads its input (the framed signal, or the
+// spectrum of the inverse) through a uniform texel buffer (fft_reg_tt.comp) where it can be bound
+// so.
+func fftRegInTexel() bool { return !testFFTRegInOff }
