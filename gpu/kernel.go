@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -70,11 +71,24 @@ type kernelCache struct {
 	kernels   map[string][]*Kernel              // by Name; the few variants of a name are compared field by field
 	setLayout map[[2]int]vk.DescriptorSetLayout // by (bindings, mask of Texel bindings)
 	layouts   map[[3]int]vk.PipelineLayout      // by (bindings, mask of Texel bindings, push bytes)
+	// building holds the pipelines being compiled, by Name: the driver's compile runs outside mu
+	// (lavapipe's LLVM takes up to tens of seconds for a large kernel), so that goroutines
+	// building different kernels do so at once, and those asking for the same one wait for it.
+	building map[string][]*kernelBuild
+}
+
+// kernelBuild is one pipeline compile in progress; done is closed when k or err is set.
+type kernelBuild struct {
+	spec KernelSpec
+	done chan struct{}
+	k    *Kernel
+	err  error
 }
 
 func newKernelCache(d *Device) *kernelCache {
 	return &kernelCache{d: d, modules: map[string]vk.ShaderModule{}, kernels: map[string][]*Kernel{},
-		setLayout: map[[2]int]vk.DescriptorSetLayout{}, layouts: map[[3]int]vk.PipelineLayout{}}
+		setLayout: map[[2]int]vk.DescriptorSetLayout{}, layouts: map[[3]int]vk.PipelineLayout{},
+		building: map[string][]*kernelBuild{}}
 }
 
 // same reports whether s and o build the same kernel (the cache key: all but SPIRV).
@@ -105,21 +119,48 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	}
 	c := d.kernels
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	if c.kernels == nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: kernel %s: the device is closed", ErrClosed, spec.Name)
+	}
 	for _, k := range c.kernels[spec.Name] {
 		if k.spec.same(spec) {
+			c.mu.Unlock()
 			return k, nil
+		}
+	}
+	for _, b := range c.building[spec.Name] {
+		if b.spec.same(spec) {
+			c.mu.Unlock()
+			<-b.done
+			return b.k, b.err
 		}
 	}
 	// The kernel keeps its own copies (the caller's slices then need not escape), and not the
 	// SPIR-V, whose module is cached by Name.
 	own := KernelSpec{Name: spec.Name, Bindings: slices.Clone(spec.Bindings), PushSize: spec.PushSize, Spec: slices.Clone(spec.Spec)}
-	k, err := c.build(own, spec.SPIRV)
-	if err != nil {
-		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
+	b := &kernelBuild{spec: own, done: make(chan struct{})}
+	c.building[spec.Name] = append(c.building[spec.Name], b)
+	mod, sl, pl, err := c.prepare(own, spec.SPIRV)
+	c.mu.Unlock()
+	if err == nil {
+		b.k, err = c.compile(own, mod, sl, pl)
 	}
-	c.kernels[spec.Name] = append(c.kernels[spec.Name], k)
-	return k, nil
+	if err != nil {
+		b.err = fmt.Errorf("kernel %s: %w", spec.Name, err)
+	}
+	c.mu.Lock()
+	if rest := slices.DeleteFunc(c.building[spec.Name], func(x *kernelBuild) bool { return x == b }); len(rest) > 0 {
+		c.building[spec.Name] = rest
+	} else {
+		delete(c.building, spec.Name)
+	}
+	if b.k != nil { // destroy waits for the builds in progress: the cache is still open
+		c.kernels[spec.Name] = append(c.kernels[spec.Name], b.k)
+	}
+	c.mu.Unlock()
+	close(b.done)
+	return b.k, b.err
 }
 
 func (c *kernelCache) module(name string, code []byte) (vk.ShaderModule, error) {
@@ -215,15 +256,19 @@ func (c *kernelCache) pipelineLayout(n, texel, push int) (vk.DescriptorSetLayout
 	return sl, l, nil
 }
 
-func (c *kernelCache) build(spec KernelSpec, code []byte) (*Kernel, error) {
+// prepare makes (or finds) the shader module and the layouts of a kernel; c.mu is held.
+func (c *kernelCache) prepare(spec KernelSpec, code []byte) (vk.ShaderModule, vk.DescriptorSetLayout, vk.PipelineLayout, error) {
 	mod, err := c.module(spec.Name, code)
 	if err != nil {
-		return nil, err
+		return mod, vk.NullDescriptorSetLayout, vk.NullPipelineLayout, err
 	}
 	sl, pl, err := c.pipelineLayout(len(spec.Bindings), texelMask(spec.Bindings), spec.PushSize)
-	if err != nil {
-		return nil, err
-	}
+	return mod, sl, pl, err
+}
+
+// compile creates the pipeline (the driver's compile); c.mu is not held. The module and layouts
+// live until the cache is destroyed.
+func (c *kernelCache) compile(spec KernelSpec, mod vk.ShaderModule, sl vk.DescriptorSetLayout, pl vk.PipelineLayout) (*Kernel, error) {
 	// The pipeline is created from C memory alone (the shim): the binding's slice conversions can
 	// be freed by finalizers while a long driver compile is still reading them.
 	var spec0 *C.uint32_t
@@ -231,10 +276,12 @@ func (c *kernelCache) build(spec KernelSpec, code []byte) (*Kernel, error) {
 		spec0 = (*C.uint32_t)(unsafe.Pointer(&spec.Spec[0]))
 	}
 	var pipe C.uint64_t
+	t0 := time.Now()
 	r := vk.Result(C.vks_create_pipeline(c.d.fast, moduleHandle(mod), layoutHandle(pl), C.uint32_t(len(spec.Spec)), spec0, &pipe))
 	if err := check("vkCreateComputePipelines", r); err != nil {
 		return nil, err
 	}
+	logBuild(spec, time.Since(t0))
 	var p vk.Pipeline
 	*(*C.uint64_t)(unsafe.Pointer(&p)) = pipe
 	return &Kernel{d: c.d, spec: spec, setLayout: sl, layout: pl, pipeline: p}, nil
@@ -243,6 +290,21 @@ func (c *kernelCache) build(spec KernelSpec, code []byte) (*Kernel, error) {
 func (c *kernelCache) destroy() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Compiles in progress use the modules and layouts: wait for them (a goroutine that called
+	// Kernel before Close).
+	for len(c.building) > 0 {
+		var wait []chan struct{}
+		for _, bs := range c.building {
+			for _, b := range bs {
+				wait = append(wait, b.done)
+			}
+		}
+		c.mu.Unlock()
+		for _, w := range wait {
+			<-w
+		}
+		c.mu.Lock()
+	}
 	dev := c.d.dev
 	for _, ks := range c.kernels {
 		for _, k := range ks {

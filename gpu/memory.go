@@ -173,7 +173,7 @@ func (a *allocator) createBuffer(size uint64) (vk.Buffer, error) {
 
 // newBlock allocates memory of type memType with a buffer over it, mapped when mapIt.
 func (a *allocator) newBlock(size uint64, memType uint32, mapIt bool) (*block, error) {
-	buf, err := a.createBuffer(size)
+	buf, err := a.createBuffer(blockBufferSize(size))
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +352,7 @@ func (a *allocator) texelView(b *block, off, size uint64) (vk.BufferView, error)
 		Buffer: b.buf,
 		Format: vk.FormatR32g32b32a32Uint,
 		Offset: vk.DeviceSize(off),
-		Range:  vk.DeviceSize(size),
+		Range:  vk.DeviceSize(texelViewRange(size, a.d.info.MaxTexelElements)),
 	}
 	var v vk.BufferView
 	res := vk.CreateBufferView(a.d.dev, vi, nil, &v)
@@ -479,4 +479,34 @@ func (d *Device) runOneShot(record func(cmd vk.CommandBuffer)) error {
 		return err
 	}
 	return d.submitAndWait(cmd, d.oneShot.fence)
+}
+
+// texelTail is the bytes every block's VkBuffer holds past the block's size (see blockBufferSize).
+const texelTail = 256
+
+// blockBufferSize is the size of the VkBuffer over a block of size bytes: texelTail more, and
+// never a power of two. Mesa's llvmpipe (lavapipe) compiles each kernel again for every new set of
+// properties of the buffers its texel bindings view, and two of those properties change with
+// sizes that do not change the kernel's code: whether the buffer's size is a power of two
+// (pot_width), and whether bits 8-15 of the view's byte range are zero (level_zero_only, read from
+// the view's union as a texture's last mip level). A kernel then took 10-20 s to build once per
+// combination (up to four times for a GEMM with two texel bindings). Blocks keep the first
+// property constant, and the tail lets texelViewRange keep the second.
+func blockBufferSize(size uint64) uint64 {
+	n := size + texelTail
+	if n&(n-1) == 0 {
+		n += texelTail
+	}
+	return n
+}
+
+// texelViewRange is the byte range of the texel view of a tensor of size bytes (a multiple of 16,
+// at most maxElems texels): size, or size + texelTail where bits 8-15 of size are all zero (see
+// blockBufferSize), unless that would pass maxElems. The tail texels exist in the block's buffer
+// (blockBufferSize) and no kernel reads them: kernels index within their tensors.
+func texelViewRange(size uint64, maxElems uint64) uint64 {
+	if (size>>8)&0xff == 0 && (size+texelTail)/16 <= maxElems {
+		return size + texelTail
+	}
+	return size
 }
