@@ -175,6 +175,70 @@ func (m *Decoder) stack(s *gpu.Stream, c *Cache, resid, normed, mix *gpu.Tensor,
 	return nil
 }
 
+// stepStack records a decode step's blocks, final norm and LM head over the embedded rows in resid
+// [B, H] into c.Logits. Where a layer implements NormedStepper (NormedForwarder) and the fold
+// applies, the block's norm runs inside the layer's first projection: the residual stream then
+// alternates between resid and resid2 (the folded projection reads one while it writes the other);
+// elsewhere AddRMSNorm updates it in place and writes normed, as in prefill. The final norm folds
+// into the LM head the same way.
+func (m *Decoder) stepStack(s *gpu.Stream, c *Cache, resid, resid2, normed, mix *gpu.Tensor) error {
+	sc := c.Scratch
+	cur, other := resid, resid2
+	var prev *gpu.Tensor
+	// norm runs the block norm w before a layer: folded by try when it can, else AddRMSNorm then
+	// plain. It leaves cur holding the updated residual stream.
+	norm := func(w *gpu.Tensor, try func(ops.NormedRows) (bool, error), plain func() error) error {
+		in := ops.NormedRows{Residual: cur, Add: prev, Weight: w, Eps: m.Eps, ResidualOut: other, Normed: normed}
+		if try != nil {
+			ok, err := try(in)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if prev != nil {
+					cur, other = other, cur
+				}
+				return nil
+			}
+		}
+		if err := addRMSNorm(s, normed, cur, prev, w, m.Eps); err != nil {
+			return err
+		}
+		return plain()
+	}
+	for l, b := range m.Blocks {
+		var try func(ops.NormedRows) (bool, error)
+		if ns, ok := b.Mixer.(NormedStepper); ok && foldNorms {
+			try = func(in ops.NormedRows) (bool, error) { return ns.StepNormed(s, sc, mix, in, c.States[l]) }
+		}
+		if err := norm(b.Norm, try, func() error { return b.Mixer.Step(s, sc, mix, normed, c.States[l]) }); err != nil {
+			return fmt.Errorf("layer %d mixer: %w", l, err)
+		}
+		prev = mix
+		if b.MLP != nil {
+			try = nil
+			if nf, ok := b.MLP.(NormedForwarder); ok && foldNorms {
+				try = func(in ops.NormedRows) (bool, error) { return nf.ForwardNormed(s, sc, mix, in) }
+			}
+			if err := norm(b.MLPNorm, try, func() error { return b.MLP.Forward(s, sc, mix, normed) }); err != nil {
+				return fmt.Errorf("layer %d mlp: %w", l, err)
+			}
+		}
+	}
+	try := func(in ops.NormedRows) (bool, error) { return ops.LinearRMSNormFolded(s, c.Logits, in, m.Head, nil) }
+	if !foldNorms {
+		try = nil
+	}
+	if err := norm(m.NormF, try, func() error { return ops.Linear(s, c.Logits, normed, m.Head, nil) }); err != nil {
+		return fmt.Errorf("final norm and lm head: %w", err)
+	}
+	return nil
+}
+
+// foldNorms lets decode fold the block norms into the layers' first projections (tests turn it
+// off to compare).
+var foldNorms = true
+
 // Step implements LM.
 func (m *Decoder) Step(s *gpu.Stream, c *Cache, ids *gpu.Tensor) error {
 	B, H := c.batch, m.info.Hidden
@@ -197,11 +261,12 @@ func (m *Decoder) Step(s *gpu.Stream, c *Cache, ids *gpu.Tensor) error {
 	if err := ops.Embedding(s, resid, ids, m.Embed); err != nil {
 		return fmt.Errorf("embedding: %w", err)
 	}
-	if err := m.stack(s, c, resid, normed, mix, B, 1, true); err != nil {
+	resid2, err := sc.Get("dec.resid2", gpu.F32, B, H)
+	if err != nil {
 		return err
 	}
-	if err := ops.Linear(s, c.Logits, normed, m.Head, nil); err != nil {
-		return fmt.Errorf("lm head: %w", err)
+	if err := m.stepStack(s, c, resid, resid2, normed, mix); err != nil {
+		return err
 	}
 	for b := range c.Pos {
 		c.Pos[b]++

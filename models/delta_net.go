@@ -162,7 +162,8 @@ func (a *DeltaNetAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, 
 	H, K, V := a.Heads, a.KDim, a.VDim
 	rows := B * T
 	if decode && rows == 1 && a.fused != nil {
-		return a.stepFused(s, sc, out, x, state)
+		_, err := a.stepFused(s, sc, out, stepIn{x: x}, state)
+		return err
 	}
 	for i, p := range [3]struct {
 		key string
@@ -281,7 +282,7 @@ func (a *DeltaNetAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, 
 
 // stepFused is the decode step of one row with the fused projections: one GEMV for q, k, v, b,
 // a and g, the short convs (or SiLU), beta and the gate reading the parts of its output in place.
-func (a *DeltaNetAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
+func (a *DeltaNetAttention) stepFused(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn, state []*gpu.Tensor) (bool, error) {
 	H, K, V := a.Heads, a.KDim, a.VDim
 	n := a.fusedAt[6]
 	g := scratchGetter{sc: sc}
@@ -311,10 +312,13 @@ func (a *DeltaNetAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Te
 		gate = g.part("dn.sin", n, a.fusedAt[5], 1, H*V)
 	}
 	if g.err != nil {
-		return g.err
+		return false, g.err
 	}
-	if err := ops.Linear(s, all, x, a.fused, nil); err != nil {
-		return fmt.Errorf("delta_net q/k/v/b/a/g_proj: %w", err)
+	if ok, err := in.project(s, all, a.fused, nil); !ok || err != nil {
+		if err != nil {
+			err = fmt.Errorf("delta_net q/k/v/b/a/g_proj: %w", err)
+		}
+		return false, err
 	}
 	for i := range raw {
 		var err error
@@ -324,7 +328,7 @@ func (a *DeltaNetAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Te
 			err = ops.Unary(s, raw[i], raw[i], ops.SiLU)
 		}
 		if err != nil {
-			return fmt.Errorf("delta_net %s: %w", "qkv"[i:i+1], err)
+			return true, fmt.Errorf("delta_net %s: %w", "qkv"[i:i+1], err)
 		}
 	}
 	var err error
@@ -337,14 +341,14 @@ func (a *DeltaNetAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Te
 		err = ops.Scale(s, beta, beta, 2)
 	}
 	if err != nil {
-		return fmt.Errorf("delta_net beta: %w", err)
+		return true, fmt.Errorf("delta_net beta: %w", err)
 	}
 	if a.Gated {
 		if err := ops.SoftplusBias(s, araw, araw, a.DtBias); err != nil {
-			return fmt.Errorf("gated_deltanet gate: %w", err)
+			return true, fmt.Errorf("gated_deltanet gate: %w", err)
 		}
 		if err := ops.Linear(s, g2, araw, a.NegA, nil); err != nil {
-			return fmt.Errorf("gated_deltanet gate: %w", err)
+			return true, fmt.Errorf("gated_deltanet gate: %w", err)
 		}
 	}
 	var q4, k4, v4 *gpu.Tensor
@@ -354,15 +358,15 @@ func (a *DeltaNetAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Te
 		}
 	}
 	if err != nil {
-		return err
+		return true, err
 	}
 	if err := ops.DeltaRuleRecurrent(s, o4, state[0], q4, k4, v4, beta, g4, ops.DeltaRuleRecurrentOptions{UseQKL2Norm: true}); err != nil {
-		return fmt.Errorf("delta_net attention: %w", err)
+		return true, fmt.Errorf("delta_net attention: %w", err)
 	}
 	if err := flaOutput(s, sc, out, o2, gate, a.Norm, a.O, 1, 1, H*V/a.OutV, a.OutV, a.Eps, true); err != nil {
-		return fmt.Errorf("delta_net %w", err)
+		return true, fmt.Errorf("delta_net %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // Weights lists the weight tensors, none nil (for the Decoder's counts).
@@ -387,4 +391,12 @@ func (a *DeltaNetAttention) Close() error {
 		a.ws = nil
 	}
 	return err
+}
+
+// StepNormed implements NormedStepper: one row (B = 1) with the fused projections.
+func (a *DeltaNetAttention) StepNormed(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in ops.NormedRows, state []*gpu.Tensor) (bool, error) {
+	if a.fused == nil || in.Residual == nil || in.Residual.Len() != a.Hidden {
+		return false, nil
+	}
+	return a.stepFused(s, sc, out, stepIn{norm: &in}, state)
 }

@@ -154,7 +154,8 @@ func (a *GLAAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 		return
 	}
 	if decode && rows == 1 && a.fused != nil {
-		return a.stepFused(s, sc, out, x, state)
+		_, err := a.stepFused(s, sc, out, stepIn{x: x}, state)
+		return err
 	}
 	q4, _, err := get("fla.q", K)
 	if err != nil {
@@ -228,7 +229,7 @@ func (a *GLAAttention) run(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 
 // stepFused is the decode step of one row with the fused projections: one GEMV for q, k, v, g and
 // gk_proj.0, whose output parts the ops that follow read in place.
-func (a *GLAAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
+func (a *GLAAttention) stepFused(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn, state []*gpu.Tensor) (bool, error) {
 	H, K, V := a.Heads, a.KDim, a.VDim
 	n := a.fusedAt[5]
 	g := scratchGetter{sc: sc}
@@ -244,20 +245,23 @@ func (a *GLAAttention) stepFused(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor,
 	o4 := g.get("fla.o", gpu.F32, 1, 1, H, V)
 	o2 := g.get("fla.o", gpu.F32, 1, H*V)
 	if g.err != nil {
-		return g.err
+		return false, g.err
 	}
-	if err := ops.Linear(s, all, x, a.fused, nil); err != nil {
-		return fmt.Errorf("gla q/k/v/g/gk_proj.0: %w", err)
+	if ok, err := in.project(s, all, a.fused, nil); !ok || err != nil {
+		if err != nil {
+			err = fmt.Errorf("gla q/k/v/g/gk_proj.0: %w", err)
+		}
+		return false, err
 	}
 	// gk_proj.1 and the gate's logsigmoid run inside the step (one dispatch on CPU devices).
 	gk := &ops.GLAGate{Low: low, Weight: a.GK1, Bias: a.GK1Bias, Normalizer: a.Normalizer}
 	if err := ops.GLARecurrent(s, o4, state[0], q4, k4, v4, nil, ops.GLARecurrentOptions{Gate: gk}); err != nil {
-		return fmt.Errorf("gla attention: %w", err)
+		return true, fmt.Errorf("gla attention: %w", err)
 	}
 	if err := flaOutput(s, sc, out, o2, gate, a.Norm, a.O, 1, 1, H, V, a.Eps, true); err != nil {
-		return fmt.Errorf("gla %w", err)
+		return true, fmt.Errorf("gla %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // Weights lists the weight tensors, none nil (for the Decoder's counts).
@@ -282,4 +286,12 @@ func (a *GLAAttention) Close() error {
 		a.ws = nil
 	}
 	return err
+}
+
+// StepNormed implements NormedStepper: one row (B = 1) with the fused projections.
+func (a *GLAAttention) StepNormed(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in ops.NormedRows, state []*gpu.Tensor) (bool, error) {
+	if a.fused == nil || in.Residual == nil || in.Residual.Len() != a.Hidden {
+		return false, nil
+	}
+	return a.stepFused(s, sc, out, stepIn{norm: &in}, state)
 }

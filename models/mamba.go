@@ -341,11 +341,27 @@ func (m *MambaMixer) Forward(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, sta
 
 // Step implements Mixer.
 func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
-	xs := x.Shape()
-	if len(xs) != 2 || len(state) != 2 {
-		return fmt.Errorf("%w: mamba mixer step: x %v, want [B, H], and 2 states", ErrInput, xs)
+	if xs := x.Shape(); len(xs) != 2 {
+		return fmt.Errorf("%w: mamba mixer step: x %v, want [B, H]", ErrInput, xs)
 	}
-	Bn := xs[0]
+	_, err := m.step(s, sc, out, stepIn{x: x}, state)
+	return err
+}
+
+// StepNormed implements NormedStepper: one row (B = 1) with in_proj stored whole.
+func (m *MambaMixer) StepNormed(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in ops.NormedRows, state []*gpu.Tensor) (bool, error) {
+	if !m.fusedStep || in.Residual == nil || len(in.Residual.Shape()) != 2 || in.Residual.Shape()[0] != 1 {
+		return false, nil
+	}
+	return m.step(s, sc, out, stepIn{norm: &in}, state)
+}
+
+// step records a decode step from in; false (nothing recorded): in's norm could not be folded.
+func (m *MambaMixer) step(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn, state []*gpu.Tensor) (bool, error) {
+	if len(state) != 2 {
+		return false, fmt.Errorf("%w: mamba mixer step: %d states, want 2", ErrInput, len(state))
+	}
+	Bn := in.rows()
 	Di, N, R := m.Cfg.DInner, m.Cfg.DState, m.Cfg.DtRank
 	g := scratchGetter{sc: sc}
 	// With one row and the projections stored whole, in_proj and x_proj each run as one GEMV and
@@ -368,39 +384,42 @@ func (m *MambaMixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state 
 	xc := g.get("m.sxc", gpu.F32, Bn, Di)
 	y := g.get("m.sy", gpu.F32, Bn, Di)
 	if g.err != nil {
-		return g.err
+		return false, g.err
 	}
-	if err := m.stepProject(s, &g, fused, x, xp, zp); err != nil {
-		return err
+	if ok, err := m.stepProject(s, &g, fused, in, xp, zp); !ok || err != nil {
+		return false, err
 	}
 	if err := ops.CausalConv1DUpdate(s, xc, state[0], xp, m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true}); err != nil {
-		return err
+		return true, err
 	}
 	if err := m.stepXProj(s, &g, fused, xc, dtr, bt3, ct3); err != nil {
-		return err
+		return true, err
 	}
 	// dt_proj is folded into the state update (one dispatch on CPU devices).
 	if err := ops.SelectiveStateUpdate(s, y, state[1], xc, dtr, m.A, bt3, ct3, ops.StateUpdateOptions{D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true, DtProj: m.DtW}); err != nil {
-		return err
+		return true, err
 	}
-	return ops.Linear(s, out, y, m.Out, m.OutB)
+	return true, ops.Linear(s, out, y, m.Out, m.OutB)
 }
 
 // stepProject records in_proj for a decode step: one GEMV into the scratch that xp and zp view
 // (fused), or one GEMV per part.
-func (m *MambaMixer) stepProject(s *gpu.Stream, g *scratchGetter, fused bool, x, xp, zp *gpu.Tensor) error {
+func (m *MambaMixer) stepProject(s *gpu.Stream, g *scratchGetter, fused bool, in stepIn, xp, zp *gpu.Tensor) (bool, error) {
 	if fused {
 		Di := m.Cfg.DInner
 		xz := g.part("m.sxz", 2*Di, 0, 1, 2*Di)
 		if g.err != nil {
-			return g.err
+			return false, g.err
 		}
-		return ops.Linear(s, xz, x, m.inProj, m.inB)
+		return in.project(s, xz, m.inProj, m.inB)
 	}
-	if err := ops.Linear(s, xp, x, m.InX, m.InXB); err != nil {
-		return err
+	if in.norm != nil { // two projections of one normalised input: not folded
+		return false, nil
 	}
-	return ops.Linear(s, zp, x, m.InZ, m.InZB)
+	if err := ops.Linear(s, xp, in.x, m.InX, m.InXB); err != nil {
+		return true, err
+	}
+	return true, ops.Linear(s, zp, in.x, m.InZ, m.InZB)
 }
 
 // stepXProj records x_proj for a decode step: one GEMV into the scratch that dtr, B and C view

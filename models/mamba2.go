@@ -191,12 +191,28 @@ func (m *Mamba2Mixer) Forward(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, st
 
 // Step implements Mixer.
 func (m *Mamba2Mixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state []*gpu.Tensor) error {
-	xs := x.Shape()
-	if len(xs) != 2 || len(state) != 4 {
-		return fmt.Errorf("%w: mamba2 mixer step: x %v, want [B, H], and 4 states", ErrInput, xs)
+	if xs := x.Shape(); len(xs) != 2 {
+		return fmt.Errorf("%w: mamba2 mixer step: x %v, want [B, H]", ErrInput, xs)
+	}
+	_, err := m.step(s, sc, out, stepIn{x: x}, state)
+	return err
+}
+
+// StepNormed implements NormedStepper: one row (B = 1) with in_proj stored whole.
+func (m *Mamba2Mixer) StepNormed(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in ops.NormedRows, state []*gpu.Tensor) (bool, error) {
+	if m.inProj == nil || in.Residual == nil || len(in.Residual.Shape()) != 2 || in.Residual.Shape()[0] != 1 {
+		return false, nil
+	}
+	return m.step(s, sc, out, stepIn{norm: &in}, state)
+}
+
+// step records a decode step from in; false (nothing recorded): in's norm could not be folded.
+func (m *Mamba2Mixer) step(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn, state []*gpu.Tensor) (bool, error) {
+	if len(state) != 4 {
+		return false, fmt.Errorf("%w: mamba2 mixer step: %d states, want 4", ErrInput, len(state))
 	}
 	c := m.Cfg
-	Bn := xs[0]
+	Bn := in.rows()
 	Di, GN, H, P, N, G := c.DInner, c.NGroups*c.DState, c.NHeads, c.HeadDim, c.DState, c.NGroups
 	g := scratchGetter{sc: sc}
 	var z, dtr, pre0, pre1, pre2 *gpu.Tensor
@@ -225,57 +241,55 @@ func (m *Mamba2Mixer) Step(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor, state
 	y2 := g.get("m2.sy", gpu.F32, Bn, Di)
 	yn := g.get("m2.syn", gpu.F32, Bn, Di)
 	if g.err != nil {
-		return g.err
+		return false, g.err
 	}
 	cup := func(i int) ops.CausalConv1DUpdateOptions {
 		return ops.CausalConv1DUpdateOptions{Bias: m.ConvB[i], SiLU: true}
 	}
-	if err := m.stepInProj(s, &g, fused, x, z, pre0, pre1, pre2, dtr); err != nil {
-		return err
+	if ok, err := m.stepInProj(s, &g, fused, in, z, pre0, pre1, pre2, dtr); !ok || err != nil {
+		return false, err
 	}
 	if err := ops.CausalConv1DUpdate(s, xc2, state[0], pre0, m.ConvW[0], cup(0)); err != nil {
-		return err
+		return true, err
 	}
 	if err := ops.CausalConv1DUpdate(s, bc2, state[1], pre1, m.ConvW[1], cup(1)); err != nil {
-		return err
+		return true, err
 	}
 	if err := ops.CausalConv1DUpdate(s, cc2, state[2], pre2, m.ConvW[2], cup(2)); err != nil {
-		return err
+		return true, err
 	}
 	if err := ops.SSDStateUpdate(s, y, state[3], xc, dtr, m.A, bc, cc, ops.StateUpdateOptions{D: m.D, DtBias: m.DtBias, DtSoftplus: true}); err != nil {
-		return err
+		return true, err
 	}
 	if err := ops.GatedRMSNorm(s, yn, ops.Whole(y2), ops.Whole(z), m.Norm, ops.GatedRMSNormOptions{Eps: float32(c.NormEps), GroupSize: Di / G}); err != nil {
-		return err
+		return true, err
 	}
 	if err := ops.Linear(s, out, yn, m.Out, m.OutB); err != nil {
-		return err
+		return true, err
 	}
-	return nil
+	return true, nil
 }
 
 // stepInProj records in_proj for a decode step: one GEMV into the scratch whose parts z, pre0..2
 // and dtr view (fused), or one GEMV per part.
-func (m *Mamba2Mixer) stepInProj(s *gpu.Stream, g *scratchGetter, fused bool, x, z, pre0, pre1, pre2, dtr *gpu.Tensor) error {
+func (m *Mamba2Mixer) stepInProj(s *gpu.Stream, g *scratchGetter, fused bool, in stepIn, z, pre0, pre1, pre2, dtr *gpu.Tensor) (bool, error) {
 	if fused {
 		all := m.Cfg.InProj()
 		whole := g.part("m2.sin", all, 0, 1, all)
 		if g.err != nil {
-			return g.err
+			return false, g.err
 		}
-		return ops.Linear(s, whole, x, m.inProj, m.inBias)
+		return in.project(s, whole, m.inProj, m.inBias)
 	}
-	if err := ops.Linear(s, z, x, m.InZ, m.InBias[0]); err != nil {
-		return err
+	if in.norm != nil { // five projections of one normalised input: not folded
+		return false, nil
 	}
-	if err := ops.Linear(s, pre0, x, m.InX, m.InBias[1]); err != nil {
-		return err
+	x := in.x
+	for _, p := range []struct{ out, w, b *gpu.Tensor }{{z, m.InZ, m.InBias[0]}, {pre0, m.InX, m.InBias[1]},
+		{pre1, m.InB, m.InBias[2]}, {pre2, m.InC, m.InBias[3]}, {dtr, m.InDt, m.InBias[4]}} {
+		if err := ops.Linear(s, p.out, x, p.w, p.b); err != nil {
+			return true, err
+		}
 	}
-	if err := ops.Linear(s, pre1, x, m.InB, m.InBias[2]); err != nil {
-		return err
-	}
-	if err := ops.Linear(s, pre2, x, m.InC, m.InBias[3]); err != nil {
-		return err
-	}
-	return ops.Linear(s, dtr, x, m.InDt, m.InBias[4])
+	return true, nil
 }

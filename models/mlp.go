@@ -56,28 +56,49 @@ func LoadSwiGLUMLP(d *gpu.Device, w Weights, dt gpu.DType, prefix string, hidden
 
 // Forward implements Layer. Scratch keys: "mlp.gu" [M, 2I], "mlp.act" [M, I].
 func (m *SwiGLUMLP) Forward(s *gpu.Stream, sc *Scratch, out, x *gpu.Tensor) error {
-	rows := x.Len() / m.Hidden
+	_, err := m.forward(s, sc, out, stepIn{x: x}, x.Shape())
+	return err
+}
+
+// ForwardNormed implements NormedForwarder for rows [M, H] (decode).
+func (m *SwiGLUMLP) ForwardNormed(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in ops.NormedRows) (bool, error) {
+	if in.Residual == nil {
+		return false, fmt.Errorf("%w: mlp: no residual rows", ErrInput)
+	}
+	return m.forward(s, sc, out, stepIn{norm: &in}, in.Residual.Shape())
+}
+
+// forward records the MLP over in's rows (x's shape sh); false: the norm could not be folded and
+// nothing was recorded.
+func (m *SwiGLUMLP) forward(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn, sh []int) (bool, error) {
+	rows := 1
+	for _, v := range sh[:len(sh)-1] {
+		rows *= v
+	}
 	gu, err := sc.Get("mlp.gu", gpu.F32, rows, 2*m.Inter)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// act has x's leading dimensions ([B, T] or [B]) so that down_proj writes out of x's shape.
-	sh := x.Shape()
+	sh = append([]int(nil), sh...)
 	sh[len(sh)-1] = m.Inter
 	act, err := sc.Get("mlp.act", gpu.F32, sh...)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := ops.Linear(s, gu, x, m.GateUp, nil); err != nil {
-		return fmt.Errorf("models: mlp gate/up: %w", err)
+	if ok, err := in.project(s, gu, m.GateUp, nil); !ok || err != nil {
+		if err != nil {
+			err = fmt.Errorf("models: mlp gate/up: %w", err)
+		}
+		return false, err
 	}
 	if err := ops.SwiGLU(s, act, ops.Cols(gu, 0, m.Inter), ops.Cols(gu, m.Inter, m.Inter)); err != nil {
-		return fmt.Errorf("models: mlp swiglu: %w", err)
+		return true, fmt.Errorf("models: mlp swiglu: %w", err)
 	}
 	if err := ops.Linear(s, out, act, m.Down, nil); err != nil {
-		return fmt.Errorf("models: mlp down: %w", err)
+		return true, fmt.Errorf("models: mlp down: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // Weights lists the weight tensors (for the Decoder's parameter and byte counts).
