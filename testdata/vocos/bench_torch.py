@@ -53,6 +53,22 @@ def go_times():
     return res, (c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
 
 
+
+
+def blas_library():
+    """The BLAS library torch's matrix products load (Debian's torch links libblas.so.3, whose
+    alternative may be the reference BLAS: then PyTorch runs Vocos about 10x slower and is no fair
+    peer; apt-get install libopenblas0-pthread)."""
+    torch.randn(64, 64) @ torch.randn(64, 64)
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower() and line.split()[-1].startswith("/")}
+    return ", ".join(sorted(os.path.realpath(l) for l in libs)) or "none found"
+
+
+blas = blas_library()
+print("torch BLAS: %s" % blas)
+if "openblas" not in blas and "mkl" not in blas and "blis" not in blas:
+    print("warning: torch uses the reference BLAS, not a fair peer (apt-get install libopenblas0-pthread)", file=sys.stderr)
 tw, tc, gw = {94: [], 938: []}, {94: [], 938: []}, {94: [], 938: []}
 gcpu = []
 for r in range(ROUNDS):
