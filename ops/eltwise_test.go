@@ -161,3 +161,55 @@ func TestUnaryGrid(t *testing.T) {
 		}
 	}
 }
+
+// TestGELUElementwise checks every element of GELU on a grid over [−13.5, 9] (step 1/128, the far
+// negative tail included, where x·Φ(x) falls to 1e-38) and at ±0, ±inf and the first values past
+// the tail cut: each element's relative error ≤ 2e-6 where the float64 value is a normal float32
+// (the L2 error of a large random input hides a tail element's error; verify's N = 1 does not).
+func TestGELUElementwise(t *testing.T) {
+	d := device(t)
+	var x []float64
+	for i := -13.5 * 128; i <= 9*128; i++ {
+		x = append(x, i/128)
+	}
+	x = append(x, 0, math.Copysign(0, -1), 14.5, -14.5, -20, 30)
+	xt := upload(t, d, gpu.F32, x, len(x))
+	out := poisoned(t, d, gpu.F32, len(x))
+	s := stream(t, d)
+	if err := Unary(s, out, xt, GELU); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := read(t, out)
+	want, _ := reference.Unary("gelu", x)
+	worst, at := 0.0, 0.0
+	for i, w := range want {
+		if math.Abs(w) < 0x1p-126 {
+			if math.Abs(float64(got[i])) > 0x1p-120 {
+				t.Errorf("gelu(%g) = %g, want %g (below float32's normal range)", x[i], got[i], w)
+			}
+			continue
+		}
+		if e := math.Abs(float64(got[i])-w) / math.Abs(w); !(e <= worst) {
+			worst, at = e, x[i]
+		}
+	}
+	t.Logf("worst relative error %.3g at x = %g", worst, at)
+	if !(worst <= 2e-6) {
+		t.Errorf("gelu: worst element relative error %.3g at x = %g, want ≤ 2e-6", worst, at)
+	}
+	inf := []float64{math.Inf(1), math.Inf(-1)}
+	it := upload(t, d, gpu.F32, inf, 2)
+	io := poisoned(t, d, gpu.F32, 2)
+	if err := Unary(s, io, it, GELU); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if g := read(t, io); !math.IsInf(float64(g[0]), 1) {
+		t.Errorf("gelu(+inf) = %g, want +inf", g[0])
+	}
+}

@@ -33,20 +33,30 @@ float silu(float x) {
     return x * sigmoid(x);
 }
 
-// erfc(z) for z >= 0 with a relative error below 1.2e-7 (the Chebyshev fit of Numerical Recipes'
-// erfcc, t = 1/(1 + z/2)): accurate in the tail, where 1 − erf(z) would cancel.
-float erfc_pos(float z) {
+// erfc(a/√2) for a >= 0 (twice the normal tail Φ(−a)), relative error about 2e-7 wherever the
+// result is a normal float: Numerical Recipes' erfcc Chebyshev fit (t = 1/(1 + z/2), z = a/√2,
+// fractional error below 1.2e-7), erfc(z) = t·exp(−z² + P(t)). In the tail −z² reaches −88, where
+// rounding it (or z) to float32 would cost up to 1e-5 of relative error, so z² = a²/2 is kept
+// exactly as a head (a cut to 12 significant bits, squared exactly) plus a small tail, and exp is
+// taken as 2^n·exp(r) with r reduced against ln 2 in two parts (Cody and Waite).
+float erfc_pos_sqrt2(float a) {
+    if (a > 14.0) return 0.0; // below 1e-43: nothing float32 holds (and keeps +inf finite)
+    float z = a * 0.70710678118654752;
     float t = 1.0 / (1.0 + 0.5 * z);
-    float q = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-              t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-              t * (-0.82215223 + t * 0.17087277))))))));
-    return t * exp(q);
+    float poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+                 t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+                 t * (-0.82215223 + t * 0.17087277))))))));
+    float ah = uintBitsToFloat(floatBitsToUint(a) & 0xFFFFF000u);
+    float head = -0.5 * (ah * ah);                     // exact
+    float tail = -0.5 * ((a - ah) * (a + ah)) + poly; // small
+    float n = floor((head + tail) * 1.44269504088896341 + 0.5);
+    float r = (head - n * 0.693145751953125) - n * 1.42860682030941723e-6 + tail;
+    return t * ldexp(exp(r), int(n));
 }
 
 // Exact GELU, x·Φ(x) = x/2·(1 + erf(x/√2)), written as x/2·erfc(−x/√2) so that both tails keep
 // their relative precision.
 float gelu(float x) {
-    float z = abs(x) * 0.70710678118654752;
-    float c = erfc_pos(z);
+    float c = erfc_pos_sqrt2(abs(x));
     return 0.5 * x * (x >= 0.0 ? 2.0 - c : c);
 }
