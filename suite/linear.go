@@ -13,7 +13,7 @@ import (
 func init() {
 	Register(Op{
 		Name:      "linear",
-		Summary:   "nn.Linear: out = x · weightᵀ + bias (weight f32 or f16 storage, float32 arithmetic)",
+		Summary:   "nn.Linear: out = x · weightᵀ + bias (weight f32 or f16 storage, float32 arithmetic); verify also checks ops.LinearRMSNorm (a block's residual add and RMSNorm folded into the product)",
 		Inputs:    "x [..., K], weight [N, K], [bias [N]]",
 		Outputs:   "out [..., N]",
 		ParamsDoc: "dtype=f32|f16 (weight storage, run); bench: M, N, K, dtype",
@@ -32,7 +32,7 @@ func verifyLinear(ctx context.Context, d *gpu.Device, long bool, report func(Ver
 		shapes = append(shapes, [3]int{1, 50280, 768}, [3]int{1024, 1536, 768})
 	}
 	r := Rand()
-	return VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh [3]int) VerifyResult {
+	err := VerifyEach(ctx, d, shapes, report, func(dt gpu.DType, sh [3]int) VerifyResult {
 		m, n, k := sh[0], sh[1], sh[2]
 		res := VerifyResult{Op: "linear", Case: fmt.Sprintf("M=%d N=%d K=%d bias", m, n, k), DType: dt.String(), Tol: 1e-5}
 		e, err := linearCase(d, dt, Randn(r, m*k, 1), Randn(r, n*k, 0.1), Randn(r, n, 1), m, n, k)
@@ -42,6 +42,78 @@ func verifyLinear(ctx context.Context, d *gpu.Device, long bool, report func(Ver
 		}
 		return res
 	})
+	if err != nil {
+		return err
+	}
+	// ops.LinearRMSNorm: the decode shapes fold the norm into the GEMV on CPU devices (K ≥ 128,
+	// K % 8 == 0, f16 weights); the others take AddRMSNorm then Linear.
+	normShapes := [][3]int{{1, 3072, 768}, {2, 80, 1536}, {1, 33, 136}, {3, 20, 100}, {17, 24, 256}}
+	return VerifyEach(ctx, d, normShapes, report, func(dt gpu.DType, sh [3]int) VerifyResult {
+		m, n, k := sh[0], sh[1], sh[2]
+		res := VerifyResult{Op: "linear", Case: fmt.Sprintf("rmsnorm M=%d N=%d K=%d add bias", m, n, k), DType: dt.String(), Tol: 1e-5}
+		e, err := linearNormCase(d, dt, Randn(r, m*k, 1), Randn(r, m*k, 1), Randn(r, k, 1), Randn(r, n*k, 0.1), Randn(r, n, 1), m, n, k)
+		res.RelErr = e
+		if err != nil {
+			res.Err = err.Error()
+		}
+		return res
+	})
+}
+
+// linearNormCase runs ops.LinearRMSNorm (residual res, add, norm weight nw; eps 1e-5) with the
+// weight stored as dt and compares out and the new residual with reference.AddRMSNorm and
+// reference.Linear on the values the device holds; the larger of the two errors.
+func linearNormCase(d *gpu.Device, dt gpu.DType, res, add, nw, w, b []float64, m, n, k int) (float64, error) {
+	ts := NewTensors(d)
+	defer ts.Close()
+	var up [5]*gpu.Tensor
+	var err error
+	for i, v := range []struct {
+		dt    gpu.DType
+		x     []float64
+		shape []int
+	}{{gpu.F32, res, []int{m, k}}, {gpu.F32, add, []int{m, k}}, {gpu.F32, nw, []int{k}}, {dt, w, []int{n, k}}, {gpu.F32, b, []int{n}}} {
+		if up[i], err = ts.Upload(v.dt, v.x, v.shape...); err != nil {
+			return 0, err
+		}
+	}
+	out, err := ts.Output(gpu.F32, m, n)
+	if err != nil {
+		return 0, err
+	}
+	rout, err := ts.Output(gpu.F32, m, k)
+	if err != nil {
+		return 0, err
+	}
+	in := ops.NormedRows{Residual: up[0], Add: up[1], Weight: up[2], Eps: 1e-5, ResidualOut: rout}
+	if err := RunStream(d, func(s *gpu.Stream) error { return ops.LinearRMSNorm(s, out, in, up[3], up[4]) }); err != nil {
+		return 0, err
+	}
+	held := make([][]float64, 5)
+	for i, t := range up {
+		v, err := t.ReadFloat32()
+		if err != nil {
+			return 0, err
+		}
+		held[i] = reference.ToFloat64(v)
+	}
+	newRes, normed, err := reference.AddRMSNorm(held[0], held[1], held[2], 1e-5)
+	if err != nil {
+		return 0, err
+	}
+	want, err := reference.Linear(normed, held[3], held[4], m, n, k)
+	if err != nil {
+		return 0, err
+	}
+	got, err := out.ReadFloat32()
+	if err != nil {
+		return 0, err
+	}
+	gotRes, err := rout.ReadFloat32()
+	if err != nil {
+		return 0, err
+	}
+	return max(reference.RelErr(got, want), reference.RelErr(gotRes, newRes)), nil
 }
 
 // linearCase runs Linear with the weight stored as dt and compares it with the reference on the
