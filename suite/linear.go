@@ -89,13 +89,9 @@ func linearNormCase(d *gpu.Device, dt gpu.DType, res, add, nw, w, b []float64, m
 	if err := RunStream(d, func(s *gpu.Stream) error { return ops.LinearRMSNorm(s, out, in, up[3], up[4]) }); err != nil {
 		return 0, err
 	}
-	held := make([][]float64, 5)
-	for i, t := range up {
-		v, err := t.ReadFloat32()
-		if err != nil {
-			return 0, err
-		}
-		held[i] = reference.ToFloat64(v)
+	held, err := heldValues(up[:]...)
+	if err != nil {
+		return 0, err
 	}
 	newRes, normed, err := reference.AddRMSNorm(held[0], held[1], held[2], 1e-5)
 	if err != nil {
@@ -140,13 +136,9 @@ func linearCase(d *gpu.Device, dt gpu.DType, x, w, b []float64, m, n, k int) (fl
 	if err := RunStream(d, func(s *gpu.Stream) error { return ops.Linear(s, out, xt, wt, bt) }); err != nil {
 		return 0, err
 	}
-	held := make([][]float64, 3)
-	for i, t := range []*gpu.Tensor{xt, wt, bt} {
-		v, err := t.ReadFloat32()
-		if err != nil {
-			return 0, err
-		}
-		held[i] = reference.ToFloat64(v)
+	held, err := heldValues(xt, wt, bt)
+	if err != nil {
+		return 0, err
 	}
 	want, err := reference.Linear(held[0], held[1], held[2], m, n, k)
 	if err != nil {
@@ -157,6 +149,20 @@ func linearCase(d *gpu.Device, dt gpu.DType, x, w, b []float64, m, n, k int) (fl
 		return 0, err
 	}
 	return reference.RelErr(got, want), nil
+}
+
+// heldValues reads tensors back as float64: the values the device holds (float16 rounding
+// included), which the reference must be given.
+func heldValues(ts ...*gpu.Tensor) ([][]float64, error) {
+	held := make([][]float64, len(ts))
+	for i, t := range ts {
+		v, err := t.ReadFloat32()
+		if err != nil {
+			return nil, err
+		}
+		held[i] = reference.ToFloat64(v)
+	}
+	return held, nil
 }
 
 func benchLinear(ctx context.Context, b *Bencher, p Params) error {

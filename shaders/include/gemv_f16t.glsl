@@ -4,7 +4,7 @@
 // l + L, ... of each row, so that the lanes read each weight row contiguously (NR streams per
 // workgroup); the lanes' partial sums meet in subgroupAdd. The includer declares MR, NR, TPL, the
 // texel buffer w8t (RGBA32UI: 8 halves of w per texel), the storage buffers bias and o, the push
-// constants N, K, has_bias, wb, ob, ldo, n0 (see linear_gemv_f16t.comp), and
+// constants M, N, K, has_bias, wb, ob, ldo, n0 (see linear_gemv_f16t.comp), and
 //   vec4 xval(int r, uint t): floats 4t .. 4t+3 of row r (0 ≤ r < MR) of the workgroup's block of x.
 void gemv_f16t(uint n0, uint m0) {
     uint L = gl_WorkGroupSize.x, lane = gl_LocalInvocationID.x;
