@@ -17,7 +17,7 @@ func TestLinear(t *testing.T) {
 	// M < 16 is the GEMV path (linear_gemv: N not a multiple of its invocations' weight rows, K of
 	// its 8-half vectors; an LM head's N), M ≥ 16 the GEMM.
 	shapes := [][3]int{{1, 1, 1}, {1, 37, 13}, {1, 300, 64}, {1, 1003, 776}, {1, 50280, 24}, {2, 65, 100}, {3, 129, 7}, {5, 128, 768},
-		{9, 70, 36}, {15, 261, 132}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 768},
+		{9, 70, 36}, {15, 261, 132}, {33, 17, 20}, {70, 50, 36}, {32, 64, 128}, {48, 40, 764},
 		{1, 45, 136}, {2, 260, 512}} // the last two: linear_gemv_f16t for f16 weights on CPU devices (K ≥ 128)
 	if *long { // an LM head beyond lavapipe's 128 MiB binding range in f32, on both paths
 		shapes = append(shapes, [3]int{1, 50280, 768}, [3]int{2, 50280, 768}, [3]int{24, 50280, 768})
@@ -170,7 +170,9 @@ func TestLinearGELU(t *testing.T) {
 		gpuTilesOnCPU = gpuTiles
 		t.Cleanup(func() { gpuTilesOnCPU = false })
 		for _, dt := range dtypes(d) {
-			for _, sh := range [][3]int{{3, 129, 7}, {33, 17, 20}, {48, 40, 768}, {64, 1536, 512}} {
+			// k = 764 and 508: not multiples of 8, so the k block stays 4 (TestLinearWideKBlock
+			// builds the k block of 8: each of its variants takes about 20 s to build, once).
+			for _, sh := range [][3]int{{3, 129, 7}, {33, 17, 20}, {48, 40, 764}, {64, 1536, 508}} {
 				m, n, k := sh[0], sh[1], sh[2]
 				for _, withBias := range []bool{true, false} {
 					t.Run(fmt.Sprintf("gpu%v_%v_M%d_N%d_K%d_bias%v", gpuTiles, dt, m, n, k, withBias), func(t *testing.T) {
@@ -196,4 +198,17 @@ func linearOperands(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, 
 	b = rounded(randn(r, n, 1))
 	bt = upload(t, d, gpu.F32, b, n)
 	return x, w, b, xt, wt, bt, poisoned(t, d, gpu.F32, m, n)
+}
+
+// TestLinearWideKBlock checks Linear's GEMM at k = 512, where CPU devices take a k block of 8
+// (linearWideKBMinK), in Vocos's two variants: float32 weight with bias, with and without the
+// GELU epilogue.
+func TestLinearWideKBlock(t *testing.T) {
+	d := device(t)
+	r := newRand(t)
+	for _, gelu := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gelu%v", gelu), func(t *testing.T) {
+			runLinearFn(t, d, r, gpu.F32, 20, 40, linearWideKBMinK, true, gelu)
+		})
+	}
 }
