@@ -185,6 +185,8 @@ func TestDepthwiseConv1D(t *testing.T) {
 		{1, 1, 1, 7, 3}, {2, 5, 7, 7, 3}, {2, 64, 300, 7, 3}, {1, 3, 10, 4, 1}, {3, 130, 9, 8, 0}, {1, 2, 5, 1, 0},
 		// C a multiple of 4: dwconv_t on CPU devices (channels last), Lout not a multiple of its 4 outputs
 		{1, 8, 1, 7, 3}, {2, 12, 10, 4, 1}, {1, 4, 5, 1, 0}, {2, 16, 9, 8, 0}, {1, 512, 94, 7, 3},
+		// dwconv_t's run-time tap loop (K > dwMaxFixedK)
+		{2, 8, 20, 11, 5}, {1, 4, 3, 9, 4},
 	} {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
 			x := rounded(randn(r, c.B*c.C*c.L, 1))
