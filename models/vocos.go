@@ -387,8 +387,8 @@ func (v *Vocos) frames(s *gpu.Stream, mel *gpu.Tensor) (*gpu.Tensor, error) {
 			},
 			func() error { return ops.LayerNorm(s, h, h, b.normW, b.normB, 1e-6) },
 			func() error { return ops.LinearGELU(s, u, h2, b.pw1W, b.pw1B) },
-			func() error { return ops.GEMM(s, h2, u, b.pw2W, ops.GEMMOptions{TransB: true}) },
-			func() error { return ops.ScaleResidual(s, x2, x2, h2, b.pw2B, b.gamma) },
+			func() error { return ops.Linear(s, h2, u, b.pw2W, b.pw2B) },
+			func() error { return ops.ScaleResidual(s, x2, x2, h2, nil, b.gamma) },
 		)
 	}
 	steps = append(steps,
