@@ -187,7 +187,9 @@ func loadMamba(d *gpu.Device, w Weights, opt LoadOptions) (LM, error) {
 // ops.Transpose; decode runs ops.CausalConv1DUpdate and ops.SelectiveStateUpdate. The parts of the
 // fused projections (InX, InZ; XDt, XB, XC) are views of one tensor each where the device's
 // alignment allows (a one-row decode step then runs in_proj and x_proj as one GEMV each and reads
-// the parts of their outputs in place), separate tensors otherwise.
+// the parts of their outputs in place), separate tensors otherwise. With the block's norm folded
+// into in_proj (StepNormed, one row, CPU devices), the conv1d step runs in in_proj's dispatch
+// too (ops.LinearRMSNormConvFolded): mamba-130m decodes with 99 dispatches per token, not 123.
 // State per row: conv [DInner, W−1] (last pre-conv inputs, oldest first), SSM [DInner, N].
 type MambaMixer struct {
 	Cfg                  reference.MambaConfig
@@ -386,11 +388,28 @@ func (m *MambaMixer) step(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn
 	if g.err != nil {
 		return false, g.err
 	}
-	if ok, err := m.stepProject(s, &g, fused, in, xp, zp); !ok || err != nil {
-		return false, err
+	// With the block's norm folded into in_proj, the conv1d step rides in the same dispatch where
+	// the device allows (ops.LinearRMSNormConvFolded); else in_proj, then the conv1d step.
+	convDone := false
+	if fused && in.norm != nil {
+		xz := g.part("m.sxz", 2*Di, 0, 1, 2*Di)
+		if g.err != nil {
+			return false, g.err
+		}
+		ok, err := ops.LinearRMSNormConvFolded(s, xz, *in.norm, m.inProj, m.inB,
+			ops.ConvStep{State: state[0], Weight: m.ConvW, Bias: m.ConvB, Out: xc})
+		if err != nil {
+			return true, err
+		}
+		convDone = ok
 	}
-	if err := ops.CausalConv1DUpdate(s, xc, state[0], xp, m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true}); err != nil {
-		return true, err
+	if !convDone {
+		if ok, err := m.stepProject(s, &g, fused, in, xp, zp); !ok || err != nil {
+			return false, err
+		}
+		if err := ops.CausalConv1DUpdate(s, xc, state[0], xp, m.ConvW, ops.CausalConv1DUpdateOptions{Bias: m.ConvB, SiLU: true}); err != nil {
+			return true, err
+		}
 	}
 	if err := m.stepXProj(s, &g, fused, xc, dtr, bt3, ct3); err != nil {
 		return true, err

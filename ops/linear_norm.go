@@ -73,6 +73,12 @@ func LinearRMSNormFolded(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, 
 	if err != nil || m == 0 {
 		return m == 0 && err == nil, err
 	}
+	return linearRMSNormFold(s, out, in, weight, bias, nil, m, n, k)
+}
+
+// linearRMSNormFold records linear_gemv_norm_f16t for checked arguments (and conv's step on its
+// first columns when conv is not nil) where the device and shapes allow, else nothing.
+func linearRMSNormFold(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, bias *gpu.Tensor, conv *ConvStep, m, n, k int) (bool, error) {
 	d := s.Device()
 	info := d.Info()
 	r := in.Residual
@@ -86,8 +92,18 @@ func LinearRMSNormFolded(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, 
 			nr /= 2
 		}
 	}
-	kern, err := kernel(d, "linear_gemv_norm_f16t", normGEMVAccess, 44,
-		info.SubgroupSize, uint32(mr), 1, uint32(nr), uint32(max(gemvTPL, 1)))
+	// Without a conv step its bindings are dummies (the shader declares them either way).
+	convW, convD, convBias := 0, 0, uint32(0)
+	cw, cb, cst, cxc := r, r, r, r
+	if conv != nil {
+		convD, convW = conv.Weight.Shape()[0], conv.Weight.Shape()[1]
+		cw, cst, cxc = conv.Weight, conv.State, conv.Out
+		if conv.Bias != nil {
+			cb, convBias = conv.Bias, 1
+		}
+	}
+	kern, err := kernel(d, "linear_gemv_norm_f16t", normGEMVAccess, 52,
+		info.SubgroupSize, uint32(mr), 1, uint32(nr), uint32(max(gemvTPL, 1)), uint32(convW))
 	if err != nil {
 		return true, err
 	}
@@ -100,8 +116,8 @@ func LinearRMSNormFolded(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, 
 		add, rout, hasAdd = r, out, 0
 	}
 	groups := [3]uint32{uint32(ceilDiv(n, nr)), uint32(ceilDiv(m, mr)), 1}
-	push := gpu.Push(uint32(m), uint32(n), uint32(k), hasBias, 0, 0, 0, uint32(n), 0, in.Eps, hasAdd)
-	return true, s.Dispatch(kern, groups, push, r, weight, bias, out, add, in.Weight, rout)
+	push := gpu.Push(uint32(m), uint32(n), uint32(k), hasBias, 0, 0, 0, uint32(n), 0, in.Eps, hasAdd, uint32(convD), convBias)
+	return true, s.Dispatch(kern, groups, push, r, weight, bias, out, add, in.Weight, rout, cw, cb, cst, cxc)
 }
 
 // checkNormedRows validates LinearRMSNorm's arguments and returns M, N and K.
@@ -164,7 +180,7 @@ func checkNormedRows(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, bias
 }
 
 var normGEMVAccess = []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Read, gpu.Write,
-	gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write}
+	gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write, gpu.Read, gpu.Read, gpu.ReadWrite, gpu.Write}
 
 // normGEMVOK reports whether LinearRMSNorm folds the norm into linear_gemv_norm_f16t: Linear's
 // texel GEMV conditions (gemvTexelOK) with the whole weight in one binding, K a multiple of 8 and

@@ -3,6 +3,7 @@ package suite
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/vkseq/vkseq/gpu"
 	"github.com/vkseq/vkseq/ops"
@@ -13,7 +14,7 @@ import (
 func init() {
 	Register(Op{
 		Name:      "linear",
-		Summary:   "nn.Linear: out = x · weightᵀ + bias (weight f32 or f16 storage, float32 arithmetic); verify also checks ops.LinearRMSNorm (a block's residual add and RMSNorm folded into the product)",
+		Summary:   "nn.Linear: out = x · weightᵀ + bias (weight f32 or f16 storage, float32 arithmetic); verify also checks ops.LinearRMSNorm (a block's residual add and RMSNorm folded into the product) and ops.LinearRMSNormConvFolded (with Mamba's conv1d step on the first columns)",
 		Inputs:    "x [..., K], weight [N, K], [bias [N]]",
 		Outputs:   "out [..., N]",
 		ParamsDoc: "dtype=f32|f16 (weight storage, run); bench: M, N, K, dtype",
@@ -48,7 +49,7 @@ func verifyLinear(ctx context.Context, d *gpu.Device, long bool, report func(Ver
 	// ops.LinearRMSNorm: the decode shapes fold the norm into the GEMV on CPU devices (K ≥ 128,
 	// K % 8 == 0, f16 weights); the others take AddRMSNorm then Linear.
 	normShapes := [][3]int{{1, 3072, 768}, {2, 80, 1536}, {1, 33, 136}, {3, 20, 100}, {17, 24, 256}}
-	return VerifyEach(ctx, d, normShapes, report, func(dt gpu.DType, sh [3]int) VerifyResult {
+	err = VerifyEach(ctx, d, normShapes, report, func(dt gpu.DType, sh [3]int) VerifyResult {
 		m, n, k := sh[0], sh[1], sh[2]
 		res := VerifyResult{Op: "linear", Case: fmt.Sprintf("rmsnorm M=%d N=%d K=%d add bias", m, n, k), DType: dt.String(), Tol: 1e-5}
 		e, err := linearNormCase(d, dt, Randn(r, m*k, 1), Randn(r, m*k, 1), Randn(r, k, 1), Randn(r, n*k, 0.1), Randn(r, n, 1), m, n, k)
@@ -58,6 +59,112 @@ func verifyLinear(ctx context.Context, d *gpu.Device, long bool, report func(Ver
 		}
 		return res
 	})
+	if err != nil {
+		return err
+	}
+	// ops.LinearRMSNormConvFolded (Mamba's in_proj with its conv1d step on the first D columns),
+	// one row: N, K, D, W.
+	convShapes := [][4]int{{3072, 768, 1536, 4}, {200, 256, 96, 2}}
+	return VerifyEach(ctx, d, convShapes, report, func(dt gpu.DType, sh [4]int) VerifyResult {
+		n, k, dd, w := sh[0], sh[1], sh[2], sh[3]
+		res := VerifyResult{Op: "linear", Case: fmt.Sprintf("rmsnorm+conv step M=1 N=%d K=%d D=%d W=%d", n, k, dd, w), DType: dt.String(), Tol: 1e-5}
+		e, err := linearNormConvCase(d, dt, r, n, k, dd, w)
+		res.RelErr = e
+		if err != nil {
+			res.Err = err.Error()
+		}
+		return res
+	})
+}
+
+// linearNormConvCase runs ops.LinearRMSNormConvFolded for one row (where it does not fold:
+// ops.LinearRMSNorm, then ops.CausalConv1DUpdate on the first D columns, as a model does) and
+// compares the conv output and the new conv state with reference.CausalConv1DUpdate (SiLU) of the
+// product's first D columns as the device computed them, and the product with the reference;
+// the largest of the errors.
+func linearNormConvCase(d *gpu.Device, dt gpu.DType, r *rand.Rand, n, k, dd, w int) (float64, error) {
+	ts := NewTensors(d)
+	defer ts.Close()
+	var up [8]*gpu.Tensor
+	var err error
+	for i, v := range []struct {
+		dt    gpu.DType
+		x     []float64
+		shape []int
+	}{{gpu.F32, Randn(r, k, 1), []int{1, k}}, {gpu.F32, Randn(r, k, 1), []int{1, k}}, {gpu.F32, Randn(r, k, 1), []int{k}},
+		{dt, Randn(r, n*k, 0.1), []int{n, k}}, {gpu.F32, Randn(r, n, 1), []int{n}},
+		{gpu.F32, Randn(r, dd*w, 0.5), []int{dd, w}}, {gpu.F32, Randn(r, dd, 1), []int{dd}}, {gpu.F32, Randn(r, dd*(w-1), 1), []int{1, dd, w - 1}}} {
+		if up[i], err = ts.Upload(v.dt, v.x, v.shape...); err != nil {
+			return 0, err
+		}
+	}
+	held, err := heldValues(up[:]...) // the state before the step
+	if err != nil {
+		return 0, err
+	}
+	out, err := ts.Output(gpu.F32, 1, n)
+	if err != nil {
+		return 0, err
+	}
+	rout, err := ts.Output(gpu.F32, 1, k)
+	if err != nil {
+		return 0, err
+	}
+	xc, err := ts.Output(gpu.F32, 1, dd)
+	if err != nil {
+		return 0, err
+	}
+	in := ops.NormedRows{Residual: up[0], Add: up[1], Weight: up[2], Eps: 1e-5, ResidualOut: rout}
+	conv := ops.ConvStep{Weight: up[5], Bias: up[6], State: up[7], Out: xc}
+	err = RunStream(d, func(s *gpu.Stream) error {
+		if ok, err := ops.LinearRMSNormConvFolded(s, out, in, up[3], up[4], conv); ok || err != nil {
+			return err
+		}
+		if err := ops.LinearRMSNorm(s, out, in, up[3], up[4]); err != nil {
+			return err
+		}
+		x, err := out.Window(0, dd)
+		if err == nil {
+			x, err = x.Reshape(1, dd)
+		}
+		if err != nil {
+			return err
+		}
+		return ops.CausalConv1DUpdate(s, xc, up[7], x, up[5], ops.CausalConv1DUpdateOptions{Bias: up[6], SiLU: true})
+	})
+	if err != nil {
+		return 0, err
+	}
+	_, normed, err := reference.AddRMSNorm(held[0], held[1], held[2], 1e-5)
+	if err != nil {
+		return 0, err
+	}
+	want, err := reference.Linear(normed, held[3], held[4], 1, n, k)
+	if err != nil {
+		return 0, err
+	}
+	got, err := out.ReadFloat32()
+	if err != nil {
+		return 0, err
+	}
+	xs := make([]float64, dd)
+	for i := range xs {
+		xs[i] = float64(got[i])
+	}
+	wantC, wantS, err := reference.CausalConv1DUpdate(reference.CausalConv1DUpdateInput{
+		Batch: 1, Dim: dd, Len: 1, Width: w, X: xs, State: held[7], Weight: held[5], Bias: held[6], Activation: "silu"})
+	if err != nil {
+		return 0, err
+	}
+	gotC, err := xc.ReadFloat32()
+	if err != nil {
+		return 0, err
+	}
+	gotS, err := up[7].ReadFloat32()
+	if err != nil {
+		return 0, err
+	}
+	return max(reference.RelErr(got, want), reference.RelErr(gotC, wantC), reference.RelErr(gotS, wantS)), nil
 }
 
 // linearNormCase runs ops.LinearRMSNorm (residual res, add, norm weight nw; eps 1e-5) with the

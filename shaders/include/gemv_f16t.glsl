@@ -6,6 +6,8 @@
 // texel buffer w8t (RGBA32UI: 8 halves of w per texel), the storage buffers bias and o, the push
 // constants M, N, K, has_bias, wb, ob, ldo, n0 (see linear_gemv_f16t.comp), and
 //   vec4 xval(int r, uint t): floats 4t .. 4t+3 of row r (0 ≤ r < MR) of the workgroup's block of x.
+// With GEMV_KEEP defined, the includer also declares float kept[MR][NR], which receives the
+// products with their bias (every lane holds all of them) for an epilogue of its own.
 void gemv_f16t(uint n0, uint m0) {
     uint L = gl_WorkGroupSize.x, lane = gl_LocalInvocationID.x;
     uint K8 = p.K / 8, wb = p.wb / 8;
@@ -33,6 +35,12 @@ void gemv_f16t(uint n0, uint m0) {
     }
     [[unroll]] for (int r = 0; r < MR; r++)
         [[unroll]] for (int j = 0; j < NR; j++) acc[r][j] = subgroupAdd(acc[r][j]);
+#ifdef GEMV_KEEP
+    [[unroll]] for (int j = 0; j < NR; j++) {
+        float b = p.has_bias != 0 ? bias[p.n0 + min(n0 + j, p.N - 1)] : 0.0;
+        [[unroll]] for (int r = 0; r < MR; r++) kept[r][j] = acc[r][j] + b;
+    }
+#endif
     // Lane j % L writes column j of each row.
     [[unroll]] for (int j = 0; j < NR; j++) {
         uint n = n0 + j;
