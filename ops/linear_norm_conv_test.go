@@ -25,14 +25,7 @@ func TestLinearRMSNormConv(t *testing.T) {
 			t.Run(fmt.Sprintf("%+v_add%v_bias%v", c, withAdd, withBias), func(t *testing.T) {
 				m, n, k, dd, w := c.m, c.n, c.k, c.dd, c.w
 				x, wq, b, xt, wt, bt, out := linearOperands(t, d, r, gpu.F16, m, n, k)
-				nw := rounded(randn(r, k, 1))
-				in := NormedRows{Residual: xt, Weight: upload(t, d, gpu.F32, nw, k), Eps: 1e-5}
-				var add []float64
-				if withAdd {
-					add = rounded(randn(r, m*k, 3))
-					in.Add = upload(t, d, gpu.F32, add, m, k)
-					in.ResidualOut = poisoned(t, d, gpu.F32, m, k)
-				}
+				in, nw, add := normedRows(t, d, r, xt, m, k, withAdd)
 				cw := rounded(randn(r, dd*w, 0.5))
 				st := rounded(randn(r, m*dd*(w-1), 1))
 				var cb []float64
@@ -57,18 +50,7 @@ func TestLinearRMSNormConv(t *testing.T) {
 					checkErr(t, "state (untouched)", read(t, conv.State), st, 0)
 					return
 				}
-				newRes, normed, err := reference.AddRMSNorm(x, add, nw, 1e-5)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := reference.Linear(normed, wq, b, m, n, k)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkErr(t, "out", read(t, out), want, tolF32)
-				if withAdd {
-					checkErr(t, "residual out", read(t, in.ResidualOut), newRes, tolF32)
-				}
+				checkNormedProduct(t, out, in, x, add, nw, wq, b, m, n, k)
 				// The conv's x is the product's first D columns as the device computed them, so
 				// that the conv is checked on its own.
 				got := read(t, out)

@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -30,14 +31,7 @@ func TestLinearRMSNorm(t *testing.T) {
 						if !withBias {
 							b, bt = nil, nil
 						}
-						nw := rounded(randn(r, k, 1))
-						in := NormedRows{Residual: xt, Weight: upload(t, d, gpu.F32, nw, k), Eps: 1e-5}
-						var add []float64
-						if withAdd {
-							add = rounded(randn(r, m*k, 3))
-							in.Add = upload(t, d, gpu.F32, add, m, k)
-							in.ResidualOut = poisoned(t, d, gpu.F32, m, k)
-						}
+						in, nw, add := normedRows(t, d, r, xt, m, k, withAdd)
 						folded := m < linearGEMMRows && normGEMVOK(d.Info(), wt, k, xt, in.Add, in.Weight)
 						if fold && dt == gpu.F16 && k == 768 && cpuTiles(d.Info()) && !folded {
 							t.Errorf("the decode shape is not folded on %s", d.Info().Name)
@@ -50,23 +44,46 @@ func TestLinearRMSNorm(t *testing.T) {
 						if err := s.Run(); err != nil {
 							t.Fatal(err)
 						}
-						newRes, normed, err := reference.AddRMSNorm(x, add, nw, 1e-5)
-						if err != nil {
-							t.Fatal(err)
-						}
-						want, err := reference.Linear(normed, w, b, m, n, k)
-						if err != nil {
-							t.Fatal(err)
-						}
-						checkErr(t, "out", read(t, out), want, tolF32)
+						checkNormedProduct(t, out, in, x, add, nw, w, b, m, n, k)
 						checkErr(t, "residual (unchanged)", read(t, xt), x, 0)
-						if withAdd {
-							checkErr(t, "residual out", read(t, in.ResidualOut), newRes, tolF32)
-						}
 					})
 				}
 			}
 		}
+	}
+}
+
+// normedRows makes LinearRMSNorm's input around the residual xt [m, k]: a random norm weight,
+// eps 1e-5 and, when withAdd, a random add and a poisoned ResidualOut; it returns the host values
+// of the norm weight and of the add (nil without).
+func normedRows(t *testing.T, d *gpu.Device, r *rand.Rand, xt *gpu.Tensor, m, k int, withAdd bool) (NormedRows, []float64, []float64) {
+	nw := rounded(randn(r, k, 1))
+	in := NormedRows{Residual: xt, Weight: upload(t, d, gpu.F32, nw, k), Eps: 1e-5}
+	var add []float64
+	if withAdd {
+		add = rounded(randn(r, m*k, 3))
+		in.Add = upload(t, d, gpu.F32, add, m, k)
+		in.ResidualOut = poisoned(t, d, gpu.F32, m, k)
+	}
+	return in, nw, add
+}
+
+// checkNormedProduct checks out (and in.ResidualOut when in.Add is set) against
+// reference.AddRMSNorm (eps 1e-5) then reference.Linear on the host values x (residual), add,
+// nw (norm weight), w and b.
+func checkNormedProduct(t *testing.T, out *gpu.Tensor, in NormedRows, x, add, nw, w, b []float64, m, n, k int) {
+	t.Helper()
+	newRes, normed, err := reference.AddRMSNorm(x, add, nw, 1e-5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := reference.Linear(normed, w, b, m, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "out", read(t, out), want, tolF32)
+	if in.Add != nil {
+		checkErr(t, "residual out", read(t, in.ResidualOut), newRes, tolF32)
 	}
 }
 
