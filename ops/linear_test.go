@@ -201,14 +201,11 @@ func linearOperands(t *testing.T, d *gpu.Device, r *rand.Rand, dt gpu.DType, m, 
 }
 
 // TestLinearWideKBlock checks Linear's GEMM at k = 512, where CPU devices take a k block of 8
-// (linearWideKBMinK), in Vocos's two variants: float32 weight with bias, with and without the
-// GELU epilogue.
+// (linearWideKBMinK): float32 weight with bias, Vocos's pwconv2 and head. The GELU build of it
+// (pwconv1) is left out: it differs only in the epilogue, which the k block of 4 builds test, and
+// its LLVM build takes 36 s on a cold cache against 18 s for this one.
 func TestLinearWideKBlock(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	for _, gelu := range []bool{false, true} {
-		t.Run(fmt.Sprintf("gelu%v", gelu), func(t *testing.T) {
-			runLinearFn(t, d, r, gpu.F32, 20, 40, linearWideKBMinK, true, gelu)
-		})
-	}
+	runLinearFn(t, d, r, gpu.F32, 20, 40, linearWideKBMinK, true, false)
 }
