@@ -17,9 +17,6 @@ type ConvStep struct {
 	Out *gpu.Tensor
 }
 
-// convStepMaxW is the most taps ConvStep takes (conv1d_step_t's limit).
-const convStepMaxW = 8
-
 // LinearRMSNormConvFolded records LinearRMSNorm (out [M, N], see there) followed by conv's step
 // on out[:, :D] (D ≤ N), as one dispatch where LinearRMSNormFolded folds the norm, and reports
 // true: Mamba's decode step, where in_proj's x part goes through the causal conv1d. Elsewhere it
@@ -37,8 +34,8 @@ func LinearRMSNormConvFolded(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weig
 		return false, shapeErr(op, "conv.Weight is %v, want f32 [D, W]", shapeOf(w))
 	}
 	dd, wk := w.Shape()[0], w.Shape()[1]
-	if dd < 1 || dd > n || wk < 2 || wk > convStepMaxW {
-		return false, shapeErr(op, "conv.Weight is %v, want [D, W] with 1 ≤ D ≤ N = %d and 2 ≤ W ≤ %d", w.Shape(), n, convStepMaxW)
+	if dd < 1 || dd > n || wk < 2 || wk > maxConvWidth {
+		return false, shapeErr(op, "conv.Weight is %v, want [D, W] with 1 ≤ D ≤ N = %d and 2 ≤ W ≤ %d", w.Shape(), n, maxConvWidth)
 	}
 	if err := checkTensor(op, "conv.Weight", w, gpu.F32, dd, wk); err != nil {
 		return false, err
