@@ -54,26 +54,6 @@ func (sc *Scratch) GetPart(key string, dt gpu.DType, total, start int, shape ...
 	return sc.get(key, dt, total, start, shape)
 }
 
-// GetZeroed is Get for scratch that the ops leave as they found it (ops.ConvStep.ProjWork): when
-// the buffer is made (a new key or a larger size) it records on s a fill with zeros, so that it is
-// zero before its first use. Later Gets return it as the last use left it and record nothing. (A
-// graph recorded while the buffer is made replays the fill, which costs one fill per replay.)
-func (sc *Scratch) GetZeroed(s *gpu.Stream, key string, dt gpu.DType, shape ...int) (*gpu.Tensor, error) {
-	n := 1
-	for _, v := range shape {
-		n *= max(v, 0)
-	}
-	b := sc.bufs[key]
-	made := b == nil || b.dt != dt || b.t.Len() < n
-	t, err := sc.get(key, dt, -1, 0, shape)
-	if err == nil && made {
-		if err = s.Fill(t, 0); err != nil {
-			err = fmt.Errorf("models: scratch %q: %w", key, err)
-		}
-	}
-	return t, err
-}
-
 func (sc *Scratch) get(key string, dt gpu.DType, total, start int, shape []int) (*gpu.Tensor, error) {
 	n := 1
 	for _, s := range shape {

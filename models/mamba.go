@@ -189,8 +189,7 @@ func loadMamba(d *gpu.Device, w Weights, opt LoadOptions) (LM, error) {
 // alignment allows (a one-row decode step then runs in_proj and x_proj as one GEMV each and reads
 // the parts of their outputs in place), separate tensors otherwise. With the block's norm folded
 // into in_proj (StepNormed, one row, CPU devices), the conv1d step runs in in_proj's dispatch
-// too, and x_proj with it (ops.LinearRMSNormConvFolded): mamba-130m decodes with 75 dispatches
-// per token, not 123.
+// too (ops.LinearRMSNormConvFolded): mamba-130m decodes with 99 dispatches per token, not 123.
 // State per row: conv [DInner, W−1] (last pre-conv inputs, oldest first), SSM [DInner, N].
 type MambaMixer struct {
 	Cfg                  reference.MambaConfig
@@ -390,25 +389,19 @@ func (m *MambaMixer) step(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn
 		return false, g.err
 	}
 	// With the block's norm folded into in_proj, the conv1d step rides in the same dispatch where
-	// the device allows, and x_proj with it (ops.LinearRMSNormConvFolded); else in_proj, then the
-	// conv1d step, then x_proj.
-	convDone, projDone := false, false
+	// the device allows (ops.LinearRMSNormConvFolded); else in_proj, then the conv1d step.
+	convDone := false
 	if fused && in.norm != nil {
 		xz := g.part("m.sxz", 2*Di, 0, 1, 2*Di)
-		dbc := g.part("m.sdbc", R+2*N, 0, 1, R+2*N)
-		var work *gpu.Tensor
-		if g.err == nil {
-			work, g.err = sc.GetZeroed(s, "m.sxpw", gpu.F32, ops.ConvProjWorkLen(Di, R+2*N))
-		}
 		if g.err != nil {
 			return false, g.err
 		}
-		var err error
-		convDone, projDone, err = ops.LinearRMSNormConvFolded(s, xz, *in.norm, m.inProj, m.inB,
-			ops.ConvStep{State: state[0], Weight: m.ConvW, Bias: m.ConvB, Out: xc, Proj: m.xProj, ProjOut: dbc, ProjWork: work})
+		ok, err := ops.LinearRMSNormConvFolded(s, xz, *in.norm, m.inProj, m.inB,
+			ops.ConvStep{State: state[0], Weight: m.ConvW, Bias: m.ConvB, Out: xc})
 		if err != nil {
 			return true, err
 		}
+		convDone = ok
 	}
 	if !convDone {
 		if ok, err := m.stepProject(s, &g, fused, in, xp, zp); !ok || err != nil {
@@ -418,10 +411,8 @@ func (m *MambaMixer) step(s *gpu.Stream, sc *Scratch, out *gpu.Tensor, in stepIn
 			return true, err
 		}
 	}
-	if !projDone {
-		if err := m.stepXProj(s, &g, fused, xc, dtr, bt3, ct3); err != nil {
-			return true, err
-		}
+	if err := m.stepXProj(s, &g, fused, xc, dtr, bt3, ct3); err != nil {
+		return true, err
 	}
 	// dt_proj is folded into the state update (one dispatch on CPU devices).
 	if err := ops.SelectiveStateUpdate(s, y, state[1], xc, dtr, m.A, bt3, ct3, ops.StateUpdateOptions{D: m.D, Z: zp, DtBias: m.DtB, DtSoftplus: true, DtProj: m.DtW}); err != nil {

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"math"
-	"os"
 	"slices"
 
 	"github.com/vkseq/vkseq/gpu"
@@ -74,18 +73,17 @@ func LinearRMSNormFolded(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, 
 	if err != nil || m == 0 {
 		return m == 0 && err == nil, err
 	}
-	folded, _, err := linearRMSNormFold(s, out, in, weight, bias, nil, m, n, k)
-	return folded, err
+	return linearRMSNormFold(s, out, in, weight, bias, nil, m, n, k)
 }
 
 // linearRMSNormFold records linear_gemv_norm_f16t for checked arguments (and conv's step on its
 // first columns when conv is not nil) where the device and shapes allow, else nothing.
-func linearRMSNormFold(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, bias *gpu.Tensor, conv *ConvStep, m, n, k int) (folded, projected bool, err error) {
+func linearRMSNormFold(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, bias *gpu.Tensor, conv *ConvStep, m, n, k int) (bool, error) {
 	d := s.Device()
 	info := d.Info()
 	r := in.Residual
 	if m >= linearGEMMRows || !normGEMVOK(info, weight, k, r, in.Add, in.Weight) {
-		return false, false, nil
+		return false, nil
 	}
 	mr, nr := gemvPlanFor(info, weight.DType(), m, n).MR, gemvTexelNR(m, n)
 	if m == 1 {
@@ -94,27 +92,20 @@ func linearRMSNormFold(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, bi
 			nr /= 2
 		}
 	}
-	// Without a conv step (or its projection) its bindings are dummies (the shader declares them
-	// either way).
-	convW, convD, convBias, xp := 0, 0, uint32(0), 0
+	// Without a conv step its bindings are dummies (the shader declares them either way).
+	convW, convD, convBias := 0, 0, uint32(0)
 	cw, cb, cst, cxc := r, r, r, r
 	if conv != nil {
 		convD, convW = conv.Weight.Shape()[0], conv.Weight.Shape()[1]
 		cw, cst, cxc = conv.Weight, conv.State, conv.Out
-	}
-	pw, pwork, pout := weight, cst, cxc
-	if conv != nil {
 		if conv.Bias != nil {
 			cb, convBias = conv.Bias, 1
 		}
-		if convProjOK(conv, m, mr, nr, convD) {
-			xp, pw, pwork, pout = conv.Proj.Shape()[0], conv.Proj, conv.ProjWork, conv.ProjOut
-		}
 	}
 	kern, err := kernel(d, "linear_gemv_norm_f16t", normGEMVAccess, 52,
-		info.SubgroupSize, uint32(mr), 1, uint32(nr), uint32(max(gemvTPL, 1)), uint32(convW), uint32(xp))
+		info.SubgroupSize, uint32(mr), 1, uint32(nr), uint32(max(gemvTPL, 1)), uint32(convW))
 	if err != nil {
-		return true, false, err
+		return true, err
 	}
 	hasBias, hasAdd := uint32(1), uint32(1)
 	if bias == nil {
@@ -126,15 +117,7 @@ func linearRMSNormFold(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, bi
 	}
 	groups := [3]uint32{uint32(ceilDiv(n, nr)), uint32(ceilDiv(m, mr)), 1}
 	push := gpu.Push(uint32(m), uint32(n), uint32(k), hasBias, 0, 0, 0, uint32(n), 0, in.Eps, hasAdd, uint32(convD), convBias)
-	return true, xp > 0, s.Dispatch(kern, groups, push, r, weight, bias, out, add, in.Weight, rout, cw, cb, cst, cxc, pw, pwork, pout)
-}
-
-// convProjOK reports whether conv's projection (if any) rides in linear_gemv_norm_f16t: one row,
-// an F16 weight, D a multiple of 8 and workgroups of whole texels of columns (mr = 1, nr a multiple of 8), and
-// the projection's weight bindable whole as a texel buffer.
-func convProjOK(conv *ConvStep, m, mr, nr, dd int) bool {
-	p := conv.Proj
-	return convProj && p != nil && p.DType() == gpu.F16 && m == 1 && mr == 1 && nr%8 == 0 && dd%8 == 0 && p.TexelBindable() && p.Bytes() <= bindRange(p.Device())
+	return true, s.Dispatch(kern, groups, push, r, weight, bias, out, add, in.Weight, rout, cw, cb, cst, cxc)
 }
 
 // checkNormedRows validates LinearRMSNorm's arguments and returns M, N and K.
@@ -197,8 +180,7 @@ func checkNormedRows(s *gpu.Stream, out *gpu.Tensor, in NormedRows, weight, bias
 }
 
 var normGEMVAccess = []gpu.Access{gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Read, gpu.Write,
-	gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write, gpu.Read, gpu.Read, gpu.ReadWrite, gpu.Write,
-	gpu.Read | gpu.Texel, gpu.ReadWrite, gpu.Write}
+	gpu.Read | gpu.Texel, gpu.Read | gpu.Texel, gpu.Write, gpu.Read, gpu.Read, gpu.ReadWrite, gpu.Write}
 
 // normGEMVOK reports whether LinearRMSNorm folds the norm into linear_gemv_norm_f16t: Linear's
 // texel GEMV conditions (gemvTexelOK) with the whole weight in one binding, K a multiple of 8 and
@@ -208,10 +190,6 @@ func normGEMVOK(info gpu.DeviceInfo, weight *gpu.Tensor, k int, ts ...*gpu.Tenso
 		slices.Contains(info.SubgroupOps, "arithmetic") && k%8 == 0 && k >= 8*int(info.SubgroupSize)*max(gemvTPL, 1) &&
 		weight.Bytes() <= bindRange(weight.Device()) && weight.TexelBindable() && texelBindable(ts...)
 }
-
-// convProj lets LinearRMSNormConvFolded fold the conv output's projection (VKSEQ_CONV_PROJ=0
-// turns it off to compare).
-var convProj = os.Getenv("VKSEQ_CONV_PROJ") != "0"
 
 // normFold lets LinearRMSNorm fold the norm into the product (tests turn it off to compare).
 var normFold = true

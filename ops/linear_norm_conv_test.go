@@ -12,91 +12,67 @@ import (
 // TestLinearRMSNormConv checks LinearRMSNormConvFolded against reference.AddRMSNorm,
 // reference.Linear and reference.CausalConv1DUpdate (SiLU) on the first D columns: the product,
 // the conv output and the updated state, with and without the residual add and the conv bias, for
-// conv widths 2 to 4 and 8, D = N and D < N (D a multiple of the workgroup's columns or not), M = 1
-// and 3. Each case also asks for the projection of the conv output (P rows): it must ride along
-// where M = 1 and D % 8 == 0 and then match reference.Linear of the conv output. Each case runs
-// twice on one ProjWork (the second call from the state the first left), so the counter the
-// first call leaves must be zero again. On CPU devices the decode shapes must be folded; elsewhere
-// the op must report false and write nothing.
+// conv widths 2 to 4 and 8, D = N and D < N, M = 1 and 3. On CPU devices the decode shapes must
+// be folded; elsewhere the op must report false and write nothing.
 func TestLinearRMSNormConv(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
-	for _, c := range []struct{ m, n, k, dd, w, p int }{
-		{1, 3072, 768, 1536, 4, 80}, {1, 80, 256, 80, 2, 20}, {3, 37, 128, 20, 3, 8}, {1, 130, 136, 65, 8, 5},
-		{1, 2048, 256, 1000, 4, 37},
+	for _, c := range []struct{ m, n, k, dd, w int }{
+		{1, 3072, 768, 1536, 4}, {1, 80, 256, 80, 2}, {3, 37, 128, 20, 3}, {1, 130, 136, 65, 8},
 	} {
 		for _, withAdd := range []bool{true, false} {
 			withBias := withAdd || c.w%2 == 0
 			t.Run(fmt.Sprintf("%+v_add%v_bias%v", c, withAdd, withBias), func(t *testing.T) {
-				m, n, k, dd, w, np := c.m, c.n, c.k, c.dd, c.w, c.p
+				m, n, k, dd, w := c.m, c.n, c.k, c.dd, c.w
 				x, wq, b, xt, wt, bt, out := linearOperands(t, d, r, gpu.F16, m, n, k)
 				in, nw, add := normedRows(t, d, r, xt, m, k, withAdd)
 				cw := rounded(randn(r, dd*w, 0.5))
 				st := rounded(randn(r, m*dd*(w-1), 1))
 				var cb []float64
-				pt, pq := uploadAs(t, d, gpu.F16, randn(r, np*dd, 0.2), np, dd)
-				work := upload(t, d, gpu.F32, make([]float64, ConvProjWorkLen(dd, np)), ConvProjWorkLen(dd, np))
-				conv := ConvStep{Weight: upload(t, d, gpu.F32, cw, dd, w), State: upload(t, d, gpu.F32, st, m, dd, w-1),
-					Proj: pt, ProjWork: work}
+				conv := ConvStep{Weight: upload(t, d, gpu.F32, cw, dd, w), State: upload(t, d, gpu.F32, st, m, dd, w-1), Out: poisoned(t, d, gpu.F32, m, dd)}
 				if withBias {
 					cb = rounded(randn(r, dd, 1))
 					conv.Bias = upload(t, d, gpu.F32, cb, dd)
 				}
-				for call := range 2 {
-					conv.Out, conv.ProjOut = poisoned(t, d, gpu.F32, m, dd), poisoned(t, d, gpu.F32, m, np)
-					s := stream(t, d)
-					folded, projected, err := LinearRMSNormConvFolded(s, out, in, wt, bt, conv)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := s.Run(); err != nil {
-						t.Fatal(err)
-					}
-					canFold := normGEMVOK(d.Info(), wt, k, xt, in.Add, in.Weight)
-					if folded != canFold {
-						t.Fatalf("folded %v, want %v", folded, canFold)
-					}
-					if !folded {
-						checkErr(t, "state (untouched)", read(t, conv.State), st, 0)
-						return
-					}
-					if want := m == 1 && dd%8 == 0; projected != want {
-						t.Fatalf("projected %v, want %v", projected, want)
-					}
-					checkNormedProduct(t, out, in, x, add, nw, wq, b, m, n, k)
-					// The conv's x is the product's first D columns as the device computed them, so
-					// that the conv is checked on its own; likewise the projection's input.
-					got := read(t, out)
-					xs := make([]float64, 0, m*dd)
-					for i := range m {
-						for _, v := range got[i*n : i*n+dd] {
-							xs = append(xs, float64(v))
-						}
-					}
-					wantC, wantS, err := reference.CausalConv1DUpdate(reference.CausalConv1DUpdateInput{
-						Batch: m, Dim: dd, Len: 1, Width: w, X: xs, State: st, Weight: cw, Bias: cb, Activation: "silu"})
-					if err != nil {
-						t.Fatal(err)
-					}
-					gotC := read(t, conv.Out)
-					checkErr(t, fmt.Sprintf("call %d: conv out", call), gotC, wantC, tolF32)
-					gotS := read(t, conv.State)
-					checkErr(t, fmt.Sprintf("call %d: conv state", call), gotS, wantS, tolF32)
-					if projected {
-						wantP, err := reference.Linear(widen(gotC), pq, nil, m, np, dd)
-						if err != nil {
-							t.Fatal(err)
-						}
-						checkErr(t, fmt.Sprintf("call %d: projection", call), read(t, conv.ProjOut), wantP, tolF32)
-					}
-					st = widen(gotS)
+				s := stream(t, d)
+				folded, err := LinearRMSNormConvFolded(s, out, in, wt, bt, conv)
+				if err != nil {
+					t.Fatal(err)
 				}
+				if err := s.Run(); err != nil {
+					t.Fatal(err)
+				}
+				canFold := normGEMVOK(d.Info(), wt, k, xt, in.Add, in.Weight)
+				if folded != canFold {
+					t.Fatalf("folded %v, want %v", folded, canFold)
+				}
+				if !folded {
+					checkErr(t, "state (untouched)", read(t, conv.State), st, 0)
+					return
+				}
+				checkNormedProduct(t, out, in, x, add, nw, wq, b, m, n, k)
+				// The conv's x is the product's first D columns as the device computed them, so
+				// that the conv is checked on its own.
+				got := read(t, out)
+				xs := make([]float64, 0, m*dd)
+				for i := range m {
+					for _, v := range got[i*n : i*n+dd] {
+						xs = append(xs, float64(v))
+					}
+				}
+				wantC, wantS, err := reference.CausalConv1DUpdate(reference.CausalConv1DUpdateInput{
+					Batch: m, Dim: dd, Len: 1, Width: w, X: xs, State: st, Weight: cw, Bias: cb, Activation: "silu"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkErr(t, "conv out", read(t, conv.Out), wantC, tolF32)
+				checkErr(t, "conv state", read(t, conv.State), wantS, tolF32)
 			})
 		}
 	}
 }
 
-// TestLinearRMSNormConvErrors checks that bad conv (and projection) operands are refused with ErrInvalidArgument.
+// TestLinearRMSNormConvErrors checks that bad conv operands are refused with ErrInvalidArgument.
 func TestLinearRMSNormConvErrors(t *testing.T) {
 	d := device(t)
 	r := newRand(t)
@@ -104,8 +80,7 @@ func TestLinearRMSNormConvErrors(t *testing.T) {
 	_, _, _, xt, wt, _, out := linearOperands(t, d, r, gpu.F16, m, n, k)
 	in := NormedRows{Residual: xt, Weight: poisoned(t, d, gpu.F32, k), Eps: 1e-5}
 	good := func() ConvStep {
-		return ConvStep{Weight: poisoned(t, d, gpu.F32, 8, 4), State: poisoned(t, d, gpu.F32, m, 8, 3), Out: poisoned(t, d, gpu.F32, m, 8),
-			Proj: poisoned(t, d, gpu.F16, 5, 8), ProjOut: poisoned(t, d, gpu.F32, m, 5), ProjWork: poisoned(t, d, gpu.F32, ConvProjWorkLen(8, 5))}
+		return ConvStep{Weight: poisoned(t, d, gpu.F32, 8, 4), State: poisoned(t, d, gpu.F32, m, 8, 3), Out: poisoned(t, d, gpu.F32, m, 8)}
 	}
 	for name, mod := range map[string]func(*ConvStep){
 		"nil weight":      func(c *ConvStep) { c.Weight = nil },
@@ -118,37 +93,15 @@ func TestLinearRMSNormConvErrors(t *testing.T) {
 		"state is out":    func(c *ConvStep) { c.Out = out },
 		"state aliases x": func(c *ConvStep) { c.State = c.Out },
 		"f16 weight":      func(c *ConvStep) { c.Weight = poisoned(t, d, gpu.F16, 8, 4) },
-		"proj shape":      func(c *ConvStep) { c.Proj = poisoned(t, d, gpu.F16, 5, 9) },
-		"1-d proj":        func(c *ConvStep) { c.Proj = poisoned(t, d, gpu.F16, 40) },
-		"proj out shape":  func(c *ConvStep) { c.ProjOut = poisoned(t, d, gpu.F32, m, 6) },
-		"nil proj out":    func(c *ConvStep) { c.ProjOut = nil },
-		"short work":      func(c *ConvStep) { c.ProjWork = poisoned(t, d, gpu.F32, ConvProjWorkLen(8, 5)-1) },
-		"f16 work":        func(c *ConvStep) { c.ProjWork = poisoned(t, d, gpu.F16, 64) },
-		"work is out":     func(c *ConvStep) { c.ProjWork = c.ProjOut },
-		"proj out is out": func(c *ConvStep) { c.ProjOut = c.Out },
 	} {
 		c := good()
 		mod(&c)
-		_, _, err := LinearRMSNormConvFolded(stream(t, d), out, in, wt, nil, c)
+		_, err := LinearRMSNormConvFolded(stream(t, d), out, in, wt, nil, c)
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: err %v, want ErrInvalidArgument", name, err)
 		}
 	}
-	if _, _, err := LinearRMSNormConvFolded(stream(t, d), out, in, wt, nil, good()); err != nil {
+	if _, err := LinearRMSNormConvFolded(stream(t, d), out, in, wt, nil, good()); err != nil {
 		t.Errorf("good operands: %v", err)
 	}
-	c := good()
-	c.Proj = poisoned(t, d, gpu.F32, 5, 8)
-	if _, projected, err := LinearRMSNormConvFolded(stream(t, d), out, in, wt, nil, c); err != nil || projected {
-		t.Errorf("f32 conv.Proj: projected %v, err %v; want false, nil", projected, err)
-	}
-}
-
-// widen returns x as float64.
-func widen(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
 }

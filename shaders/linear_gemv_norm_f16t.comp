@@ -14,11 +14,6 @@
 // out, from the lane that stores each of them: xc[m, n] = silu(cb[n] + sum_{k<W-1} cw[n, k]·st[m, n, k]
 // + cw[n, W-1]·out[m, n]), then st[m, n, :] = (st[m, n, 1:], out[m, n]); st [M, convD, W-1], cw
 // [convD, W], cb [convD] (if conv_bias), xc [M, convD], float32 (Mamba's in_proj and conv1d).
-// XP > 0 (with CONVW > 0, M = 1, NR and convD multiples of 8) also projects xc: xo[q] =
-// sum_n xpw[q, n] * xc[0, n] for q < XP (Mamba's x_proj), xpw [XP, convD] float16 (texel buffer
-// from element 0). Each workgroup of columns below convD writes its partial sums part[g, :] and
-// counts itself in cnt; the last to arrive adds the partials up, writes xo and sets cnt back to 0
-// (so wk must be zero before the first dispatch).
 #include "grid.glsl"
 #include "math.glsl"
 layout(local_size_x_id = 0) in; // the subgroup size
@@ -27,7 +22,6 @@ layout(constant_id = 2) const bool VEC = true; // unused (linear_gemv's constant
 layout(constant_id = 3) const int NR = 1;
 layout(constant_id = 4) const int TPL = 1; // consecutive texels of a row per lane and step
 layout(constant_id = 5) const int CONVW = 0; // the conv step's taps (2..8), 0 for none
-layout(constant_id = 6) const int XP = 0;    // rows of the projection of xc, 0 for none
 layout(binding = 0) uniform usamplerBuffer rest;
 layout(binding = 1) uniform usamplerBuffer w8t;
 layout(std430, binding = 2) readonly buffer Bi { float bias[]; };
@@ -39,14 +33,10 @@ layout(std430, binding = 7) readonly buffer CW { float cw[]; };
 layout(std430, binding = 8) readonly buffer CB { float cb[]; };
 layout(std430, binding = 9) buffer ST { float st[]; };
 layout(std430, binding = 10) writeonly buffer XC { float xc[]; };
-layout(binding = 11) uniform usamplerBuffer xpw;
-layout(std430, binding = 12) coherent buffer WK { uint cnt; uint pad0, pad1, pad2; float part[]; };
-layout(std430, binding = 13) writeonly buffer XO { float xo[]; };
 layout(push_constant) uniform P { uint M, N, K, has_bias, xb, wb, ob, ldo, n0; float eps; uint has_add, convD, conv_bias; } p;
 
 #define GEMV_KEEP 1
 float kept[MR][NR];
-shared float sxc[XP > 0 ? NR : 1]; // the workgroup's conv outputs (row 0), 0 past convD
 
 // convStep runs the conv step on the workgroup's columns n0 .. n0+NR-1 below convD, lane l taking
 // columns l, l + L, ... (all lanes at once: lavapipe runs a masked one-lane store as a loop).
@@ -59,7 +49,6 @@ void convStep(uint n0, uint m0) {
             float v = 0.0;
             [[unroll]] for (int q = 0; q < NR; q++) if (uint(q) == j) v = kept[r][q];
             uint m = m0 + uint(r);
-            if (XP > 0 && r == 0 && j < uint(NR)) sxc[j] = 0.0;
             if (j >= uint(NR) || n >= p.convD || m >= p.M) continue;
             uint sb = (m * p.convD + n) * uint(S), wb = n * uint(CONVW);
             float win[S];
@@ -67,44 +56,10 @@ void convStep(uint n0, uint m0) {
             float a = p.conv_bias != 0u ? cb[n] : 0.0;
             [[unroll]] for (int k = 0; k < S; k++) a += cw[wb + uint(k)] * win[k];
             a += cw[wb + uint(S)] * v;
-            a = silu(a);
-            xc[m * p.convD + n] = a;
-            if (XP > 0 && r == 0) sxc[j] = a;
+            xc[m * p.convD + n] = silu(a);
             [[unroll]] for (int k = 0; k < S; k++) st[sb + uint(k)] = k + 1 < S ? win[k + 1] : v;
         }
     }
-}
-
-// projStep adds this workgroup's part of xo (see above); the last workgroup to finish its part
-// sums them all.
-void projStep(uint n0) {
-    barrier(); // sxc is complete (the workgroup is one subgroup)
-    uint L = gl_WorkGroupSize.x, lane = gl_LocalInvocationID.x, g = gl_WorkGroupID.x;
-    uint D8 = p.convD / 8, t0 = n0 / 8, nt = min(uint(NR) / 8, D8 - t0);
-    uint groups = (p.convD + uint(NR) - 1) / uint(NR);
-    for (uint q = lane; q < uint(XP); q += L) {
-        float a = 0.0;
-        for (uint t = 0; t < nt; t++) {
-            uvec4 w = texelFetch(xpw, int(q * D8 + t0 + t));
-            uint j = 8 * t;
-            a += dot(vec4(sxc[j], sxc[j + 1], sxc[j + 2], sxc[j + 3]), vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)))
-               + dot(vec4(sxc[j + 4], sxc[j + 5], sxc[j + 6], sxc[j + 7]), vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w)));
-        }
-        part[g * uint(XP) + q] = a;
-    }
-    memoryBarrierBuffer();
-    barrier();
-    uint prev = 0u;
-    if (lane == 0u) prev = atomicAdd(cnt, 1u);
-    prev = subgroupMax(prev);
-    if (prev + 1u != groups) return;
-    memoryBarrierBuffer();
-    for (uint q = lane; q < uint(XP); q += L) {
-        float a = 0.0;
-        for (uint h = 0; h < groups; h++) a += part[h * uint(XP) + q];
-        xo[q] = a;
-    }
-    if (lane == 0u) cnt = 0u;
 }
 
 uint xr[MR];   // first texel of each row of the block
@@ -141,8 +96,5 @@ void main() {
         }
     }
     gemv_f16t(n0, m0);
-    if (CONVW > 0 && n0 < p.convD) {
-        convStep(n0, m0);
-        if (XP > 0) projStep(n0);
-    }
+    if (CONVW > 0 && n0 < p.convD) convStep(n0, m0);
 }

@@ -117,7 +117,7 @@ func linearNormConvCase(d *gpu.Device, dt gpu.DType, r *rand.Rand, n, k, dd, w i
 	in := ops.NormedRows{Residual: up[0], Add: up[1], Weight: up[2], Eps: 1e-5, ResidualOut: rout}
 	conv := ops.ConvStep{Weight: up[5], Bias: up[6], State: up[7], Out: xc}
 	err = RunStream(d, func(s *gpu.Stream) error {
-		if ok, _, err := ops.LinearRMSNormConvFolded(s, out, in, up[3], up[4], conv); ok || err != nil {
+		if ok, err := ops.LinearRMSNormConvFolded(s, out, in, up[3], up[4], conv); ok || err != nil {
 			return err
 		}
 		if err := ops.LinearRMSNorm(s, out, in, up[3], up[4]); err != nil {
