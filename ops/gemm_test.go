@@ -275,6 +275,11 @@ func TestGEMMTexel(t *testing.T) {
 			for _, sh := range [][3]int{{16, 40, 64}, {32, 96, 72}, {20, 8, 256}, {37, 26, 64}, {18, 35, 33}} {
 				m, n, k := sh[0], sh[1], sh[2]
 				for _, gelu := range []bool{false, true} {
+					// The storage-buffer path's f16 GELU build (30-60 s of LLVM on lavapipe, cold)
+					// only with -long: its f32 build checks the same epilogue.
+					if gelu && !tex && dt == gpu.F16 && cpuTiles(d.Info()) && !*long {
+						continue
+					}
 					t.Run(fmt.Sprintf("texel%v_linear_%v_M%d_N%d_K%d_gelu%v", tex, dt, m, n, k, gelu), func(t *testing.T) {
 						x, w, b, xt, wt, bt, out := linearOperands(t, d, r, dt, m, n, k)
 						s := stream(t, d)
