@@ -52,15 +52,7 @@ func TestDecodeProfile(t *testing.T) {
 		}
 		opt := ops.SampleOptions{VocabLimit: m.Info().VocabSize}
 		for rep := range 3 {
-			if err := ops.Sample(s, next, c.Logits, opt); err != nil {
-				t.Fatal(err)
-			}
-			if err := m.Step(s, c, next); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Run(); err != nil {
-				t.Fatal(err)
-			}
+			greedyToken(t, s, m, c, next, opt)
 			if rep < 2 {
 				continue
 			}
@@ -118,17 +110,23 @@ func decodeWall(t *testing.T, d *gpu.Device, m LM, c *Cache, next *gpu.Tensor, o
 	ms := make([]float64, 0, n)
 	for range n {
 		t0 := time.Now()
-		if err := ops.Sample(s, next, c.Logits, opt); err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Step(s, c, next); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Run(); err != nil {
-			t.Fatal(err)
-		}
+		greedyToken(t, s, m, c, next, opt)
 		ms = append(ms, time.Since(t0).Seconds()*1e3)
 	}
 	slices.Sort(ms)
 	return ms
+}
+
+// greedyToken records on s the sampling of next from c's logits and m's step on it, and runs s.
+func greedyToken(t *testing.T, s *gpu.Stream, m LM, c *Cache, next *gpu.Tensor, opt ops.SampleOptions) {
+	t.Helper()
+	if err := ops.Sample(s, next, c.Logits, opt); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Step(s, c, next); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
 }
