@@ -54,6 +54,7 @@ fuzz:
 shaders:
 	tools/glslc.sh
 
+# Fast: recompiles only what shaders/spv.sha256 does not vouch for (--check-full: everything).
 check-shaders:
 	tools/glslc.sh --check
 
